@@ -1,0 +1,102 @@
+"""Everything a report shows for one (task, scenario), computed once for all renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from joulebench.analysis.aggregate import Point
+from joulebench.analysis.budgets import (
+    BudgetPick,
+    MarginalGain,
+    baselines,
+    budget_pick,
+    marginal_gains,
+)
+from joulebench.analysis.pareto import Frontier, pareto_front
+
+#: Cost axes a frontier is drawn against, in report order.
+COST_AXES = ("energy_j_per_example", "latency_ms_p50", "latency_ms_p99", "peak_mem_mb",
+             "flops_per_example")
+
+#: Absolute accuracy drops the budget questions are asked for (1 and 2 points).
+TOLERANCES = (0.01, 0.02)
+
+
+@dataclass(frozen=True)
+class Section:
+    """Analysis of the points of one task and scenario.
+
+    Attributes:
+        task: task key.
+        scenario: scenario key.
+        points: the points, in order of first appearance.
+        frontiers: x metric -> frontier of ``quality_metric`` against it.
+        baselines: one per model that has a full, unreduced configuration.
+        budget_picks: cheapest-within-tolerance answers per baseline and tolerance.
+        gains: marginal gains along the energy frontier.
+        quality_metric: the y metric (accuracy).
+    """
+
+    task: str
+    scenario: str
+    points: list[Point]
+    frontiers: dict[str, Frontier] = field(default_factory=dict)
+    baselines: list[Point] = field(default_factory=list)
+    budget_picks: list[BudgetPick] = field(default_factory=list)
+    gains: list[MarginalGain] = field(default_factory=list)
+    quality_metric: str = "accuracy"
+
+    @property
+    def energy_methods(self) -> list[str]:
+        """Distinct energy methods over the section's records, in order."""
+        seen: list[str] = []
+        for point in self.points:
+            for method in point.energy_methods:
+                if method not in seen:
+                    seen.append(method)
+        return seen
+
+    @property
+    def energy_notes(self) -> list[str]:
+        """Distinct energy notes over the section's records, in order."""
+        seen: list[str] = []
+        for point in self.points:
+            for note in point.energy_notes:
+                if note not in seen:
+                    seen.append(note)
+        return seen
+
+
+def build_sections(
+    points: Sequence[Point],
+    cost_axes: Sequence[str] = COST_AXES,
+    quality_metric: str = "accuracy",
+    tolerances: Sequence[float] = TOLERANCES,
+) -> list[Section]:
+    """Split points by (task, scenario) and compute frontiers, budgets and marginal gains.
+
+    Args:
+        points: aggregated points.
+        cost_axes: METRICS keys to draw frontiers against.
+        quality_metric: METRICS key on the y axis.
+        tolerances: absolute quality drops for the cheapest-within questions.
+
+    Returns:
+        Sections sorted by task then scenario.
+    """
+    groups: dict[tuple[str, str], list[Point]] = {}
+    for point in points:
+        groups.setdefault((point.task, point.scenario), []).append(point)
+    sections = []
+    for (task, scenario), group in sorted(groups.items()):
+        frontiers = {x: pareto_front(group, x, quality_metric) for x in cost_axes}
+        bases = baselines(group)
+        picks = [budget_pick(group, base, tol, quality_metric=quality_metric)
+                 for base in bases for tol in tolerances]
+        energy = frontiers.get("energy_j_per_example")
+        gains = marginal_gains(energy) if energy is not None else []
+        sections.append(Section(task=task, scenario=scenario, points=group,
+                                frontiers=frontiers, baselines=bases, budget_picks=picks,
+                                gains=gains, quality_metric=quality_metric))
+    return sections

@@ -1,0 +1,149 @@
+"""Thin typer app: parse, call, print. Errors from bad input become one line and exit 2."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from joulebench.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Accuracy per joule for reduced pre-trained encoders.")
+console = Console(stderr=True)
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder with glue/SST-2 etc.; default $JOULEBENCH_DATA, else the Hub.")]
+CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", help="Checkpoint cache; default $JOULEBENCH_CACHE or ~/.cache/joulebench.")]
+
+
+class _Bars:
+    """rich progress bars keyed by what is running (train, evaluate, ...)."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, transient=True,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if what not in self.tasks:
+            self.tasks[what] = self.progress.add_task(what, total=total)
+        self.progress.update(self.tasks[what], completed=done, total=total)
+        if done >= total:
+            self.progress.remove_task(self.tasks.pop(what))
+
+    def __enter__(self) -> _Bars:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+
+def _runner(data_dir: Path | None, cache_dir: Path | None, force: bool, bars: _Bars):
+    from joulebench.models.checkpoints import CheckpointCache
+    from joulebench.runner import Runner, RunOptions
+    from joulebench.tasks import resolve_data_dir
+
+    cache = CheckpointCache(cache_dir / "checkpoints" if cache_dir else None)
+    return Runner(RunOptions(data_dir=resolve_data_dir(data_dir), cache=cache, progress=bars, force=force))
+
+
+def _run_all(configs: list, out: Path, data_dir: Path | None, cache_dir: Path | None, force: bool) -> list[dict]:
+    from joulebench.results.store import ResultStore
+
+    store = ResultStore.in_dir(out)
+    records = []
+    with _Bars() as bars:
+        runner = _runner(data_dir, cache_dir, force, bars)
+        for i, config in enumerate(configs, start=1):
+            label = config.name or f"{config.task}/{config.model}/{config.regime}"
+            console.print(f"[{i}/{len(configs)}] {label} ({config.measure.scenario})")
+            record = runner.run(config, store)
+            if record is None:
+                console.print("  already in the store: skipped (use --force to re-run)")
+            else:
+                records.append(record)
+    return records
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="YAML file with one configuration or a list.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory; records go to OUT/results.jsonl.")],
+    data_dir: DataDir = None,
+    cache_dir: CacheDir = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run configurations already stored.")] = False,
+) -> None:
+    """Run one configuration (or a list) and append one record per measured configuration."""
+    from joulebench.config import load_configs
+    from joulebench.display import print_records
+
+    configs = load_configs(config)
+    records = _run_all(configs, out, data_dir, cache_dir, force)
+    print_records(records)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("joulebench-demo"),
+    data_dir: DataDir = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """The main job, offline: the packaged all-MiniLM-L6-v2 on SST-2, measured and tabulated."""
+    from joulebench.config import load_configs
+    from joulebench.demo import demo_config_path
+    from joulebench.display import print_records
+    from joulebench.results.store import ResultStore
+
+    configs = load_configs(demo_config_path())
+    _run_all(configs, out, data_dir, cache_dir, force=False)
+    print_records(ResultStore.in_dir(out).records())
+    print(f"records: {out / 'results.jsonl'}")
+
+
+@app.command()
+def validate(config: Annotated[list[Path], typer.Argument(help="YAML config files.")]) -> None:
+    """Check configuration files without running them."""
+    from joulebench.config import config_hash, load_configs
+
+    for path in config:
+        for cfg in load_configs(path):
+            print(f"ok  {path}  {config_hash(cfg)}  {cfg.task}/{cfg.model}/{cfg.regime} "
+                  f"{[r.name for r in cfg.reductions]} {cfg.measure.scenario}")
+
+
+@app.command("ls")
+def list_plugins() -> None:
+    """List registered tasks, model aliases, regimes, reductions and energy meters."""
+    from joulebench.plugins import all_registries
+
+    for registry in all_registries():
+        print(f"{registry.kind}s:")
+        for name in registry.names():
+            print(f"  {name:<18} {registry.describe(name)}")
+
+
+def main() -> None:
+    """Console entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = app(standalone_mode=False)
+    except UserError as exc:
+        print(f"joulebench: error: {exc}", file=sys.stderr)
+        sys.exit(UserError.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("joulebench: interrupted; every record already written is kept", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,135 @@
+"""One loader: YAML (safe_load) over defaults; unknown keys and bad values are UserErrors."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from joulebench.config.schema import MeasureConfig, ReductionSpec, RunConfig, TrainConfig
+from joulebench.errors import UserError
+
+_SECTIONS = {"train": TrainConfig, "measure": MeasureConfig}
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check ``value`` against a simple annotation (int, float, str, bool, X | None)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise UserError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise UserError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def build_dataclass(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: expected a mapping of settings, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(str(unknown[0]), sorted(names), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(names))}"
+        raise UserError(f"{where}: unknown key {unknown[0]!r}{hint}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _reduction(item: Any, where: str) -> ReductionSpec:
+    """``int8`` or ``{name: layer_drop, keep_layers: 3}`` -> ReductionSpec (validated)."""
+    if isinstance(item, str):
+        name, params = item, {}
+    elif isinstance(item, dict) and "name" in item:
+        params = {k: v for k, v in item.items() if k != "name"}
+        name = item["name"]
+    else:
+        raise UserError(f"{where}: expected a reduction name or a mapping with 'name', got {item!r}")
+    from joulebench.reductions import validate_reduction
+
+    spec = ReductionSpec(name=str(name), params=tuple(sorted(params.items())))
+    validate_reduction(spec, where)
+    return spec
+
+
+def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
+    """One config mapping -> one or more RunConfigs (a list of scenarios expands)."""
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: expected a mapping with at least 'task', got {type(data).__name__}")
+    data = dict(data)
+    if "task" not in data:
+        raise UserError(f"{where}: missing required key 'task'")
+    sections = {}
+    for key, cls in _SECTIONS.items():
+        sections[key] = data.pop(key, None)
+    reductions = data.pop("reductions", None) or []
+    if not isinstance(reductions, list):
+        raise UserError(f"{where}.reductions: expected a list, got {reductions!r}")
+    specs = tuple(_reduction(r, f"{where}.reductions[{i}]") for i, r in enumerate(reductions))
+    measure = dict(sections["measure"] or {})
+    scenarios = measure.pop("scenario", "offline")
+    scenarios = scenarios if isinstance(scenarios, list) else [scenarios]
+    train = build_dataclass(TrainConfig, sections["train"], f"{where}.train")
+    configs = []
+    for scenario in scenarios:
+        measure_cfg = build_dataclass(MeasureConfig, {**measure, "scenario": scenario}, f"{where}.measure")
+        top = build_dataclass(RunConfig, data, where) if data else None
+        kwargs = {f.name: getattr(top, f.name) for f in dataclasses.fields(RunConfig)} if top else {}
+        kwargs.update(train=train, measure=measure_cfg, reductions=specs)
+        config = RunConfig(**kwargs)
+        try:
+            config.validate()
+        except ValueError as exc:
+            raise UserError(f"{where}: {exc}") from None
+        configs.append(config)
+    return configs
+
+
+def load_configs(path: str | Path) -> list[RunConfig]:
+    """Read a YAML file holding one config, a list of configs, or ``{configs: [...]}``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if isinstance(data, dict) and "configs" in data and "task" not in data:
+        data = data["configs"]
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise UserError(f"{path}: no configuration found")
+    configs: list[RunConfig] = []
+    for i, item in enumerate(items):
+        where = f"{path}" if len(items) == 1 else f"{path}[{i}]"
+        configs.extend(parse_config(item, where))
+    return configs

@@ -1,0 +1,152 @@
+"""Frozen dataclasses describing one run. Validation only; no side effects."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _help(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
+    """A dataclass field carrying help text in its metadata."""
+    if isinstance(default, (list, dict)):
+        raise TypeError("use default_factory for mutable defaults")
+    return field(default=default, metadata={"help": text}, **kw)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the model is fine-tuned before any inference-time reduction."""
+
+    epochs: float = _help("Passes over the (capped) training set; fractions allowed.", 1.0)
+    lr: float = _help("Peak AdamW learning rate.", 5e-5)
+    batch_size: int = _help("Training examples per optimizer step.", 32)
+    warmup_ratio: float = _help("Fraction of steps with linear learning-rate warm-up.", 0.06)
+    weight_decay: float = _help("AdamW weight decay (not applied to biases and LayerNorm).", 0.01)
+    seed: int = _help("Seed for data order, subsets and head initialisation.", 0)
+    max_train_examples: int | None = _help("Cap on training examples (random subset); null = all.", None)
+    top_k_layers: int = _help("For regime top_k: how many top encoder layers are trained.", 2)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field when a value is impossible."""
+        if self.epochs <= 0:
+            raise ValueError(f"train.epochs must be > 0, got {self.epochs}")
+        if self.lr <= 0:
+            raise ValueError(f"train.lr must be > 0, got {self.lr}")
+        if self.batch_size < 1:
+            raise ValueError(f"train.batch_size must be >= 1, got {self.batch_size}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"train.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise ValueError(f"train.weight_decay must be >= 0, got {self.weight_decay}")
+        if self.max_train_examples is not None and self.max_train_examples < 1:
+            raise ValueError(f"train.max_train_examples must be >= 1 or null, got {self.max_train_examples}")
+        if self.top_k_layers < 1:
+            raise ValueError(f"train.top_k_layers must be >= 1, got {self.top_k_layers}")
+
+
+SCENARIOS = ("offline", "online")
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """How cost is measured. ``offline`` = batched throughput; ``online`` = batch size 1."""
+
+    scenario: str = _help("offline (batched) or online (batch size 1, per-request latency).", "offline")
+    batch_size: int = _help("Examples per call in the offline scenario (online is always 1).", 64)
+    warmup_calls: int = _help("Untimed calls before timing starts.", 3)
+    min_calls: int = _help("At least this many timed calls.", 10)
+    min_duration_s: float = _help("And at least this many seconds of timed calls.", 5.0)
+    max_duration_s: float | None = _help("Stop timing after this many seconds (null = no cap).", 60.0)
+    online_examples: int = _help("Distinct evaluation examples cycled through in the online scenario.", 200)
+    threads: int | None = _help("torch intra-op threads; null = all usable cores.", None)
+    device: str = _help("cpu, cuda, or auto (cuda when available).", "cpu")
+    energy_meter: str = _help("auto, nvml, rapl or estimate.", "auto")
+    cpu_watts_per_core: float = _help("Assumed active power per busy core for the estimate meter.", 15.0)
+    eval_max_examples: int | None = _help("Cap on evaluation examples for quality (null = whole split).", None)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field when a value is impossible."""
+        if self.scenario not in SCENARIOS:
+            raise ValueError(f"measure.scenario must be one of {', '.join(SCENARIOS)}, got {self.scenario!r}")
+        for name in ("batch_size", "min_calls", "online_examples"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"measure.{name} must be >= 1, got {getattr(self, name)}")
+        if self.warmup_calls < 0:
+            raise ValueError(f"measure.warmup_calls must be >= 0, got {self.warmup_calls}")
+        if self.min_duration_s < 0:
+            raise ValueError(f"measure.min_duration_s must be >= 0, got {self.min_duration_s}")
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"measure.device must be cpu, cuda or auto, got {self.device!r}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"measure.threads must be >= 1 or null, got {self.threads}")
+        if self.cpu_watts_per_core <= 0:
+            raise ValueError(f"measure.cpu_watts_per_core must be > 0, got {self.cpu_watts_per_core}")
+        if self.eval_max_examples is not None and self.eval_max_examples < 1:
+            raise ValueError(f"measure.eval_max_examples must be >= 1 or null, got {self.eval_max_examples}")
+
+
+@dataclass(frozen=True)
+class ReductionSpec:
+    """One reduction by registry key, with its parameters (validated by the reduction's config)."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def params_dict(self) -> dict[str, Any]:
+        """The parameters as a plain dict."""
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One configuration: task, model, training regime, reductions and measurement."""
+
+    task: str = _help("Task key, e.g. sst2, mrpc, qqp.")
+    model: str = _help("Model alias (minilm-l6), Hugging Face Hub id, or local path.", "minilm-l6")
+    regime: str = _help("Training regime: full, frozen or top_k.", "full")
+    max_seq_len: int = _help("Tokens kept per example when training and evaluating.", 128)
+    train: TrainConfig = _help("Fine-tuning settings.", default_factory=TrainConfig)
+    measure: MeasureConfig = _help("Measurement settings.", default_factory=MeasureConfig)
+    reductions: tuple[ReductionSpec, ...] = _help("Inference-time reductions, applied in order.", ())
+    name: str | None = _help("Optional label for this configuration.", None)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field when a value is impossible."""
+        if self.max_seq_len < 2:
+            raise ValueError(f"max_seq_len must be >= 2, got {self.max_seq_len}")
+        self.train.validate()
+        self.measure.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (reductions as [{name, params}])."""
+        data = dataclasses.asdict(self)
+        data["reductions"] = [{"name": r.name, "params": r.params_dict()} for r in self.reductions]
+        return data
+
+    def training_dict(self) -> dict[str, Any]:
+        """Only what determines the fine-tuned weights (the checkpoint identity)."""
+        return {
+            "task": self.task, "model": self.model, "regime": self.regime,
+            "max_seq_len": self.max_seq_len, "train": dataclasses.asdict(self.train),
+        }
+
+
+def stable_hash(data: Any) -> str:
+    """16-hex sha256 of canonical JSON."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def config_hash(config: RunConfig) -> str:
+    """Identity of a configuration in the store; the label ``name`` does not count."""
+    data = config.to_dict()
+    data.pop("name", None)
+    return stable_hash(data)
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Field name -> help text, for ``validate``/``ls`` output."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}

@@ -1,0 +1,46 @@
+"""Terminal tables of records (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(value: object, spec: str = ".3g") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def reduction_label(record: dict) -> str:
+    """'int8 + layer_drop(keep_layers=3)' or 'dense'."""
+    parts = []
+    for r in record.get("reductions", []):
+        params = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items())
+        parts.append(f"{r['name']}({params})" if params else r["name"])
+    return " + ".join(parts) or "dense"
+
+
+def print_records(records: list[dict], console: Console | None = None) -> None:
+    """One row per record: quality and cost side by side, energy method named."""
+    console = console or Console()
+    if not records:
+        console.print("no new records")
+        return
+    table = Table(title="joulebench results", show_lines=False)
+    for col in ("task", "model", "regime", "reductions", "scenario", "accuracy", "J/example", "method",
+                "p50 ms", "p99 ms", "ex/s", "peak MB", "GFLOPs/ex"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        q, c = r["quality"], r["cost"]
+        acc = f"{q['accuracy']:.4f} ± {q['accuracy_stderr']:.4f}"
+        flops = c.get("flops_per_example")
+        table.add_row(
+            r["task"], r["model"], r["regime"], reduction_label(r), r["scenario"], acc,
+            _fmt(c.get("energy_j_per_example")), str(c.get("energy_method")),
+            _fmt(c.get("latency_ms_p50")), _fmt(c.get("latency_ms_p99")), _fmt(c.get("throughput_eps"), ".1f"),
+            _fmt(c.get("peak_mem_mb"), ".0f"), _fmt(None if flops is None else flops / 1e9),
+        )
+    console.print(table)
+    methods = {r["cost"].get("energy_method") for r in records}
+    if "estimate" in methods:
+        note = next(r["cost"]["energy_note"] for r in records if r["cost"].get("energy_method") == "estimate")
+        console.print(f"[yellow]energy is estimated, not measured:[/] {note}")

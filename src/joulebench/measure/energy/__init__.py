@@ -1,0 +1,107 @@
+"""Energy meters (NVML, RAPL, CPU-time estimate) and the factory that picks one."""
+
+from __future__ import annotations
+
+import logging
+
+from joulebench.errors import UserError
+from joulebench.measure.energy import nvml, rapl
+from joulebench.measure.energy.base import ENERGY_METERS, EnergyMeter, EnergyWindow
+from joulebench.measure.energy.estimate import DEFAULT_CPU_WATTS_PER_CORE, EstimateMeter
+from joulebench.measure.energy.nvml import NvmlMeter
+from joulebench.measure.energy.rapl import RaplMeter
+
+__all__ = [
+    "ENERGY_METERS",
+    "EnergyMeter",
+    "EnergyWindow",
+    "EstimateMeter",
+    "NvmlMeter",
+    "RaplMeter",
+    "make_energy_meter",
+]
+
+logger = logging.getLogger("joulebench.measure")
+
+
+def _is_cuda(device: str) -> bool:
+    return device.startswith("cuda")
+
+
+@ENERGY_METERS.register("auto", help="nvml on a CUDA device if readable, else rapl if readable, else estimate")
+def _auto(
+    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+) -> EnergyMeter:
+    reasons = []
+    if _is_cuda(device):
+        ok, why = nvml.probe(device)
+        if ok:
+            logger.info("energy meter auto -> nvml (%s)", why)
+            return NvmlMeter(device)
+        reasons.append(why)
+    ok, why = rapl.probe()
+    if ok:
+        if reasons:
+            logger.warning("energy meter auto -> rapl: %s; GPU energy not counted", reasons[0])
+        else:
+            logger.info("energy meter auto -> rapl (%s)", why)
+        return RaplMeter(device=device)
+    reasons.append(why)
+    reason = "auto fallback, no RAPL/NVML on this machine: " + "; ".join(reasons)
+    logger.warning("energy meter auto -> estimate (%s)", reason)
+    return EstimateMeter(cpu_watts_per_core, idle_watts=idle_watts, device=device, reason=reason)
+
+
+@ENERGY_METERS.register("rapl", help="CPU package energy counters (Linux powercap RAPL); needs read access")
+def _rapl(
+    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+) -> EnergyMeter:
+    ok, why = rapl.probe()
+    if not ok:
+        raise UserError(f"energy meter 'rapl' is not available: {why}; use 'auto' or 'estimate'")
+    return RaplMeter(device=device)
+
+
+@ENERGY_METERS.register("nvml", help="NVIDIA GPU total-energy counter via nvidia-ml-py (Volta or newer)")
+def _nvml(
+    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+) -> EnergyMeter:
+    if not _is_cuda(device):
+        raise UserError(f"energy meter 'nvml' measures a GPU but the device is {device!r}; use 'auto' or 'rapl'")
+    ok, why = nvml.probe(device)
+    if not ok:
+        raise UserError(f"energy meter 'nvml' is not available: {why}; use 'auto' or 'estimate'")
+    return NvmlMeter(device)
+
+
+@ENERGY_METERS.register("estimate", help="process CPU time x assumed watts per core; an estimate, not a measurement")
+def _estimate(
+    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+) -> EnergyMeter:
+    return EstimateMeter(cpu_watts_per_core, idle_watts=idle_watts, device=device)
+
+
+def make_energy_meter(
+    name: str = "auto",
+    *,
+    device: str = "cpu",
+    cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE,
+    idle_watts: float = 0.0,
+) -> EnergyMeter:
+    """Build the energy meter registered as ``name``.
+
+    Args:
+        name: "auto", "rapl", "nvml" or "estimate" (see ``ENERGY_METERS.describe``).
+        device: torch device of the run ("cpu", "cuda", "cuda:N").
+        cpu_watts_per_core: assumed watts per busy core, used by the estimate.
+        idle_watts: assumed constant watts over wall time, used by the estimate.
+
+    Raises:
+        UserError: unknown name (with a did-you-mean), a meter that is unavailable
+            here, or a wattage below zero.
+    """
+    if cpu_watts_per_core < 0 or idle_watts < 0:
+        raise UserError(f"energy wattages must be >= 0, got cpu_watts_per_core={cpu_watts_per_core}, "
+                        f"idle_watts={idle_watts}")
+    factory = ENERGY_METERS.get(name)
+    return factory(device=device, cpu_watts_per_core=cpu_watts_per_core, idle_watts=idle_watts)

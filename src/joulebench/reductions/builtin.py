@@ -1,0 +1,1 @@
+"""Imports the built-in reduction modules so they register themselves."""

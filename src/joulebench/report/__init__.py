@@ -1,0 +1,1 @@
+"""Reports built from result records only (never runs a model): Markdown, HTML, PNG plots."""

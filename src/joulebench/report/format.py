@@ -1,0 +1,92 @@
+"""Number formatting and axis names shared by the Markdown, HTML and PNG renderers."""
+
+from __future__ import annotations
+
+from joulebench.analysis.aggregate import Point
+
+#: Axis titles with units.
+AXIS_TITLES = {
+    "accuracy": "Accuracy",
+    "f1": "F1",
+    "energy_j_per_example": "Energy (J / example)",
+    "latency_ms_p50": "Latency p50 (ms)",
+    "latency_ms_p99": "Latency p99 (ms)",
+    "latency_ms_mean": "Latency mean (ms)",
+    "throughput_eps": "Throughput (examples / s)",
+    "peak_mem_mb": "Peak memory (MB)",
+    "flops_per_example": "FLOPs / example",
+}
+
+#: Short column names.
+SHORT_NAMES = {
+    "energy_j_per_example": "energy",
+    "latency_ms_p50": "latency p50",
+    "latency_ms_p99": "latency p99",
+    "peak_mem_mb": "peak memory",
+    "flops_per_example": "FLOPs",
+}
+
+DASH = "–"
+
+
+def num(value: float | None, digits: int = 3) -> str:
+    """A value with ``digits`` significant digits, or a dash when missing."""
+    if value is None:
+        return DASH
+    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{digits}g}"
+
+
+def flops(value: float | None) -> str:
+    """FLOPs with an SI prefix (``1.23 GFLOP``)."""
+    if value is None:
+        return DASH
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}FLOP"
+    return f"{value:.3g} FLOP"
+
+
+def metric_text(point: Point, metric: str, with_ci: bool = False) -> str:
+    """A point's mean of ``metric`` as text, optionally ``± CI``; accuracy/F1 in percent."""
+    stat = point.stat(metric)
+    if stat is None:
+        return DASH
+    if metric in ("accuracy", "f1"):
+        text = f"{100 * stat.mean:.2f}%"
+        if with_ci and stat.ci95 is not None:
+            text = f"{100 * stat.mean:.2f} ± {100 * stat.ci95:.2f}%"
+        return text
+    text = flops(stat.mean) if metric == "flops_per_example" else num(stat.mean)
+    if with_ci and stat.ci95 is not None:
+        ci = flops(stat.ci95) if metric == "flops_per_example" else num(stat.ci95, 2)
+        text = f"{text} ± {ci}"
+    return text
+
+
+def hash_text(point: Point) -> str:
+    """The records' config hashes, comma-separated (one per seed), or the point key."""
+    return ", ".join(point.config_hashes) if point.config_hashes else point.key
+
+
+def energy_method_text(methods: list[str]) -> str:
+    """Plain-language statement of where energy numbers come from."""
+    if not methods:
+        return "No energy figures: no record carries an energy method."
+    parts = []
+    for method in methods:
+        if method == "estimate":
+            parts.append("estimate (modelled, NOT measured by a power meter)")
+        elif method == "nvml":
+            parts.append("nvml (measured GPU board energy)")
+        elif method == "rapl":
+            parts.append("rapl (measured CPU package energy)")
+        else:
+            parts.append(method)
+    text = "Energy method: " + "; ".join(parts) + "."
+    if "estimate" in methods:
+        text += " Estimated energy ranks configurations only as well as its model does."
+    if len(methods) > 1:
+        text += " Methods differ between records: energy values are not directly comparable."
+    return text

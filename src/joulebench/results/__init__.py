@@ -1,0 +1,1 @@
+"""Result records: the schema and the append-only store."""

@@ -1,0 +1,84 @@
+"""Append-only JSONL store: each record written whole, flushed and fsynced.
+
+A run killed mid-write can leave a partial last line; it never ended with a newline, so it is
+recognisably incomplete. Readers ignore it and the next append cuts it off before writing, so no
+record is lost, duplicated or half-written and a resumed run redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from joulebench.errors import UserError
+
+log = logging.getLogger("joulebench.results")
+
+
+class ResultStore:
+    """``DIR/results.jsonl`` with atomic appends and resume by ``config_hash``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def in_dir(cls, out_dir: str | Path) -> ResultStore:
+        """The store of an output directory (created if needed)."""
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {out}: exists and is not a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        return cls(out / "results.jsonl")
+
+    def records(self) -> list[dict]:
+        """Every complete record, in order. A malformed complete line is a UserError."""
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        complete, tail = lines[:-1], lines[-1]
+        if tail.strip():
+            log.warning("%s: ignoring an incomplete last record (interrupted write)", self.path)
+        records = []
+        for number, line in enumerate(complete, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{self.path}:{number}: not a JSON record ({exc.msg})") from None
+        return records
+
+    def hashes(self) -> set[str]:
+        """config_hash of every stored record."""
+        return {r.get("config_hash") for r in self.records() if r.get("config_hash")}
+
+    @contextmanager
+    def _locked(self) -> Iterator[int]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def append(self, record: dict) -> None:
+        """Write one record as one line, whole, then fsync."""
+        line = (json.dumps(record, sort_keys=False, allow_nan=False) + "\n").encode()
+        with self._locked() as fd:
+            size = os.fstat(fd).st_size
+            if size:
+                os.lseek(fd, size - 1, os.SEEK_SET)
+                if os.read(fd, 1) != b"\n":  # a write was interrupted: drop the partial tail
+                    with open(self.path, "rb") as f:
+                        keep = f.read().rfind(b"\n") + 1
+                    os.ftruncate(fd, keep)
+            os.write(fd, line)
+            os.fsync(fd)

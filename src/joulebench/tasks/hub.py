@@ -1,0 +1,54 @@
+"""Loading a split from the Hugging Face Hub with ``datasets.load_dataset``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from joulebench.errors import UserError
+
+_OFFLINE_HINT = "pass --data-dir or set JOULEBENCH_DATA to a local copy of the data"
+
+
+def load_hub_columns(
+    hub_id: tuple[str, str], split: str, columns: Sequence[str]
+) -> dict[str, list[Any]]:
+    """Download (or reuse the cached) ``hub_id`` split and return the requested columns.
+
+    Args:
+        hub_id: ``(path, config)``, e.g. ``("glue", "sst2")``.
+        split: a ``datasets`` split expression, e.g. ``"validation"`` or ``"train+validation"``.
+        columns: column names to return.
+
+    Returns:
+        Column name -> list of values, all of one length.
+
+    Raises:
+        UserError: ``datasets`` missing, the Hub unreachable or the dataset unavailable, or a
+            column missing from the downloaded split.
+    """
+    where = f"{hub_id[0]}/{hub_id[1]} split {split!r}"
+    try:
+        # Imported here: it is slow to import and only needed without a local data dir.
+        import datasets
+    except ImportError as exc:
+        raise UserError(
+            f"cannot load {where} from the Hugging Face Hub: the 'datasets' package is not "
+            f"installed; install it or {_OFFLINE_HINT}"
+        ) from exc
+    try:
+        dataset = datasets.load_dataset(*hub_id, split=split)
+    except Exception as exc:  # network, auth, cache and not-found errors alike
+        detail = " ".join(str(exc).split())[:200]
+        raise UserError(
+            f"cannot load {where} from the Hugging Face Hub ({type(exc).__name__}: {detail}); "
+            f"the Hub is unreachable or the dataset is unavailable: {_OFFLINE_HINT}"
+        ) from exc
+    found = list(dataset.column_names)
+    missing = [name for name in columns if name not in found]
+    if missing:
+        raise UserError(
+            f"Hub dataset {where} has no column(s) {', '.join(map(repr, missing))}; "
+            f"found columns: {', '.join(map(repr, found))}"
+        )
+    return {name: list(dataset[name]) for name in columns}

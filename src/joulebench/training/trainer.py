@@ -1,0 +1,99 @@
+"""The fine-tuning loop: AdamW, linear warm-up and decay, length-grouped batches."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from joulebench.config.schema import TrainConfig
+from joulebench.models.batching import Encoded, train_batches
+
+StepHook = Callable[[nn.Module], None]
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a fine-tuning run did."""
+
+    steps: int
+    train_examples: int
+    train_time_s: float
+    final_loss: float | None
+
+
+def _no_decay(name: str) -> bool:
+    return name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name
+
+
+def fine_tune(
+    model: nn.Module,
+    encoded: Sequence[Encoded],
+    cfg: TrainConfig,
+    pad_id: int,
+    trainable: Collection[str] | None = None,
+    device: str = "cpu",
+    after_step: StepHook | None = None,
+    progress: Progress | None = None,
+    epochs: float | None = None,
+) -> TrainResult:
+    """Train ``model`` in place on ``encoded`` examples.
+
+    Args:
+        trainable: parameter names to update (None = all); the others get requires_grad=False.
+        after_step: called after each optimizer step (e.g. to re-apply pruning masks).
+        progress: called as ``progress(step, total_steps, loss)``.
+        epochs: overrides ``cfg.epochs`` (used by reductions that re-train briefly).
+    """
+    epochs = cfg.epochs if epochs is None else epochs
+    names = set(trainable) if trainable is not None else None
+    params = []
+    for name, param in model.named_parameters():
+        param.requires_grad_(names is None or name in names)
+        if param.requires_grad:
+            params.append((name, param))
+    groups = [
+        {"params": [p for n, p in params if not _no_decay(n)], "weight_decay": cfg.weight_decay},
+        {"params": [p for n, p in params if _no_decay(n)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
+    per_epoch = math.ceil(len(encoded) / cfg.batch_size)
+    total = max(1, math.ceil(per_epoch * epochs))
+    warmup = int(total * cfg.warmup_ratio)
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    model.to(device).train()
+    start = time.perf_counter()
+    step, loss_value, epoch = 0, None, 0
+    while step < total:
+        for batch in train_batches(encoded, cfg.batch_size, pad_id, seed=cfg.seed + epoch):
+            if step >= total:
+                break
+            batch = {k: v.to(device) for k, v in batch.items()}
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            if after_step is not None:
+                after_step(model)
+            step += 1
+            loss_value = float(loss.detach())
+            if progress is not None:
+                progress(step, total, loss_value)
+        epoch += 1
+    model.eval()
+    for param in model.parameters():
+        param.requires_grad_(True)
+    return TrainResult(step, len(encoded), time.perf_counter() - start, loss_value)
