@@ -130,6 +130,10 @@ def list_plugins() -> None:
             print(f"  {name:<18} {registry.describe(name)}")
 
 
+# -- sub-command groups: one module each under joulebench/commands, mounted here ------------------
+# (add one line per group: from joulebench.commands import X; app.add_typer(X.app, name="X"))
+
+
 def main() -> None:
     """Console entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -246,7 +246,7 @@ def _disambiguate(points: list[Point]) -> list[Point]:
         if len(indices) < 2:
             continue
         suffixes = distinguishing_suffixes([points[i].config for i in indices])
-        for i, suffix in zip(indices, suffixes):
+        for i, suffix in zip(indices, suffixes, strict=True):
             extra = suffix or f"#{points[i].key[:6]}"
             result[i] = replace(points[i], label=f"{points[i].label} ({extra})")
     return result

@@ -68,7 +68,10 @@ def build_reduction_config(spec: ReductionSpec, where: str = "reduction") -> Any
     """Validate a spec's params into the reduction's frozen config (UserError on bad values)."""
     from joulebench.config.loader import build_dataclass
 
-    plugin = REDUCTIONS.get(spec.name)
+    try:
+        plugin = REDUCTIONS.get(spec.name)
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None
     cfg = build_dataclass(plugin.config_cls, spec.params_dict(), f"{where} ({spec.name})")
     validate = getattr(cfg, "validate", None)
     if validate is not None:

@@ -90,3 +90,10 @@ def energy_method_text(methods: list[str]) -> str:
     if len(methods) > 1:
         text += " Methods differ between records: energy values are not directly comparable."
     return text
+
+
+def wants_log_scale(values: list[float]) -> bool:
+    """True when positive values span more than 50x: a linear axis would squash the cheap end."""
+    if len(values) < 2 or any(v <= 0 for v in values):
+        return False
+    return max(values) / min(values) > 50

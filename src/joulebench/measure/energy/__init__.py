@@ -47,7 +47,8 @@ def _auto(
             logger.info("energy meter auto -> rapl (%s)", why)
         return RaplMeter(device=device)
     reasons.append(why)
-    reason = "auto fallback, no RAPL/NVML on this machine: " + "; ".join(reasons)
+    missing = "RAPL/NVML" if _is_cuda(device) else "RAPL"
+    reason = f"auto fallback, no {missing} on this machine: " + "; ".join(reasons)
     logger.warning("energy meter auto -> estimate (%s)", reason)
     return EstimateMeter(cpu_watts_per_core, idle_watts=idle_watts, device=device, reason=reason)
 
@@ -101,7 +102,8 @@ def make_energy_meter(
             here, or a wattage below zero.
     """
     if cpu_watts_per_core < 0 or idle_watts < 0:
-        raise UserError(f"energy wattages must be >= 0, got cpu_watts_per_core={cpu_watts_per_core}, "
-                        f"idle_watts={idle_watts}")
+        raise UserError(
+            f"energy wattages must be >= 0, got cpu_watts_per_core={cpu_watts_per_core}, idle_watts={idle_watts}"
+        )
     factory = ENERGY_METERS.get(name)
     return factory(device=device, cpu_watts_per_core=cpu_watts_per_core, idle_watts=idle_watts)

@@ -66,11 +66,9 @@ class EstimateMeter:
         return EnergyWindow(energy_j, duration_s, self.method, self._note(cpu_s, duration_s))
 
     def _note(self, cpu_s: float, duration_s: float) -> str:
-        parts = [
-            f"estimate: process CPU time {cpu_s:.3g} s x {self.cpu_watts_per_core:g} W/core (assumed, not measured)"
-        ]
+        parts = [f"estimate: process CPU time {cpu_s:.3g} s x {self.cpu_watts_per_core} W/core (assumed, not measured)"]
         if self.idle_watts:
-            parts[0] += f" + wall time {duration_s:.3g} s x {self.idle_watts:g} W idle (assumed)"
+            parts[0] += f" + wall time {duration_s:.3g} s x {self.idle_watts} W idle (assumed)"
         if self._device.startswith("cuda"):
             parts.append("GPU not counted (the estimate sees CPU time only)")
         if self._reason:

@@ -34,7 +34,7 @@ def _torch_uuid(index: int) -> str | None:
         if not torch.cuda.is_available():
             return None
         return f"GPU-{torch.cuda.get_device_properties(index).uuid}"
-    except Exception:  # noqa: BLE001 - any failure just means "fall back to env mapping"
+    except Exception:  # any failure just means "fall back to env mapping"
         return None
 
 
@@ -68,12 +68,12 @@ def probe(device: str = "cuda") -> tuple[bool, str]:
         return False, "NVML unavailable (nvidia-ml-py not installed)"
     try:
         nvml.nvmlInit()
-    except Exception as err:  # noqa: BLE001 - NVMLError or missing libnvidia-ml.so
+    except Exception as err:  # NVMLError or missing libnvidia-ml.so
         return False, f"NVML unavailable ({err or type(err).__name__}; no NVIDIA driver?)"
     try:
         handle = _device_handle(nvml, device)
         nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         return False, f"NVML energy counter unavailable for {device} ({err or type(err).__name__})"
     finally:
         nvml.nvmlShutdown()  # nvmlInit is reference counted; keep it balanced
@@ -121,7 +121,7 @@ class NvmlMeter:
         duration_s, start_mj = self._windows.close(key)
         try:
             end_mj = self._read_mj()
-        except Exception as err:  # noqa: BLE001 - report, do not lose the whole run
+        except Exception as err:  # report, do not lose the whole run
             return EnergyWindow(None, duration_s, None, f"nvml: counter read failed at window end ({err})")
         # The driver refreshes the counter every few tens of ms, so very short
         # windows are coarse; callers time many calls inside one window.

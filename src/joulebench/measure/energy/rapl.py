@@ -45,7 +45,7 @@ def find_package_zones(sysfs_root: Path = DEFAULT_SYSFS_ROOT) -> list[RaplZone]:
     """
     root = Path(sysfs_root)
     if not root.is_dir():
-        raise ValueError(f"{root} does not exist (no powercap/RAPL support)")
+        raise ValueError(f"{root} does not exist, the kernel exposes no powercap/RAPL")
     zones = []
     for path in sorted(root.iterdir()):
         if not _PACKAGE_ZONE.match(path.name):
@@ -68,9 +68,9 @@ def probe(sysfs_root: Path = DEFAULT_SYSFS_ROOT) -> tuple[bool, str]:
     try:
         zones = find_package_zones(sysfs_root)
     except PermissionError as err:
-        return False, f"RAPL counters not readable ({err.strerror}: {err.filename}; root-only on most kernels)"
+        return False, f"RAPL counters not readable: {err.strerror} on {err.filename} (root-only on most kernels)"
     except (OSError, ValueError) as err:
-        return False, f"RAPL unavailable ({err})"
+        return False, f"RAPL unavailable: {err}"
     return True, f"RAPL zones {', '.join(z.name for z in zones)}"
 
 

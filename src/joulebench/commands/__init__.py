@@ -1,0 +1,1 @@
+"""Sub-command groups of the CLI (one module each, mounted in cli.py)."""

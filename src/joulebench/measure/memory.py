@@ -1,0 +1,101 @@
+"""Peak memory of a code block: sampled RSS on CPU, the allocator's peak on CUDA."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+import psutil
+
+_MIB = 2**20
+
+
+class PeakMemory:
+    """Context manager measuring the peak memory used inside its block.
+
+    On CPU a background thread samples the process RSS every ``interval_s``
+    (plus once at enter and at exit), so a peak shorter than the interval can be
+    missed. On CUDA the allocator's own peak counter is exact but only covers
+    tensors allocated by PyTorch's caching allocator.
+
+    Args:
+        device: "cpu", "cuda" or "cuda:N".
+        interval_s: RSS sampling period on CPU, in seconds.
+
+    Attributes:
+        method: "rss" (CPU) or "cuda_max_allocated" (CUDA).
+        start_mb: memory at enter, in MiB (2**20 bytes).
+        peak_mb: highest memory seen so far, in MiB; absolute, not relative to ``start_mb``.
+
+    Example:
+        >>> with PeakMemory() as mem:
+        ...     run_batch()
+        >>> mem.peak_mb - mem.start_mb  # growth caused by the block
+    """
+
+    def __init__(self, device: str = "cpu", *, interval_s: float = 0.005) -> None:
+        self.device = device
+        self.interval_s = interval_s
+        self.method = "cuda_max_allocated" if device.startswith("cuda") else "rss"
+        self.start_mb = 0.0
+        self._peak_bytes = 0
+        self._inside = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._process = psutil.Process()
+
+    @property
+    def peak_mb(self) -> float:
+        """Highest memory seen so far, in MiB."""
+        if self.method == "cuda_max_allocated" and self._inside:
+            import torch
+
+            return torch.cuda.max_memory_allocated(self.device) / _MIB  # live read inside the block
+        return self._peak_bytes / _MIB
+
+    def _sample_rss(self) -> None:
+        rss = self._process.memory_info().rss
+        # Only this thread and enter/exit write, and a lost race only delays a
+        # max that the next sample repeats, so no lock is needed.
+        if rss > self._peak_bytes:
+            self._peak_bytes = rss
+
+    def _run_sampler(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample_rss()
+
+    def __enter__(self) -> PeakMemory:
+        if self.method == "cuda_max_allocated":
+            import torch
+
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._peak_bytes = torch.cuda.memory_allocated(self.device)
+        else:
+            self._peak_bytes = 0
+            self._sample_rss()
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run_sampler, name="joulebench-peak-rss", daemon=True)
+            self._thread.start()
+        self.start_mb = self._peak_bytes / _MIB
+        self._inside = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._inside = False
+        if self.method == "cuda_max_allocated":
+            import torch
+
+            torch.cuda.synchronize(self.device)  # queued kernels may still allocate
+            self._peak_bytes = torch.cuda.max_memory_allocated(self.device)
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._sample_rss()

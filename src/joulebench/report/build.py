@@ -1,0 +1,56 @@
+"""Build the full report (Markdown, HTML, PNGs) from a results file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from joulebench.analysis.aggregate import aggregate
+from joulebench.analysis.load import load_records
+from joulebench.analysis.summary import build_sections
+from joulebench.errors import UserError
+from joulebench.report.html import render_html
+from joulebench.report.markdown import render_markdown
+from joulebench.report.plots import heads_heatmap, save_frontier_plots
+
+
+def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
+    """Read records and write ``report.md``, ``report.html`` and the PNG plots.
+
+    Args:
+        results_path: the append-only ``results.jsonl``.
+        out_dir: output directory, created if missing; existing files of the same names are
+            overwritten.
+
+    Returns:
+        File name -> written path, for every file written.
+
+    Raises:
+        UserError: the results file is missing, malformed, or holds no records.
+    """
+    results_path, out_dir = Path(results_path), Path(out_dir)
+    records = load_records(results_path)
+    if not records:
+        raise UserError(f"results file {results_path} holds no records; run a benchmark first")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create output directory {out_dir}: {exc}") from None
+    sections = build_sections(aggregate(records))
+    written: dict[str, Path] = {}
+    md_path = out_dir / "report.md"
+    md_path.write_text(render_markdown(sections, str(results_path), len(records)),
+                       encoding="utf-8")
+    written[md_path.name] = md_path
+    html_path = out_dir / "report.html"
+    html_path.write_text(render_html(sections), encoding="utf-8")
+    written[html_path.name] = html_path
+    written.update(save_frontier_plots(sections, out_dir))
+    for section in sections:
+        for point in section.points:
+            fig = heads_heatmap(point.records[0], title=f"{point.label}: attention heads kept")
+            if fig is None:
+                continue
+            name = f"heads_{section.task}_{section.scenario}_{point.key}.png"
+            fig.savefig(out_dir / name)
+            written[name] = out_dir / name
+    return written

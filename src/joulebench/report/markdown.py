@@ -1,0 +1,127 @@
+"""Markdown summary: configuration table, frontier members, budget picks, marginal gains."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from joulebench.analysis.budgets import point_energy_per_correct
+from joulebench.analysis.summary import Section
+from joulebench.report.format import (
+    DASH,
+    SHORT_NAMES,
+    energy_method_text,
+    metric_text,
+    num,
+)
+
+
+def _cell(text: str) -> str:
+    """Escape a table cell: a raw ``|`` would split the column."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Markdown table lines."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _configurations(section: Section) -> list[str]:
+    """Table of every configuration in the section."""
+    header = ["configuration", "n", "accuracy ± 95% CI", "energy J/example (method)",
+              "energy per correct (J)", "latency p50 (ms)", "latency p99 (ms)",
+              "throughput (ex/s)", "peak mem (MB)", "FLOPs/example"]
+    rows = []
+    for p in section.points:
+        epc = point_energy_per_correct(p)
+        energy = metric_text(p, "energy_j_per_example", with_ci=True)
+        if p.energy_method and energy != DASH:
+            energy += f" ({p.energy_method})"
+        label = p.label + (" ★" if any(p is b for b in section.baselines) else "")
+        rows.append([label, str(p.n), metric_text(p, "accuracy", with_ci=True), energy,
+                     num(epc.mean if epc else None), metric_text(p, "latency_ms_p50"),
+                     metric_text(p, "latency_ms_p99"), metric_text(p, "throughput_eps"),
+                     metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example")])
+    return _table(header, rows) + ["", "★ baseline: full fine-tuning, no reductions."]
+
+
+def _frontiers(section: Section) -> list[str]:
+    """Frontier members per cost axis, cheapest first."""
+    rows = []
+    for x_metric, frontier in section.frontiers.items():
+        strict = ", ".join(p.label for p in frontier.strict) or DASH
+        extra = ", ".join(p.label for p in frontier.noise_aware if not frontier.on_strict(p))
+        excluded = "; ".join(f"{e.point.label}: {e.reason}" for e in frontier.excluded)
+        rows.append([f"{section.quality_metric} vs {SHORT_NAMES.get(x_metric, x_metric)}",
+                     strict, extra or DASH, excluded or DASH])
+    header = ["axes", "Pareto frontier (strict, cheapest first)",
+              "also on frontier within noise", "excluded (missing value)"]
+    return _table(header, rows)
+
+
+def _budgets(section: Section) -> list[str]:
+    """Cheapest configuration within each tolerance of each baseline."""
+    if not section.budget_picks:
+        return ["No baseline (regime `full`, no reductions) measured: budgets not computed."]
+    rows = []
+    for pick in section.budget_picks:
+        chosen = pick.pick
+        ratio = DASH if pick.cost_ratio is None else f"{pick.cost_ratio:.2f}×"
+        rows.append([
+            pick.baseline.label,
+            f"{100 * pick.tolerance_abs:g} pt",
+            chosen.label if chosen else "none qualifies",
+            metric_text(chosen, "accuracy", with_ci=True) if chosen else DASH,
+            metric_text(chosen, pick.cost_metric) if chosen else DASH,
+            ratio,
+        ])
+    header = ["baseline", "max accuracy drop", "cheapest configuration", "accuracy",
+              "energy J/example", "energy vs baseline"]
+    return _table(header, rows)
+
+
+def _gains(section: Section) -> list[str]:
+    """Marginal accuracy per joule between neighbours on the energy frontier."""
+    if not section.gains:
+        return ["Fewer than two points on the energy frontier: no marginal gains."]
+    rows = []
+    for g in section.gains:
+        per_j = None if g.per_unit_cost is None else 100 * g.per_unit_cost
+        rows.append([g.cheaper.label, g.dearer.label, f"{100 * g.delta_quality:+.2f}",
+                     f"{num(g.delta_cost)}", num(per_j)])
+    header = ["from", "to", "Δ accuracy (pt)", "Δ energy (J/example)",
+              "accuracy pt per J/example"]
+    return _table(header, rows)
+
+
+def render_markdown(sections: Sequence[Section], source: str = "", n_records: int = 0) -> str:
+    """The Markdown report.
+
+    Args:
+        sections: analysed sections.
+        source: where the records came from, for the header.
+        n_records: number of records read.
+
+    Returns:
+        Markdown text.
+    """
+    n_points = sum(len(s.points) for s in sections)
+    lines = ["# joulebench report", ""]
+    if source:
+        lines.append(f"Source: `{source}` — {n_records} record(s), {n_points} configuration(s) "
+                     "(seeds and repeats averaged; CIs are 95%).")
+        lines.append("")
+    for section in sections:
+        lines += [f"## {section.task} / {section.scenario}", ""]
+        lines.append("> " + energy_method_text(section.energy_methods))
+        for note in section.energy_notes:
+            lines.append(f"> - {note}")
+        lines.append("")
+        lines += ["### Configurations", ""] + _configurations(section) + [""]
+        lines += ["### Pareto frontiers", ""] + _frontiers(section) + [""]
+        lines += ["### Cheapest within tolerance of baseline", ""] + _budgets(section) + [""]
+        lines += ["### Marginal gains along the energy frontier", ""] + _gains(section) + [""]
+    if not sections:
+        lines.append("No records.")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,84 @@
+"""Synthetic result records for tests: realistic values, energy_method "estimate".
+
+These are inputs to the analysis, shaped like ``joulebench.results.schema`` documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+
+
+def make_record(
+    *,
+    task: str = "sst2",
+    model: str = "minilm-l6",
+    regime: str = "full",
+    reductions: Sequence[tuple[str, dict]] = (),
+    scenario: str = "offline",
+    seed: int = 0,
+    accuracy: float | None = 0.90,
+    energy: float | None = 0.05,
+    p50: float | None = 4.0,
+    p99: float | None = 6.5,
+    peak_mem: float | None = 310.0,
+    flops: float | None = 1.1e9,
+    throughput: float | None = 240.0,
+    n_examples: int = 872,
+    energy_method: str | None = "estimate",
+    extra_train: dict | None = None,
+    details: dict | None = None,
+) -> dict:
+    """One record; ``reductions`` are (name, params) pairs, ``details`` go on the last one."""
+    reds = [{"name": name, "params": dict(params), "details": {}} for name, params in reductions]
+    if details and reds:
+        reds[-1]["details"] = dict(details)
+    config = {
+        "task": task,
+        "model": model,
+        "regime": regime,
+        "reductions": [{"name": r["name"], **r["params"]} for r in reds],
+        "scenario": scenario,
+        "train": {"seed": seed, "epochs": 3, "lr": 5e-5, **(extra_train or {})},
+        "measure": {"warmup": 5, "repeats": 3},
+    }
+    canon = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    stderr = None if accuracy is None else math.sqrt(accuracy * (1 - accuracy) / n_examples)
+    n_timed = 512
+    return {
+        "schema_version": 1,
+        "config_hash": hashlib.sha256(canon.encode()).hexdigest()[:16],
+        "name": None,
+        "config": config,
+        "task": task,
+        "model": model,
+        "regime": regime,
+        "reductions": reds,
+        "scenario": scenario,
+        "quality": {"accuracy": accuracy, "accuracy_stderr": stderr,
+                    "n_examples": n_examples, "split": "validation"},
+        "cost": {
+            "energy_j_per_example": energy,
+            "energy_j_total": None if energy is None else energy * n_timed,
+            "energy_method": energy_method if energy is not None else None,
+            "energy_note": ("TDP x utilisation x wall time; not measured"
+                            if energy is not None else "no energy counter"),
+            "latency_ms_mean": p50, "latency_ms_p50": p50, "latency_ms_p90": p99,
+            "latency_ms_p99": p99, "latency_samples_ms": [p50] * 4 if p50 else [],
+            "throughput_eps": throughput, "peak_mem_mb": peak_mem, "peak_mem_method": "rss",
+            "flops_per_example": flops, "param_count": 22_700_000, "batch_size": 32,
+            "n_timed_examples": n_timed, "duration_s": 2.1, "threads": 2, "device": "cpu",
+        },
+        "train": {"checkpoint": "ck" + str(seed), "reused": True, "train_examples": 67349,
+                  "epochs": 3.0, "train_time_s": None},
+        "env": {"joulebench": "0.1.0", "torch": "2.x", "transformers": "4.x",
+                "python": "3.11", "git_rev": None, "cpu": "test cpu", "gpu": None,
+                "time_utc": "2026-01-01T00:00:00Z"},
+    }
+
+
+def write_jsonl(path, records) -> None:
+    """Write records one per line."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")

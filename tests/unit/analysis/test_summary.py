@@ -1,0 +1,20 @@
+"""build_sections: one section per (task, scenario) with frontiers, budgets and gains."""
+
+from __future__ import annotations
+
+from joulebench.analysis.aggregate import aggregate
+from joulebench.analysis.summary import COST_AXES, build_sections
+
+
+def test_sections_split_by_task_and_scenario(record):
+    records = [record(), record(reductions=[("int8", {})], accuracy=0.89, energy=0.03),
+               record(scenario="online", p50=9.0), record(task="mrpc", accuracy=0.84)]
+    sections = build_sections(aggregate(records))
+    assert [(s.task, s.scenario, len(s.points)) for s in sections] == [
+        ("mrpc", "offline", 1), ("sst2", "offline", 2), ("sst2", "online", 1)]
+    sst2 = sections[1]
+    assert list(sst2.frontiers) == list(COST_AXES)
+    assert [p.tolerance_abs for p in sst2.budget_picks] == [0.01, 0.02]
+    assert sst2.budget_picks[1].pick.label == "minilm-l6 full + int8"
+    assert len(sst2.gains) == 1
+    assert sst2.energy_methods == ["estimate"]
