@@ -21,7 +21,7 @@ def reduction_label(record: dict) -> str:
 
 def print_records(records: list[dict], console: Console | None = None) -> None:
     """One row per record: quality and cost side by side, energy method named."""
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 170))
     if not records:
         console.print("no new records")
         return

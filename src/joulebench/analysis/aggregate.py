@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -198,7 +199,8 @@ def _metric_stats(records: Sequence[Mapping]) -> dict[str, MetricStat]:
         values, stderrs = [], []
         for record in records:
             value = metric_value(record, metric)
-            if value is None:
+            if value is None or not math.isfinite(value):
+                # NaN/inf (json allows them) mean "not measurable", like None.
                 continue
             values.append(value)
             if metric in STDERR_FIELDS:

@@ -55,8 +55,8 @@ class PeakMemory:
 
     def _sample_rss(self) -> None:
         rss = self._process.memory_info().rss
-        # Only this thread and enter/exit write, and a lost race only delays a
-        # max that the next sample repeats, so no lock is needed.
+        # No lock: enter samples before the thread starts and exit samples after
+        # it is joined, so two writers never overlap.
         if rss > self._peak_bytes:
             self._peak_bytes = rss
 

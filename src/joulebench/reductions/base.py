@@ -5,11 +5,16 @@ classifier, returns the model to run (the same object changed, or a wrapper) and
 what it nominally changed (``layers_kept``, ``weight_bits``, ...). A returned module may also
 define ``realised_details() -> dict``; the runner calls it after evaluation so dynamic reductions
 (early exit, token pruning) report what they realised (``mean_layers_computed`` ...).
+
+Reductions compose in the order listed. A plugin may define ``check_chain(cfg, before, device)``
+raising ValueError when it cannot follow the reductions before it (their ``family`` names), so an
+impossible combination fails when the config is loaded, not after fine-tuning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -47,7 +52,11 @@ class ReductionContext:
 
 
 class Reduction(Protocol):
-    """A registered reduction: a config class and an ``apply``."""
+    """A registered reduction: a config class and an ``apply``.
+
+    Optional class attributes: ``family`` (default: the registry key; aliases such as ``int8``
+    share their family with ``quantize``) and ``check_chain(cfg, before, device)``.
+    """
 
     config_cls: ClassVar[type]
 
@@ -57,6 +66,13 @@ class Reduction(Protocol):
 
 
 REDUCTIONS: Registry[type] = Registry("reduction")
+
+
+def param(text: str, default: Any = dataclasses.MISSING) -> Any:
+    """A field of a reduction's config with help text (shown by ``joulebench ls``)."""
+    if isinstance(default, (list, dict)):
+        raise TypeError("use a tuple for sequence defaults: configs are frozen")
+    return field(default=default, metadata={"help": text})
 
 
 def register_reduction(name: str, help: str = "") -> Callable[[type], type]:
@@ -87,10 +103,62 @@ def validate_reduction(spec: ReductionSpec, where: str = "reduction") -> None:
     build_reduction_config(spec, where)
 
 
+def family_of(name: str) -> str:
+    """The family of reduction ``name``: what order rules and duplicate checks compare."""
+    return getattr(REDUCTIONS.get(name), "family", name)
+
+
+def validate_reduction_chain(
+    specs: Sequence[ReductionSpec], where: str = "reductions", device: str | None = None
+) -> None:
+    """Raise UserError when a reduction cannot follow the ones listed before it.
+
+    Args:
+        specs: the reductions in the order they are applied.
+        where: prefix for error messages (``config.yaml.reductions``).
+        device: "cpu", "cuda", or None/"auto" when not yet known (device checks then wait
+            for ``apply``).
+    """
+    before: list[str] = []
+    for i, spec in enumerate(specs):
+        plugin = REDUCTIONS.get(spec.name)
+        cfg = build_reduction_config(spec, f"{where}[{i}]")
+        check = getattr(plugin, "check_chain", None)
+        if check is not None:
+            try:
+                check(cfg, tuple(before), device if device in ("cpu", "cuda") else None)
+            except ValueError as exc:
+                raise UserError(f"{where}[{i}] ({spec.name}): {exc}") from None
+        before.append(family_of(spec.name))
+
+
+def attach_realised(model: nn.Module, described: list[dict]) -> None:
+    """Add what dynamic reductions realised to their own entries of ``described``.
+
+    Every submodule with ``realised_details()`` and a ``realised_family`` reports to the last
+    entry of that family (early exit wrapped by int8 still reports under early_exit); the
+    returned model itself, without ``realised_family``, reports to the last entry, as before.
+    """
+    if not described:
+        return
+    for module in model.modules():
+        realised = getattr(module, "realised_details", None)
+        family = getattr(module, "realised_family", None)
+        if realised is None or (family is None and module is not model):
+            continue
+        owners = [d for d in described if family is not None and family_of(d["name"]) == family]
+        (owners[-1] if owners else described[-1])["details"].update(realised())
+
+
 def apply_reductions(
     model: nn.Module, specs: tuple[ReductionSpec, ...], ctx: ReductionContext
 ) -> tuple[nn.Module, list[dict]]:
-    """Apply reductions in order; return the model and one description per reduction."""
+    """Apply reductions in order; return the model and one description per reduction.
+
+    Raises:
+        UserError: bad parameters, an impossible order, or a model the reduction cannot change.
+    """
+    validate_reduction_chain(specs, device=ctx.device)
     described = []
     for spec in specs:
         cfg = build_reduction_config(spec)

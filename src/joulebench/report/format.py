@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from joulebench.analysis.aggregate import Point
+from joulebench.analysis.summary import Section
 
 #: Axis titles with units.
 AXIS_TITLES = {
@@ -97,3 +98,9 @@ def wants_log_scale(values: list[float]) -> bool:
     if len(values) < 2 or any(v <= 0 for v in values):
         return False
     return max(values) / min(values) > 50
+
+
+def frontier_title(section: Section, x_metric: str) -> str:
+    """Plot title, e.g. ``"sst2 / offline: accuracy vs energy"``."""
+    y_metric = section.frontiers[x_metric].y_metric
+    return f"{section.task} / {section.scenario}: {y_metric} vs {SHORT_NAMES.get(x_metric, x_metric)}"

@@ -15,6 +15,7 @@ from joulebench.analysis.summary import Section
 from joulebench.report.format import (
     AXIS_TITLES,
     energy_method_text,
+    frontier_title,
     hash_text,
     metric_text,
     num,
@@ -100,7 +101,7 @@ def frontier_plot(section: Section, x_metric: str) -> go.Figure:
     y_title = AXIS_TITLES.get(y_metric, y_metric) + (" (%)" if y_scale == 100 else "")
     x_values = [p.mean(x_metric) for p in frontier.points]
     fig.update_layout(
-        title=f"{section.task} / {section.scenario}: {y_metric} vs {x_metric}",
+        title=frontier_title(section, x_metric),
         xaxis_title=AXIS_TITLES.get(x_metric, x_metric), yaxis_title=y_title,
         template="plotly_white", hovermode="closest", height=520,
         xaxis_type="log" if wants_log_scale(x_values) else "linear",  # type: ignore[arg-type]
@@ -127,6 +128,21 @@ def _points_table(section: Section) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _budget_list(section: Section) -> str:
+    """Bullet list of the cheapest configuration within each tolerance of each baseline."""
+    items = []
+    for pick in section.budget_picks:
+        head = f"Within {100 * pick.tolerance_abs:g} pt of {pick.baseline.label}: "
+        if pick.pick is None:
+            items.append(head + "none qualifies")
+            continue
+        ratio = "" if pick.cost_ratio is None else f" ({pick.cost_ratio:.2f}× baseline energy)"
+        items.append(head + pick.pick.label + ratio)
+    if not items:
+        return ""
+    return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
+
+
 def render_html(sections: Sequence[Section], title: str = "joulebench report") -> str:
     """The complete, self-contained HTML page.
 
@@ -141,8 +157,10 @@ def render_html(sections: Sequence[Section], title: str = "joulebench report") -
     plot_id = 0
     for section in sections:
         body.append(f"<h2>{escape(section.task)} / {escape(section.scenario)}</h2>")
-        body.append(f'<p class="note">{escape(energy_method_text(section.energy_methods))}</p>')
+        note = " ".join([energy_method_text(section.energy_methods), *section.energy_notes])
+        body.append(f'<p class="note">{escape(note)}</p>')
         body.append(_points_table(section))
+        body.append(_budget_list(section))
         for x_metric in section.frontiers:
             plot_id += 1
             fig = frontier_plot(section, x_metric)

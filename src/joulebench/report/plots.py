@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from joulebench.analysis.aggregate import Point
 from joulebench.analysis.summary import Section
-from joulebench.report.format import AXIS_TITLES, wants_log_scale
+from joulebench.report.format import AXIS_TITLES, frontier_title, wants_log_scale
 
 _FRONTIER_COLOR = "#1f77b4"
 _BASELINE_COLOR = "#d62728"
@@ -56,8 +56,7 @@ def frontier_figure(section: Section, x_metric: str) -> Figure:
     fig = Figure(figsize=(8, 5.5), dpi=_DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    title = f"{section.task} / {section.scenario}: {y_metric} vs {x_metric}"
-    ax.set_title(title, fontsize=11)
+    ax.set_title(frontier_title(section, x_metric), fontsize=11)
     ax.set_xlabel(AXIS_TITLES.get(x_metric, x_metric))
     ax.set_ylabel(AXIS_TITLES.get(y_metric, y_metric) + (" (%)" if y_scale == 100 else ""))
     ax.grid(True, alpha=0.3)
@@ -175,7 +174,7 @@ def heads_heatmap(record: dict, title: str | None = None) -> Figure | None:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.imshow(mask, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    ax.set_xlabel("head")
+    ax.set_xlabel("head (dark = kept)")
     ax.set_ylabel("layer")
     ax.set_xticks(range(mask.shape[1]))
     ax.set_yticks(range(mask.shape[0]))

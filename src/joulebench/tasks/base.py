@@ -7,6 +7,7 @@ official layout (``data_dir``) or, when ``data_dir`` is None, from the Hugging F
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,8 +96,14 @@ def get_task(name: str) -> Task:
     return TASKS.get(name)
 
 
+#: Conventional local data folders, tried in order when neither --data-dir nor the variable is set.
+DEFAULT_DATA_DIRS = ("data", "../shared/data")
+
+
 def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
-    """Pick the local data root: the explicit argument, else ``$JOULEBENCH_DATA``, else None.
+    """Pick the local data root: the explicit argument, else ``$JOULEBENCH_DATA``, else the
+    first of ``./data`` and ``../shared/data`` (relative to the working directory) that holds a
+    ``glue/`` folder, else None.
 
     None means "load from the Hugging Face Hub".
 
@@ -111,6 +118,11 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
         # An empty variable counts as unset, so `JOULEBENCH_DATA= cmd` can force the Hub.
         data_dir = os.environ.get(DATA_ENV) or None
         source = DATA_ENV
+    if data_dir is None and DATA_ENV not in os.environ:
+        for candidate in DEFAULT_DATA_DIRS:
+            if (Path(candidate) / "glue").is_dir():
+                logging.getLogger("joulebench.tasks").info("using local data in %s", candidate)
+                return Path(candidate).resolve()
     if data_dir is None:
         return None
     path = Path(data_dir).expanduser()

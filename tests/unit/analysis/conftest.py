@@ -27,13 +27,19 @@ def _factory() -> ModuleType:
     return sys.modules[_NAME]
 
 
+@pytest.fixture(scope="session")
+def factory() -> ModuleType:
+    """The record_factory module, for fixtures of any scope."""
+    return _factory()
+
+
 @pytest.fixture
-def record():
+def record(factory):
     """``make_record(**overrides) -> dict``: one realistic synthetic record."""
-    return _factory().make_record
+    return factory.make_record
 
 
 @pytest.fixture
-def write_jsonl():
+def write_jsonl(factory):
     """``write_jsonl(path, records)``: write records one per line."""
-    return _factory().write_jsonl
+    return factory.write_jsonl

@@ -48,7 +48,8 @@ def test_single_record_uses_accuracy_stderr_and_no_cost_ci(record):
 
 
 def test_none_metrics_are_left_out(record):
-    [point] = aggregate([record(energy=None, flops=None)])
+    [point] = aggregate([record(energy=None, flops=None, peak_mem=float("nan"))])
+    assert point.stat("peak_mem_mb") is None
     assert point.stat("energy_j_per_example") is None
     assert point.mean("flops_per_example") is None
     assert point.energy_method is None

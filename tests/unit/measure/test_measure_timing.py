@@ -21,7 +21,7 @@ def _sleeper(seconds: float, log: list[str] | None = None, tag: str = "call"):
 
 def test_sleep_samples_match_sleep_time() -> None:
     result = measure_calls(
-        [_sleeper(0.05)],
+        [_sleeper(0.1)],
         [4],
         warmup_calls=1,
         min_calls=3,
@@ -31,12 +31,13 @@ def test_sleep_samples_match_sleep_time() -> None:
     )
     assert len(result.samples_ms) == 3
     for sample_ms in result.samples_ms:
-        assert sample_ms == pytest.approx(50.0, rel=0.10)
+        assert sample_ms == pytest.approx(100.0, rel=0.10)
     assert result.per_example_ms() == pytest.approx([s / 4 for s in result.samples_ms])
     assert result.n_examples == 12
     assert result.throughput_eps() == pytest.approx(12 / result.duration_s)
     assert result.energy.method == "estimate" and result.energy.energy_j is not None
-    assert result.energy.duration_s == pytest.approx(result.duration_s, abs=0.01)
+    # The energy window opens just before and closes just after the timed part.
+    assert result.duration_s <= result.energy.duration_s <= result.duration_s + 0.05
 
 
 def test_min_calls_respected_when_duration_is_short(recording_meter) -> None:
@@ -63,8 +64,9 @@ def test_min_duration_respected_when_calls_are_few(recording_meter) -> None:
         meter=recording_meter,
     )
     assert result.duration_s >= 0.12
-    assert sum(result.samples_ms) >= 0.11 * 1e3
-    assert len(result.samples_ms) >= 6  # 2 calls alone would take 20 ms
+    assert len(result.samples_ms) > 2  # 2 calls alone take about 20 ms
+    # It stopped at the first call that crossed min_duration_s, not later.
+    assert result.duration_s - result.samples_ms[-1] / 1e3 < 0.12
 
 
 def test_max_duration_stops_early_but_times_each_distinct_call(recording_meter) -> None:

@@ -34,8 +34,18 @@ def test_empty_argument_falls_back_to_env(
     assert resolve_data_dir("") == fixtures_dir
 
 
-def test_nothing_set_means_hub() -> None:
+def test_nothing_set_means_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
     assert resolve_data_dir(None) is None
+
+
+def test_nothing_set_finds_conventional_local_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    (tmp_path / "shared" / "data" / "glue").mkdir(parents=True)
+    (tmp_path / "checkout").mkdir()
+    monkeypatch.chdir(tmp_path / "checkout")
+    assert resolve_data_dir(None) == (tmp_path / "shared" / "data").resolve()
 
 
 def test_empty_env_means_hub(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,82 @@
+"""layer_drop: keep the bottom k encoder layers, physically removing the others.
+
+Removing the top layers (rather than skipping them at run time) is what makes the model
+cheaper: the dropped layers' weights are gone, and nothing loops over them. Sajjad et al.
+(2023, "On the effect of dropping layers of pre-trained transformer models") found top-layer
+dropping the best of the simple strategies; an optional short re-fine-tuning recovers accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import nn
+
+from joulebench.errors import UserError
+from joulebench.reductions.base import ReductionContext, param, register_reduction
+from joulebench.reductions.encoder import find_layers
+
+#: Reductions that attach to the layers themselves; dropping layers after them would orphan that.
+_LAYER_BOUND = ("early_exit", "token_prune")
+
+
+@dataclass(frozen=True)
+class LayerDropConfig:
+    """Parameters of ``layer_drop``."""
+
+    keep_layers: int = param("Encoder layers kept, counted from the bottom (the embeddings' side).")
+    retrain: bool = param("Re-fine-tune the shortened model with the run's training settings.", False)
+    retrain_epochs: float = param("Epochs of that re-fine-tuning (fractions allowed).", 1.0)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field when a value is impossible."""
+        if self.keep_layers < 1:
+            raise ValueError(f"keep_layers must be >= 1, got {self.keep_layers}")
+        if self.retrain_epochs <= 0:
+            raise ValueError(f"retrain_epochs must be > 0, got {self.retrain_epochs}")
+
+
+def keep_bottom_layers(model: nn.Module, keep: int) -> int:
+    """Remove all but the bottom ``keep`` encoder layers in place; return the original count.
+
+    Raises:
+        UserError: ``keep`` exceeds the model's layer count.
+    """
+    owner, attr, layers = find_layers(model)
+    total = len(layers)
+    if keep > total:
+        raise UserError(f"layer_drop: keep_layers={keep} but the model has only {total} encoder layers")
+    setattr(owner, attr, nn.ModuleList(list(layers)[:keep]))
+    config = model.config
+    # Both names are in use (BERT: num_hidden_layers, DistilBERT: n_layers); save_pretrained and
+    # the regimes read the count from the config, so it must match the module list.
+    for name in ("num_hidden_layers", "n_layers"):
+        if hasattr(config, name):
+            setattr(config, name, keep)
+    return total
+
+
+@register_reduction("layer_drop", help="keep the bottom keep_layers encoder layers (optionally re-fine-tune)")
+class LayerDrop:
+    """Physically drop the top encoder layers."""
+
+    config_cls: ClassVar[type] = LayerDropConfig
+
+    @staticmethod
+    def check_chain(cfg: LayerDropConfig, before: Sequence[str], device: str | None) -> None:
+        """Layers must be dropped before anything attaches to them."""
+        bound = [name for name in before if name in _LAYER_BOUND]
+        if bound:
+            raise ValueError(f"layer_drop must come before {bound[0]} (which is built on the model's layers)")
+
+    def apply(self, model: nn.Module, cfg: LayerDropConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
+        """Drop the layers in place and re-fine-tune when asked."""
+        total = keep_bottom_layers(model, cfg.keep_layers)
+        if cfg.retrain:
+            if ctx.fine_tune is None:
+                raise UserError("layer_drop: retrain=true needs a fine-tuning context (run it through the Runner)")
+            ctx.fine_tune(model, epochs=cfg.retrain_epochs)
+            model.eval()
+        return model, {"layers_kept": cfg.keep_layers, "layers_total": total, "retrained": cfg.retrain}

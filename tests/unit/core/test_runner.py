@@ -1,0 +1,75 @@
+"""The runner end to end on a tiny random BERT and the fixture data (fast, offline)."""
+
+import json
+
+import pytest
+
+from joulebench.config import config_hash, parse_config
+from joulebench.models.checkpoints import CheckpointCache
+from joulebench.results.schema import TOP_LEVEL_KEYS
+from joulebench.results.store import ResultStore
+from joulebench.runner import Runner, RunOptions
+
+QUICK_MEASURE = {"batch_size": 16, "min_duration_s": 0.05, "min_calls": 2, "warmup_calls": 1, "online_examples": 4}
+
+
+def make_config(**overrides):
+    data = {"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 32, "train": {"batch_size": 16},
+            "measure": dict(QUICK_MEASURE)}
+    data.update(overrides)
+    return parse_config(data)
+
+
+@pytest.fixture
+def runner(fixture_data_dir, cache_dir):
+    return Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir)))
+
+
+def test_record_has_every_documented_section(runner, tmp_path):
+    (config,) = make_config()
+    store = ResultStore.in_dir(tmp_path)
+    record = runner.run(config, store)
+    assert set(TOP_LEVEL_KEYS) <= set(record)
+    assert record["config_hash"] == config_hash(config)
+    q, c = record["quality"], record["cost"]
+    assert 0 <= q["accuracy"] <= 1 and q["n_examples"] == 40
+    assert c["energy_method"] in {"rapl", "nvml", "estimate"} and c["energy_j_per_example"] is not None
+    assert c["energy_j_per_example"] > 0 and c["energy_note"]
+    assert c["latency_ms_p50"] <= c["latency_ms_p99"]
+    assert c["n_timed_examples"] >= 40  # offline covers the whole split at least once
+    assert c["flops_per_example"] > 0 and c["peak_mem_mb"] > 0
+    assert record["train"]["reused"] is False
+    assert json.loads(store.path.read_text().splitlines()[0])["config_hash"] == record["config_hash"]
+
+
+def test_rerun_is_skipped_and_checkpoint_reused(runner, tmp_path):
+    offline, online = make_config(measure={**QUICK_MEASURE, "scenario": ["offline", "online"]})
+    store = ResultStore.in_dir(tmp_path)
+    first = runner.run(offline, store)
+    assert runner.run(offline, store) is None  # already stored
+    second = runner.run(online, store)
+    assert second["train"]["reused"] is True and second["train"]["checkpoint"] == first["train"]["checkpoint"]
+    assert second["cost"]["batch_size"] == 1 and second["cost"]["n_timed_examples"] >= 2
+    assert len(store.records()) == 2
+
+
+def test_frozen_regime_leaves_encoder_untouched(runner):
+    from joulebench.models.loading import load_classifier
+
+    (config,) = make_config(regime="frozen")
+    (model, _, _), _ = runner.fine_tuned(config, "cpu")
+    pristine = load_classifier("tiny-random-bert", 2, seed=0).model
+    enc, enc0 = model.bert.encoder.layer[0].output.dense.weight, pristine.bert.encoder.layer[0].output.dense.weight
+    assert enc.equal(enc0)
+    assert not model.classifier.weight.equal(pristine.classifier.weight)
+
+
+def test_top_k_trains_only_top_layers(runner):
+    from joulebench.models.loading import load_classifier
+
+    (config,) = make_config(regime="top_k", train={"batch_size": 16, "top_k_layers": 1})
+    (model, _, _), _ = runner.fine_tuned(config, "cpu")
+    pristine = load_classifier("tiny-random-bert", 2, seed=0).model
+    layers, layers0 = model.bert.encoder.layer, pristine.bert.encoder.layer
+    assert layers[0].output.dense.weight.equal(layers0[0].output.dense.weight)
+    assert not layers[1].output.dense.weight.equal(layers0[1].output.dense.weight)

@@ -1,0 +1,52 @@
+"""Renderer details: heads mask parsing, hover text, empty frontiers, Markdown escaping."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from joulebench.analysis.aggregate import aggregate
+from joulebench.analysis.summary import build_sections
+from joulebench.report.html import hover_text
+from joulebench.report.markdown import render_markdown
+from joulebench.report.plots import frontier_figure, heads_heatmap, heads_mask
+
+
+def test_heads_mask_from_index_lists(record):
+    rec = record(reductions=[("heads", {"keep": 0.5})],
+                 details={"heads_kept_per_layer": [[0, 3], [], [1]], "num_heads": 4})
+    assert heads_mask(rec).tolist() == [[1, 0, 0, 1], [0, 0, 0, 0], [0, 1, 0, 0]]
+
+
+def test_heads_mask_from_matrix(record):
+    matrix = [[1, 0, 1, 1], [0, 0, 1, 1]]
+    rec = record(reductions=[("heads", {})], details={"heads_kept_per_layer": matrix})
+    assert np.array_equal(heads_mask(rec), np.array(matrix))
+    assert heads_heatmap(rec) is not None
+
+
+def test_no_heads_details_means_no_heatmap(record):
+    rec = record(reductions=[("int8", {})])
+    assert heads_mask(rec) is None and heads_heatmap(rec) is None
+
+
+def test_hover_text_has_label_hash_and_metrics(record):
+    rec = record(reductions=[("int8", {})], accuracy=0.9, energy=0.05)
+    [point] = aggregate([rec])
+    text = hover_text(point)
+    assert "minilm-l6 full + int8" in text
+    assert rec["config_hash"] in text
+    assert "90.00 ±" in text and "0.05" in text and "estimate" in text
+
+
+def test_frontier_figure_without_values_says_so(record):
+    [section] = build_sections(aggregate([record(energy=None)]))
+    fig = frontier_figure(section, "energy_j_per_example")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("no configuration has a value" in t for t in texts)
+
+
+def test_markdown_escapes_pipes_and_flags_missing_baseline(record):
+    rec = record(regime="top_k", reductions=[("odd", {"a": "x|y"})])
+    md = render_markdown(build_sections(aggregate([rec])))
+    assert "odd(a=x\\|y)" in md
+    assert "No baseline" in md
