@@ -32,6 +32,11 @@ class _Bars:
         self.tasks: dict[str, int] = {}
 
     def __call__(self, what: str, done: int, total: int) -> None:
+        if not console.is_terminal:  # logs and CI: a plain line every 10%
+            step = max(1, total // 10)
+            if done == total or done % step == 0:
+                console.print(f"  {what}: {done}/{total}")
+            return
         if what not in self.tasks:
             self.tasks[what] = self.progress.add_task(what, total=total)
         self.progress.update(self.tasks[what], completed=done, total=total)
@@ -125,7 +130,7 @@ def list_plugins() -> None:
     from joulebench.plugins import all_registries
 
     for registry in all_registries():
-        print(f"{registry.kind}s:")
+        print(f"{registry.plural}:")
         for name in registry.names():
             print(f"  {name:<18} {registry.describe(name)}")
 

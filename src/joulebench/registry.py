@@ -18,8 +18,9 @@ class Registry(Generic[T]):
         kind: human name of the plugin kind, used in error messages ("task", "reduction").
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, plural: str | None = None) -> None:
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self._items: dict[str, T] = {}
         self._help: dict[str, str] = {}
 

@@ -141,8 +141,10 @@ def seed_of(record: Mapping) -> object:
 
 
 def config_without_seed(record: Mapping) -> dict:
-    """A deep copy of the record's config with ``train.seed`` removed."""
+    """A deep copy of the record's config with ``train.seed`` and the ``name`` label removed
+    (the label does not count in ``config_hash`` either)."""
     config = copy.deepcopy(dict(record.get("config") or {}))
+    config.pop("name", None)
     train = config.get("train")
     if isinstance(train, dict):
         train.pop("seed", None)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from joulebench.errors import UserError
 from joulebench.results.schema import SCHEMA_VERSION
+
+log = logging.getLogger("joulebench.analysis")
 
 #: Keys the analysis reads from every record; a record without them cannot be placed.
 REQUIRED_KEYS = ("config", "task", "model", "regime", "reductions", "scenario", "quality", "cost")
@@ -16,8 +19,10 @@ def load_records(path: Path | str) -> list[dict]:
     """Load every record of a JSONL results file, in file order.
 
     Whitespace-only lines carry no record and are passed over; every other line must be a JSON
-    object with the keys in :data:`REQUIRED_KEYS`. Nothing is skipped silently: a bad line
-    aborts the load so that a truncated or hand-edited store never yields a partial report.
+    object with the keys in :data:`REQUIRED_KEYS`. A bad line aborts the load so that a
+    corrupted or hand-edited store never yields a partial report. The one exception mirrors
+    ``ResultStore``: a last line with no newline that does not parse is an interrupted write
+    (the store drops it on its next append), so it is skipped with a logged warning.
 
     Args:
         path: the results file.
@@ -36,11 +41,17 @@ def load_records(path: Path | str) -> list[dict]:
         raise UserError(f"results file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read results file {path}: {exc}") from None
-    records = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        records.append(_parse_line(line, path, lineno))
+    lines = text.split("\n")
+    tail = lines.pop()  # after the last newline: "" unless the last write was cut short
+    records = [_parse_line(line, path, n) for n, line in enumerate(lines, start=1) if line.strip()]
+    if tail.strip():
+        try:
+            records.append(_parse_line(tail, path, len(lines) + 1))
+        except UserError as exc:
+            if "malformed JSON" not in str(exc):
+                raise
+            log.warning("%s:%d: ignoring an incomplete last record (interrupted write)",
+                        path, len(lines) + 1)
     return records
 
 

@@ -49,7 +49,8 @@ class MetricStat:
         n: number of non-None values.
         ci95: half-width of the 95% confidence interval of the mean; None when unknown.
         ci_source: how ``ci95`` was obtained: "t" (Student-t over repeats), "stderr" (the
-            record's own standard error, e.g. binomial), "propagated", or "none".
+            record's own standard error, e.g. binomial), "propagated" (derived metrics),
+            "given" (set by hand via ``Point.from_values``) or "none".
     """
 
     mean: float

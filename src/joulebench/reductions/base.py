@@ -88,7 +88,16 @@ def build_reduction_config(spec: ReductionSpec, where: str = "reduction") -> Any
         plugin = REDUCTIONS.get(spec.name)
     except UserError as exc:
         raise UserError(f"{where}: {exc}") from None
-    cfg = build_dataclass(plugin.config_cls, spec.params_dict(), f"{where} ({spec.name})")
+    params = spec.params_dict()
+    required = [
+        f.name for f in dataclasses.fields(plugin.config_cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in params]
+    if missing:
+        example = f"{{name: {spec.name}, {missing[0]}: ...}}"
+        raise UserError(f"{where} ({spec.name}): missing required parameter {missing[0]!r}, e.g. {example}")
+    cfg = build_dataclass(plugin.config_cls, params, f"{where} ({spec.name})")
     validate = getattr(cfg, "validate", None)
     if validate is not None:
         try:

@@ -46,14 +46,23 @@ class EncoderState:
     Attributes:
         hidden: (batch, tokens, width) hidden states; token 0 is [CLS].
         mask: (batch, tokens) bool, True for real (non-padding) tokens.
+        input_tokens: (batch,) real tokens each example had at the embeddings, so reductions
+            that remove tokens can report what fraction they kept.
     """
 
     hidden: torch.Tensor
     mask: torch.Tensor
+    input_tokens: torch.Tensor
+
+    @property
+    def real_tokens(self) -> torch.Tensor:
+        """(batch,) number of real tokens each example still has."""
+        return self.mask.sum(dim=1)
 
     def rows(self, index: torch.Tensor) -> EncoderState:
         """The state of the examples at ``index`` only (examples that leave are dropped)."""
-        return EncoderState(self.hidden.index_select(0, index), self.mask.index_select(0, index))
+        return EncoderState(self.hidden.index_select(0, index), self.mask.index_select(0, index),
+                            self.input_tokens.index_select(0, index))
 
 
 def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
@@ -150,6 +159,10 @@ class LayerwiseBert(nn.Module):
     def num_layers(self) -> int:
         return len(self.model.bert.encoder.layer)
 
+    def block(self, index: int) -> nn.Module:
+        """The ``BertLayer`` at ``index`` (for reductions that run it their own way)."""
+        return self.model.bert.encoder.layer[index]
+
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
               token_type_ids: torch.Tensor | None = None) -> EncoderState:
         hidden = self.model.bert.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
@@ -157,12 +170,12 @@ class LayerwiseBert(nn.Module):
             mask = torch.ones(input_ids.shape, dtype=torch.bool, device=input_ids.device)
         else:
             mask = attention_mask.bool()
-        return EncoderState(hidden, mask)
+        return EncoderState(hidden, mask, mask.sum(dim=1))
 
     def layer(self, index: int, state: EncoderState) -> EncoderState:
         layer = self.model.bert.encoder.layer[index]
         hidden = layer(state.hidden, additive_mask(state.mask, state.hidden.dtype))
-        return EncoderState(hidden, state.mask)
+        return EncoderState(hidden, state.mask, state.input_tokens)
 
     def head(self, state: EncoderState) -> torch.Tensor:
         return classify_cls(self.model, state.hidden)

@@ -30,27 +30,37 @@ def make_record(
     energy_method: str | None = "estimate",
     extra_train: dict | None = None,
     details: dict | None = None,
+    name: str | None = None,
 ) -> dict:
     """One record; ``reductions`` are (name, params) pairs, ``details`` go on the last one."""
-    reds = [{"name": name, "params": dict(params), "details": {}} for name, params in reductions]
+    reds = [{"name": key, "params": dict(params), "details": {}} for key, params in reductions]
     if details and reds:
         reds[-1]["details"] = dict(details)
+    # Shaped like joulebench.config.schema.RunConfig.to_dict().
     config = {
         "task": task,
         "model": model,
         "regime": regime,
-        "reductions": [{"name": r["name"], **r["params"]} for r in reds],
-        "scenario": scenario,
-        "train": {"seed": seed, "epochs": 3, "lr": 5e-5, **(extra_train or {})},
-        "measure": {"warmup": 5, "repeats": 3},
+        "max_seq_len": 128,
+        "train": {"epochs": 3.0, "lr": 5e-5, "batch_size": 32, "warmup_ratio": 0.1,
+                  "weight_decay": 0.01, "seed": seed, "max_train_examples": None,
+                  "top_k_layers": 2, **(extra_train or {})},
+        "measure": {"scenario": scenario, "batch_size": 32 if scenario == "offline" else 1,
+                    "warmup_calls": 3, "min_calls": 10, "min_duration_s": 5.0,
+                    "max_duration_s": 60.0, "online_examples": 200, "threads": 2,
+                    "device": "cpu", "energy_meter": "estimate", "cpu_watts_per_core": 15.0,
+                    "eval_max_examples": None},
+        "reductions": [{"name": r["name"], "params": r["params"]} for r in reds],
+        "name": name,
     }
-    canon = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    hashed = {k: v for k, v in config.items() if k != "name"}
+    canon = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
     stderr = None if accuracy is None else math.sqrt(accuracy * (1 - accuracy) / n_examples)
     n_timed = 512
     return {
         "schema_version": 1,
         "config_hash": hashlib.sha256(canon.encode()).hexdigest()[:16],
-        "name": None,
+        "name": name,
         "config": config,
         "task": task,
         "model": model,

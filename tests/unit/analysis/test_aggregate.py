@@ -71,6 +71,11 @@ def test_colliding_labels_are_told_apart_by_differing_keys(record):
     assert labels == ["minilm-l6 full (train.lr=3e-05)", "minilm-l6 full (train.lr=5e-05)"]
 
 
+def test_identity_ignores_the_name_label(record):
+    points = aggregate([record(seed=0, name="first try"), record(seed=1, name="again")])
+    assert len(points) == 1 and points[0].name == "first try"
+
+
 def test_identity_ignores_seed_and_reduction_details(record):
     a = record(seed=1, reductions=[("tokens", {"keep": 0.5})], details={"tokens_kept_ratio": 0.49})
     b = record(seed=2, reductions=[("tokens", {"keep": 0.5})], details={"tokens_kept_ratio": 0.51})

@@ -66,7 +66,7 @@ def test_min_duration_respected_when_calls_are_few(recording_meter) -> None:
     assert result.duration_s >= 0.12
     assert len(result.samples_ms) > 2  # 2 calls alone take about 20 ms
     # It stopped at the first call that crossed min_duration_s, not later.
-    assert result.duration_s - result.samples_ms[-1] / 1e3 < 0.12
+    assert result.duration_s - result.samples_ms[-1] / 1e3 < 0.12 + 0.02  # 20 ms for loop overhead
 
 
 def test_max_duration_stops_early_but_times_each_distinct_call(recording_meter) -> None:

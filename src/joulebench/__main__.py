@@ -1,0 +1,5 @@
+"""``python -m joulebench`` runs the CLI."""
+
+from joulebench.cli import main
+
+main()
