@@ -114,6 +114,20 @@ def demo(
 
 
 @app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="Directory holding results.jsonl (or the file itself).")],
+    out: Annotated[Path, typer.Option("--out", help="Report directory (PNG plots, report.md, report.html).")],
+) -> None:
+    """Frontiers, budgets and plots from stored records (never re-runs a model)."""
+    from joulebench.report.build import build_report
+
+    results = results_dir if results_dir.is_file() else results_dir / "results.jsonl"
+    written = build_report(results, out)
+    for name, path in written.items():
+        print(f"{name}: {path}")
+
+
+@app.command()
 def validate(config: Annotated[list[Path], typer.Argument(help="YAML config files.")]) -> None:
     """Check configuration files without running them."""
     from joulebench.config import config_hash, load_configs

@@ -20,7 +20,7 @@ from joulebench.reductions.structured.layers import Geometry
 MASK_FORMAT = "joulebench.structured_mask/1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StructureMask:
     """Kept (True) and removed (False) heads and FFN units.
 
@@ -101,6 +101,10 @@ class StructureMask:
 
     def ffn_removed_frac(self) -> float:
         return 1.0 - self.n_ffn_kept / self.ffn.numel()
+
+    def equals(self, other: StructureMask) -> bool:
+        """Same kept heads and units (meta ignored)."""
+        return torch.equal(self.heads, other.heads) and torch.equal(self.ffn, other.ffn)
 
     def same_size(self, other: StructureMask) -> bool:
         """Same number of heads and FFN units kept (hence the same parameter count)."""

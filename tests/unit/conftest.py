@@ -1,4 +1,4 @@
-"""Fixtures exposing the synthetic record factory (tests/unit/analysis/record_factory.py).
+"""Fixtures exposing the synthetic record factory (tests/unit/analysis/record_factory.py), for the analysis and report tests.
 
 The factory is loaded by file path so it works under any pytest import mode and is shared by
 the analysis and report tests without a package.
@@ -19,7 +19,7 @@ _NAME = "joulebench_test_record_factory"
 def _factory() -> ModuleType:
     """Import record_factory.py once per session."""
     if _NAME not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "analysis" / "record_factory.py"
+        path = Path(__file__).resolve().parent / "analysis" / "record_factory.py"
         spec = importlib.util.spec_from_file_location(_NAME, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

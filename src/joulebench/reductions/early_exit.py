@@ -1,0 +1,241 @@
+"""early_exit: DeeBERT-style exits, so confident examples skip the upper layers.
+
+An exit head sits after every layer but the last (Xin et al. 2020, "DeeBERT"). Each head has the
+shape of the model's own classifier, pooler included (dense + tanh on [CLS], then a linear
+layer), and starts as a copy of it: the copy is already a sensible classifier of [CLS], so a
+short training with the backbone frozen suffices, and the head costs one pooler (about 1/(12 x
+tokens) of a layer). The last layer uses the model's own classifier.
+
+At inference an example leaves at the first layer whose prediction entropy (nats) is below
+``threshold``; the examples that leave are removed from the batch, so the layers above are not
+computed for them. threshold=0 never exits (entropy is never negative); a huge threshold exits
+everything after layer 1.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from joulebench.errors import UserError
+from joulebench.models.batching import Encoded, encode, train_batches
+from joulebench.reductions.base import ReductionContext, param, register_reduction
+from joulebench.reductions.encoder import Layerwise, as_layerwise
+
+#: Training examples per step of the exit-head training.
+EXIT_BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class EarlyExitConfig:
+    """Parameters of ``early_exit``."""
+
+    threshold: float = param("Leave at the first layer whose prediction entropy (nats) is below this; 0 never exits.")
+    exit_epochs: float = param("Epochs training the exit heads, backbone frozen (fractions allowed).", 1.0)
+    exit_lr: float = param("AdamW learning rate of the exit heads.", 1e-3)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field when a value is impossible."""
+        if math.isnan(self.threshold) or self.threshold < 0:
+            raise ValueError(f"threshold must be >= 0 (entropy in nats), got {self.threshold}")
+        if self.exit_epochs <= 0:
+            raise ValueError(f"exit_epochs must be > 0, got {self.exit_epochs}")
+        if self.exit_lr <= 0:
+            raise ValueError(f"exit_lr must be > 0, got {self.exit_lr}")
+
+
+class ExitHead(nn.Module):
+    """A copy of the model's pooler (if any) and classifier, applied to [CLS]."""
+
+    def __init__(self, pooler: nn.Module | None, dropout: nn.Module | None, classifier: nn.Module) -> None:
+        super().__init__()
+        self.pooler = copy.deepcopy(pooler.dense) if pooler is not None else None
+        self.dropout = copy.deepcopy(dropout) if dropout is not None else nn.Identity()
+        self.classifier = copy.deepcopy(classifier)
+
+    def forward(self, cls_hidden: torch.Tensor) -> torch.Tensor:
+        pooled = torch.tanh(self.pooler(cls_hidden)) if self.pooler is not None else cls_hidden
+        return self.classifier(self.dropout(pooled))
+
+
+def entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Prediction entropy in nats, per row (never negative)."""
+    logp = logits.float().log_softmax(dim=-1)
+    return -(logp.exp() * logp).sum(dim=-1)
+
+
+class EarlyExitBert(nn.Module):
+    """Runs a layerwise backbone and lets each example leave at its first confident exit.
+
+    Args:
+        backbone: the model run layer by layer (plain or token-pruned).
+        heads: one exit head per layer but the last.
+        threshold: entropy (nats) below which an example leaves.
+    """
+
+    realised_family: ClassVar[str] = "early_exit"
+
+    def __init__(self, backbone: Layerwise, heads: nn.ModuleList, threshold: float) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.config = backbone.config
+        self.exits = heads
+        self.threshold = threshold
+        self.reset_realised()
+
+    @property
+    def num_layers(self) -> int:
+        return self.backbone.num_layers
+
+    def reset_realised(self) -> None:
+        """Forget the exit counts seen so far."""
+        self._exit_counts = [0] * self.num_layers
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        state = self.backbone.embed(input_ids, attention_mask, token_type_ids)
+        active = torch.arange(input_ids.shape[0], device=input_ids.device)
+        out: torch.Tensor | None = None
+        last = self.num_layers - 1
+        for index in range(self.num_layers):
+            state = self.backbone.layer(index, state)
+            if index == last:
+                logits = self.backbone.head(state)
+                leave = torch.ones(logits.shape[0], dtype=torch.bool, device=logits.device)
+            else:
+                logits = self.exits[index](state.hidden[:, 0])
+                leave = entropy(logits) < self.threshold
+            n_leave = int(leave.sum())
+            if n_leave == 0:
+                continue
+            if out is None:
+                out = logits.new_empty((input_ids.shape[0], logits.shape[-1]))
+            out[active[leave]] = logits[leave]
+            self._exit_counts[index] += n_leave
+            if n_leave == logits.shape[0]:
+                break
+            stay = (~leave).nonzero().squeeze(1)
+            active = active.index_select(0, stay)
+            state = state.rows(stay)
+        assert out is not None  # the last layer always exits whoever is left
+        return out
+
+    def realised_details(self) -> dict:
+        """Exits over the examples seen since the last reset.
+
+        ``exit_layer_histogram`` maps the 1-based exit layer to the fraction of examples that left
+        there (fractions, so a FLOP-counting pass over the same batches does not skew it).
+        """
+        seen = sum(self._exit_counts)
+        if seen == 0:
+            return {"exit_layer_histogram": {}, "mean_layers_computed": None, "layers_total": self.num_layers}
+        return {
+            "exit_layer_histogram": {str(i + 1): round(c / seen, 4) for i, c in enumerate(self._exit_counts) if c},
+            "mean_layers_computed": round(sum((i + 1) * c for i, c in enumerate(self._exit_counts)) / seen, 4),
+            "layers_total": self.num_layers,
+        }
+
+
+def _build_heads(model: nn.Module, n_exits: int) -> nn.ModuleList:
+    bert = model.bert
+    return nn.ModuleList(
+        ExitHead(getattr(bert, "pooler", None), getattr(model, "dropout", None), model.classifier)
+        for _ in range(n_exits)
+    )
+
+
+def train_exit_heads(
+    backbone: Layerwise, heads: nn.ModuleList, batches: Iterable[dict[str, torch.Tensor]], steps: int,
+    lr: float, device: str = "cpu",
+) -> float | None:
+    """Train all exit heads jointly (sum of their cross-entropies), the backbone frozen.
+
+    Args:
+        backbone: run under no_grad, so it cannot change.
+        heads: head ``i`` reads [CLS] after layer ``i``.
+        batches: training batches with ``labels``; the first ``steps`` are used.
+        steps: optimizer steps.
+
+    Returns:
+        The last step's loss, or None when no step ran.
+    """
+    optimizer = torch.optim.AdamW(heads.parameters(), lr=lr)
+    heads.to(device).train()
+    loss_value = None
+    for batch in itertools.islice(batches, steps):
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with torch.no_grad():
+            state = backbone.embed(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+            cls_states = []
+            for index in range(len(heads)):
+                state = backbone.layer(index, state)
+                cls_states.append(state.hidden[:, 0].clone())
+        loss = sum(
+            nn.functional.cross_entropy(head(cls), batch["labels"]) for head, cls in zip(heads, cls_states, strict=True)
+        )
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = float(loss.detach())
+    heads.eval()
+    return loss_value
+
+
+def epochs_of_batches(encoded: Sequence[Encoded], pad_id: int, seed: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Endless training batches, reshuffled every epoch (as the fine-tuning loop does)."""
+    for epoch in itertools.count():
+        yield from train_batches(encoded, EXIT_BATCH_SIZE, pad_id, seed=seed + epoch)
+
+
+def _plain_model(backbone: Any) -> nn.Module:
+    while not hasattr(backbone, "model"):
+        backbone = backbone.backbone
+    return backbone.model
+
+
+@register_reduction("early_exit", help="DeeBERT: an exit after every layer; leave when entropy < threshold")
+class EarlyExit:
+    """Let confident examples leave before the last layer."""
+
+    config_cls: ClassVar[type] = EarlyExitConfig
+
+    @staticmethod
+    def check_chain(cfg: EarlyExitConfig, before: Sequence[str], device: str | None) -> None:
+        """One set of exits per model."""
+        if "early_exit" in before:
+            raise ValueError("early_exit is listed twice")
+
+    def apply(self, model: nn.Module, cfg: EarlyExitConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
+        """Attach exit heads, train them on the task's training examples, wrap the model."""
+        if ctx.train_examples is None:
+            raise UserError("early_exit needs training examples for its exit heads (run it through the Runner)")
+        backbone = as_layerwise(model)
+        backbone.eval()
+        plain = _plain_model(backbone)
+        heads = _build_heads(plain, backbone.num_layers - 1)
+        encoded = encode(ctx.tokenizer, ctx.train_examples(), ctx.max_seq_len)
+        if not encoded:
+            raise UserError("early_exit: no training examples to train the exit heads on")
+        steps = max(1, math.ceil(math.ceil(len(encoded) / EXIT_BATCH_SIZE) * cfg.exit_epochs))
+        backbone.to(ctx.device)
+        torch.manual_seed(ctx.seed)  # head dropout
+        batches = epochs_of_batches(encoded, ctx.tokenizer.pad_token_id, ctx.seed)
+        loss = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
+        for module in backbone.modules():  # training passes are not inference: forget their counts
+            if hasattr(module, "reset_realised"):
+                module.reset_realised()
+        wrapped = EarlyExitBert(backbone, heads, cfg.threshold).eval()
+        return wrapped, {
+            "threshold": cfg.threshold,
+            "exit_heads": len(heads),
+            "exit_train_steps": steps,
+            "exit_train_examples": len(encoded),
+            "exit_final_loss": None if loss is None else round(loss, 4),
+        }
