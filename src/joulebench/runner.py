@@ -24,7 +24,7 @@ from joulebench.measure import (
 from joulebench.models.batching import Encoded, EvalBatch, encode, eval_batches
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import load_classifier
-from joulebench.reductions import ReductionContext, apply_reductions
+from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
 from joulebench.tasks import get_task, resolve_data_dir
@@ -132,10 +132,8 @@ class Runner:
         examples = task.load("validation", data_dir, config.measure.eval_max_examples, 0)
         encoded = encode(tokenizer, examples, ctx.max_seq_len)
         quality, flops = self._evaluate(model, task, encoded, config, tokenizer.pad_token_id, device)
-        realised = getattr(model, "realised_details", None)
-        if realised is not None and reductions:
-            reductions[-1]["details"].update(realised())
-        cost = self._measure_cost(model, encoded, config, tokenizer.pad_token_id, device, threads)
+        attach_realised(model, reductions)  # each dynamic reduction reports to its own entry
+        cost = self.measure_cost(model, encoded, config, tokenizer.pad_token_id, device, threads)
         cost["flops_per_example"] = flops
         cost["param_count"] = sum(p.numel() for p in model.parameters())
         record = {
@@ -190,7 +188,7 @@ class Runner:
         return quality, flops
 
     @torch.inference_mode()
-    def _measure_cost(self, model: nn.Module, encoded: list[Encoded], config: RunConfig, pad_id: int,
+    def measure_cost(self, model: nn.Module, encoded: list[Encoded], config: RunConfig, pad_id: int,
                       device: str, threads: int) -> dict:
         m = config.measure
         if m.scenario == "online":

@@ -108,6 +108,9 @@ def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
             config.validate()
         except ValueError as exc:
             raise UserError(f"{where}: {exc}") from None
+        from joulebench.reductions import validate_reduction_chain
+
+        validate_reduction_chain(specs, f"{where}.reductions", config.measure.device)  # impossible combinations
         configs.append(config)
     return configs
 

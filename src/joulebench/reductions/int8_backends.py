@@ -26,9 +26,8 @@ BACKENDS = ("torch_ao", "torchao", "onnxruntime")
 def missing_backend(name: str) -> str | None:
     """Why backend ``name`` cannot run here, or None when it can."""
     if name == "torch_ao":
-        return None if "x86" in torch.backends.quantized.supported_engines or torch.backends.quantized.supported_engines else (
-            "this torch build has no quantized engine"
-        )
+        engines = [e for e in torch.backends.quantized.supported_engines if e != "none"]
+        return None if engines else "this torch build has no quantized engine"
     if name == "torchao":
         return None if importlib.util.find_spec("torchao") else "the torchao package is not installed (pip install torchao)"
     if name == "onnxruntime":
