@@ -96,6 +96,31 @@ def run(
 
 
 @app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="YAML sweep: a base configuration plus grid: and/or zip:.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory; records go to OUT/results.jsonl.")],
+    data_dir: DataDir = None,
+    cache_dir: CacheDir = None,
+    executor: Annotated[str, typer.Option("--executor", help="local (one at a time) or ray (a task each, "
+                                          "one measuring task per machine).")] = "local",
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Go on after a failing configuration.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and configurations; run nothing.")] = False,
+) -> int:
+    """Run every configuration of a sweep not yet in OUT; re-run the same command to resume."""
+    from joulebench.display import print_records
+    from joulebench.sweep import run_sweep
+
+    outcome = run_sweep(sweep_file, out, data_dir=data_dir, cache_dir=cache_dir, executor=executor,
+                        keep_going=keep_going, dry_run=dry_run, console=console)
+    if not dry_run:
+        print_records(outcome.records)
+    for config, message in outcome.failures:
+        console.print(f"failed: {config.name or config.task} ({config.measure.scenario}): {message}", markup=False,
+                      highlight=False, soft_wrap=True)
+    return 1 if outcome.failures else 0
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("joulebench-demo"),
     data_dir: DataDir = None,
@@ -128,12 +153,13 @@ def report(
 
 
 @app.command()
-def validate(config: Annotated[list[Path], typer.Argument(help="YAML config files.")]) -> None:
-    """Check configuration files without running them."""
-    from joulebench.config import config_hash, load_configs
+def validate(config: Annotated[list[Path], typer.Argument(help="YAML config or sweep files.")]) -> None:
+    """Check configuration (and sweep) files without running them."""
+    from joulebench.config import config_hash
+    from joulebench.sweep import load_any
 
     for path in config:
-        for cfg in load_configs(path):
+        for cfg in load_any(path):
             print(f"ok  {path}  {config_hash(cfg)}  {cfg.task}/{cfg.model}/{cfg.regime} "
                   f"{[r.name for r in cfg.reductions]} {cfg.measure.scenario}")
 
@@ -151,6 +177,8 @@ def list_plugins() -> None:
 
 # -- sub-command groups: one module each under joulebench/commands, mounted here ------------------
 # (add one line per group: from joulebench.commands import X; app.add_typer(X.app, name="X"))
+from joulebench.commands import prune; app.add_typer(prune.app, name="prune")  # noqa: E402,E702,I001
+from joulebench.commands import ticket; app.add_typer(ticket.app, name="ticket")  # noqa: E402,E702
 
 
 def main() -> None:

@@ -34,10 +34,12 @@ class CheckpointCache:
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.root))
         model.save_pretrained(tmp, safe_serialization=True)
         (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
+        _fsync_tree(tmp)  # the data must be on disk before the rename makes it visible
         final = self.path(key)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
+        _fsync_dir(self.root)  # and the rename itself, so a power loss keeps it or not, never half
         return final
 
     def load_into(self, key: str, model: nn.Module) -> None:
@@ -46,3 +48,22 @@ class CheckpointCache:
 
         state = load_file(str(self.path(key) / "model.safetensors"))
         model.load_state_dict(state, strict=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every file under ``root``, then the folders (a rename is only durable with them)."""
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+        elif path.is_dir():
+            _fsync_dir(path)
+    _fsync_dir(root)

@@ -7,8 +7,9 @@ define ``realised_details() -> dict``; the runner calls it after evaluation so d
 (early exit, token pruning) report what they realised (``mean_layers_computed`` ...).
 
 Reductions compose in the order listed. A plugin may define ``check_chain(cfg, before, device)``
-raising ValueError when it cannot follow the reductions before it (their ``family`` names), so an
-impossible combination fails when the config is loaded, not after fine-tuning.
+raising ValueError when it cannot follow the reductions before it (their ``family`` names, or
+the tags a plugin's ``chain_tags(cfg)`` gives), so an impossible combination fails when the
+config is loaded, not after fine-tuning.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def validate_reduction_chain(
                 check(cfg, tuple(before), device if device in ("cpu", "cuda") else None)
             except ValueError as exc:
                 raise UserError(f"{where}[{i}] ({spec.name}): {exc}") from None
-        before.append(family_of(spec.name))
+        tags = getattr(plugin, "chain_tags", None)  # e.g. quantize via onnxruntime adds "exported_graph"
+        before.extend(tags(cfg) if tags is not None else (family_of(spec.name),))
 
 
 def attach_realised(model: nn.Module, described: list[dict]) -> None:

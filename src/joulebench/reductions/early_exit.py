@@ -51,14 +51,31 @@ class EarlyExitConfig:
             raise ValueError(f"exit_lr must be > 0, got {self.exit_lr}")
 
 
+def float_linear(source: nn.Module) -> nn.Linear:
+    """A trainable float ``nn.Linear`` with ``source``'s weights, also when ``source`` is int8.
+
+    Exit heads copy the model's pooler and classifier; after an earlier int8 reduction those
+    hold packed int8 weights (``weight()`` is a method there), which cannot be trained.
+    """
+    weight = source.weight() if callable(source.weight) else source.weight
+    bias = source.bias() if callable(source.bias) else source.bias
+    weight = weight.dequantize().float().detach()
+    linear = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    with torch.no_grad():
+        linear.weight.copy_(weight)
+        if bias is not None:
+            linear.bias.copy_(bias.dequantize().float())
+    return linear
+
+
 class ExitHead(nn.Module):
-    """A copy of the model's pooler (if any) and classifier, applied to [CLS]."""
+    """A float copy of the model's pooler dense layer (if any) and classifier, applied to [CLS]."""
 
     def __init__(self, pooler: nn.Module | None, dropout: nn.Module | None, classifier: nn.Module) -> None:
         super().__init__()
-        self.pooler = copy.deepcopy(pooler.dense) if pooler is not None else None
+        self.pooler = float_linear(pooler.dense) if pooler is not None else None
         self.dropout = copy.deepcopy(dropout) if dropout is not None else nn.Identity()
-        self.classifier = copy.deepcopy(classifier)
+        self.classifier = float_linear(classifier)
 
     def forward(self, cls_hidden: torch.Tensor) -> torch.Tensor:
         pooled = torch.tanh(self.pooler(cls_hidden)) if self.pooler is not None else cls_hidden
@@ -211,6 +228,8 @@ class EarlyExit:
         """One set of exits per model."""
         if "early_exit" in before:
             raise ValueError("early_exit is listed twice")
+        if "exported_graph" in before:
+            raise ValueError("early_exit must come before quantize with backend onnxruntime (a fixed graph)")
 
     def apply(self, model: nn.Module, cfg: EarlyExitConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Attach exit heads, train them on the task's training examples, wrap the model."""

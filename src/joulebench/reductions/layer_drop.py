@@ -19,7 +19,7 @@ from joulebench.reductions.base import ReductionContext, param, register_reducti
 from joulebench.reductions.encoder import find_layers
 
 #: Reductions that attach to the layers themselves; dropping layers after them would orphan that.
-_LAYER_BOUND = ("early_exit", "token_prune")
+_LAYER_BOUND = ("early_exit", "token_prune", "exported_graph")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class LayerDrop:
         """Layers must be dropped before anything attaches to them."""
         bound = [name for name in before if name in _LAYER_BOUND]
         if bound:
-            raise ValueError(f"layer_drop must come before {bound[0]} (which is built on the model's layers)")
+            what = "quantize with backend onnxruntime" if bound[0] == "exported_graph" else bound[0]
+            raise ValueError(f"layer_drop must come before {what} (which is built on the model's layers)")
 
     def apply(self, model: nn.Module, cfg: LayerDropConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Drop the layers in place and re-fine-tune when asked."""

@@ -85,7 +85,7 @@ def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str) -> tuple[
         raise UserError(f"quantize: dtype={cfg.dtype} on {device}: {problem}")
     if cfg.dtype == "int8":
         backend = resolve_backend(cfg.backend)
-        count = quantize_int8(model, backend)
+        model, count = quantize_int8(model, backend)
     else:
         backend = "cast"
         count = sum(isinstance(m, nn.Linear) for m in model.modules())
@@ -94,10 +94,18 @@ def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str) -> tuple[
                    "linear_layers_quantized": count}
 
 
-def check_quantize_chain(dtype: str, before: Sequence[str], device: str | None) -> None:
-    """Quantize once, with a dtype the configured device runs."""
+#: Tag of a model exported to a fixed graph (onnxruntime): nothing can change its layers after.
+EXPORTED = "exported_graph"
+
+
+def check_quantize_chain(dtype: str, backend: str, before: Sequence[str], device: str | None) -> None:
+    """Quantize once, with a dtype the configured device runs; export only a static model."""
     if "quantize" in before:
         raise ValueError("the model is already quantized by an earlier entry; list one quantize/int8")
+    dynamic = [name for name in before if name in ("early_exit", "token_prune")]
+    if backend == "onnxruntime" and dynamic:
+        raise ValueError(f"backend onnxruntime exports a fixed graph, which cannot hold {dynamic[0]}'s "
+                         "data-dependent control flow; use backend torch_ao (auto)")
     problem = device_problem(dtype, device) if device is not None else None
     if problem is not None:
         raise ValueError(f"dtype={dtype} on {device}: {problem}")
@@ -112,7 +120,11 @@ class Quantize:
 
     @staticmethod
     def check_chain(cfg: QuantizeConfig, before: Sequence[str], device: str | None) -> None:
-        check_quantize_chain(cfg.dtype, before, device)
+        check_quantize_chain(cfg.dtype, cfg.backend, before, device)
+
+    @staticmethod
+    def chain_tags(cfg: QuantizeConfig) -> tuple[str, ...]:
+        return ("quantize", EXPORTED) if cfg.backend == "onnxruntime" else ("quantize",)
 
     def apply(self, model: nn.Module, cfg: QuantizeConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model`` in place (wrappers included: exit heads are Linear layers too)."""
@@ -128,7 +140,11 @@ class Int8:
 
     @staticmethod
     def check_chain(cfg: Int8Config, before: Sequence[str], device: str | None) -> None:
-        check_quantize_chain("int8", before, device)
+        check_quantize_chain("int8", cfg.backend, before, device)
+
+    @staticmethod
+    def chain_tags(cfg: Int8Config) -> tuple[str, ...]:
+        return ("quantize", EXPORTED) if cfg.backend == "onnxruntime" else ("quantize",)
 
     def apply(self, model: nn.Module, cfg: Int8Config, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model``'s Linear layers to int8 in place."""

@@ -182,6 +182,8 @@ class TokenPrune:
         """Pruning wraps the plain model: it must come before early exit and only once."""
         if "early_exit" in before:
             raise ValueError("token_prune must come before early_exit (early exit runs on the pruned layers)")
+        if "exported_graph" in before:
+            raise ValueError("token_prune must come before quantize with backend onnxruntime (a fixed graph)")
         if "token_prune" in before:
             raise ValueError("token_prune is listed twice; give one after_layers list instead")
 

@@ -9,8 +9,7 @@ mask of round ``r``: callers evaluate the model passed to ``on_round`` instead o
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -26,8 +25,9 @@ StepHook = Callable[[nn.Module], None]
 TrainFn = Callable[[nn.Module, StepHook | None, int], None]
 #: ``on_round(round, mask_or_None, trained_model)``; round 0 is the dense model.
 RoundFn = Callable[[int, "TicketMask | None", nn.Module], None]
-#: ``resume(round, mask)`` loads round ``round``'s trained weights into the model it returns True for.
-ResumeFn = Callable[[int, TicketMask, nn.Module], bool]
+#: ``before_train(round, mask, model)`` runs before a pruning round trains (e.g. to save the mask);
+#: returning True skips the training because it loaded the weights training would produce.
+BeforeTrainFn = Callable[[int, TicketMask, nn.Module], bool]
 
 
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -78,7 +78,8 @@ def iterative_magnitude_pruning(
     train: TrainFn,
     on_round: RoundFn,
     provenance: dict | None = None,
-    resume: ResumeFn | None = None,
+    before_train: BeforeTrainFn | None = None,
+    on_rewind_point: Callable[[dict[str, torch.Tensor]], None] | None = None,
 ) -> list[TicketMask]:
     """Run IMP on ``model`` (whose current weights are the rewind target when rewind_step is None).
 
@@ -88,8 +89,9 @@ def iterative_magnitude_pruning(
         train: trains the model in place (see :data:`TrainFn`).
         on_round: called after each round's training with the mask (None for round 0).
         provenance: merged into every mask's provenance (task, model, objective, seed ...).
-        resume: optional; when it returns True the round's training is skipped because it loaded
-            the weights that training would have produced (checkpointed rounds).
+        before_train: optional (see :data:`BeforeTrainFn`); lets callers save each mask before
+            its round trains and resume from checkpointed rounds.
+        on_rewind_point: optional; receives the rewind state when it is an early fine-tuning step.
 
     Returns:
         The mask of every pruning round, in order.
@@ -103,6 +105,8 @@ def iterative_magnitude_pruning(
             f"rewind_step {schedule.rewind_step} is beyond the {capture.done} optimizer steps of the dense round"
         )
     rewind_to = capture.state if capture is not None else initial
+    if capture is not None and on_rewind_point is not None:
+        on_rewind_point(rewind_to)
     on_round(0, None, model)
     masks: list[TicketMask] = []
     current: dict[str, torch.Tensor] | None = None
@@ -115,26 +119,8 @@ def iterative_magnitude_pruning(
         )
         model.load_state_dict(rewind_to)
         apply_mask(model, mask)
-        if resume is None or not resume(r, mask, model):
+        if before_train is None or not before_train(r, mask, model):
             train(model, MaskEnforcer(mask), r)
         on_round(r, mask, model)
         masks.append(mask)
     return masks
-
-
-def rewound_copy(model: nn.Module, state: dict[str, torch.Tensor], mask: TicketMask | None) -> nn.Module:
-    """A deep copy of ``model`` with ``state`` loaded and ``mask`` applied."""
-    twin = copy.deepcopy(model)
-    twin.load_state_dict(state)
-    if mask is not None:
-        apply_mask(twin, mask)
-    return twin
-
-
-def checked_levels(levels: Sequence[float]) -> tuple[float, ...]:
-    """``levels`` as a validated tuple (UserError on a bad list)."""
-    try:
-        check_sparsities(levels)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    return tuple(float(s) for s in levels)

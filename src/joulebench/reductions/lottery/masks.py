@@ -10,6 +10,7 @@ is a copy written for people and tools that do not read safetensors headers.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -43,6 +45,16 @@ class TicketMask:
 
     masks: dict[str, torch.Tensor]
     provenance: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def digest(self) -> str:
+        """sha256 (16 hex) of the mask's keys, shapes and bits: its identity, whatever the file."""
+        h = hashlib.sha256()
+        for key in sorted(self.masks):
+            m = self.masks[key].detach().to("cpu", torch.bool).contiguous()
+            h.update(f"{key}:{tuple(m.shape)};".encode())
+            h.update(np.packbits(m.numpy().ravel()).tobytes())
+        return h.hexdigest()[:16]
 
     @property
     def total(self) -> int:
@@ -73,6 +85,7 @@ class TicketMask:
             "total": self.total,
             "sparsity_per_layer": self.layer_sparsity(),
             "shapes": {k: list(m.shape) for k, m in self.masks.items()},
+            "digest": self.digest(),
             "provenance": self.provenance,
         }
 
@@ -129,7 +142,7 @@ def load_mask(path: str | Path) -> TicketMask:
                 raise UserError(f"mask {path}: tensor {key!r} holds values other than 0/1 ({m.dtype})")
             masks[key] = m.to(torch.bool)
     meta = json.loads(header.get(_META_KEY, "{}"))
-    return TicketMask(masks, meta.get("provenance", {}))
+    return TicketMask(masks, meta.get("provenance", {}), source=path)
 
 
 # -- applying --------------------------------------------------------------------------------------

@@ -1,0 +1,576 @@
+"""Ticket studies: search, evaluate, transfer and MLM, each writing ordinary result records.
+
+Every record has the study's base run config plus one ``ticket`` reduction whose parameters say
+which mask, which initialisation and which execution, so it carries the same ``config_hash`` as
+``joulebench run`` would give that config and lands on the same frontiers. The study writes the
+records itself instead of calling ``Runner.run`` because in IMP the training that evaluates
+round ``r``'s mask is also the one that finds round ``r+1``'s; it reuses the runner's own
+evaluation and cost measurement, and the runner itself for the dense baselines.
+
+Trained tickets of an IMP chain are kept in the checkpoint cache (key: mask digest, rewind
+point, training settings), so an interrupted search resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from joulebench.config.schema import ReductionSpec, RunConfig, config_hash, stable_hash
+from joulebench.errors import UserError
+from joulebench.models.batching import encode, eval_batches
+from joulebench.models.checkpoints import CheckpointCache
+from joulebench.reductions.base import build_reduction_config
+from joulebench.reductions.lottery import tables
+from joulebench.reductions.lottery.imp import ImpSchedule, iterative_magnitude_pruning
+from joulebench.reductions.lottery.masks import MaskEnforcer, TicketMask, apply_mask, load_mask, save_mask
+from joulebench.reductions.lottery.price import nonzero_flops_per_example, ticket_details
+from joulebench.reductions.lottery.pruning import global_magnitude_mask, random_mask_like
+from joulebench.reductions.lottery.reduction import prepare_ticket
+from joulebench.reductions.lottery.settings import StudySettings
+from joulebench.reductions.lottery.sparse import to_sparse_csr
+from joulebench.reductions.lottery.targets import prunable_weights
+from joulebench.results.schema import SCHEMA_VERSION
+from joulebench.results.store import ResultStore
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DenseBaseline:
+    """The dense model's primary metric over seeds, and Chen et al.'s matching rule."""
+
+    task: str
+    metric: str
+    seeds: tuple[int, ...]
+    values: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values)
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation over seeds (0 with one seed)."""
+        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
+
+    def judge(self, score: float) -> dict:
+        """Record details: is ``score`` matching (>= mean - std)?"""
+        return {
+            "matching": bool(score >= self.mean - self.std),
+            "matching_rule": f"{self.metric} >= dense mean - 1 std over {len(self.values)} seed(s) (Chen et al. 2020)",
+            "dense_metric": self.metric,
+            "dense_mean": self.mean,
+            "dense_std": self.std,
+            "dense_seeds": list(self.seeds),
+            **({"matching_note": "one dense seed: std is 0, so matching means >= the dense score"}
+               if len(self.values) == 1 else {}),
+        }
+
+
+def _device(requested: str) -> str:
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UserError("measure.device: 'cuda' requested but no CUDA device is available")
+    return requested
+
+
+def _level_tag(level: float) -> str:
+    return f"s{round(level * 100, 3):g}".replace(".", "p")
+
+
+class TicketStudy:
+    """Runs the parts of a ticket study and writes their records to ``OUT/results.jsonl``.
+
+    Args:
+        settings: the study file.
+        out: output directory (records in ``results.jsonl``, masks in ``masks/``).
+        data_dir: local data root (None = the Hub).
+        cache: checkpoint cache for dense models and trained tickets.
+        say: progress lines (the CLI prints them).
+        force: re-run configurations already stored.
+    """
+
+    def __init__(self, settings: StudySettings, out: str | Path, data_dir: Path | None = None,
+                 cache: CheckpointCache | None = None, say: Say = print, force: bool = False) -> None:
+        from joulebench.runner import Runner, RunOptions
+
+        self.s = settings
+        self.out = Path(out)
+        self.store = ResultStore.in_dir(self.out)
+        self.masks_dir = self.out / "masks"
+        self.data_dir = data_dir
+        self.cache = cache or CheckpointCache()
+        self.runner = Runner(RunOptions(data_dir=data_dir, cache=self.cache, force=force))
+        self.device = _device(settings.base.measure.device)
+        self.say = say
+        self.force = force
+        self._dense: dict[str, DenseBaseline] = {}
+        self._by_hash: dict[str, dict] | None = None
+
+    # -- configs and the store ------------------------------------------------------------------------
+    def run_config(self, task: str, seed: int, ticket: dict | None = None, name: str | None = None) -> RunConfig:
+        """The base config on ``task`` with ``train.seed = seed`` and an optional ticket reduction."""
+        base = self.s.base
+        specs: tuple[ReductionSpec, ...] = ()
+        if ticket is not None:
+            spec = ReductionSpec("ticket", tuple(sorted(ticket.items())))
+            build_reduction_config(spec, "ticket study")
+            specs = (spec,)
+        return dataclasses.replace(base, task=task, train=dataclasses.replace(base.train, seed=seed),
+                                   reductions=specs, name=name)
+
+    def stored(self, config: RunConfig) -> dict | None:
+        """The stored record of ``config`` (None when absent or when forcing)."""
+        if self.force:
+            return None
+        if self._by_hash is None:
+            self._by_hash = {r.get("config_hash"): r for r in self.store.records()}
+        return self._by_hash.get(config_hash(config))
+
+    def _append(self, record: dict) -> None:
+        self.store.append(record)
+        if self._by_hash is not None:
+            self._by_hash[record["config_hash"]] = record
+
+    # -- dense baseline -------------------------------------------------------------------------------
+    def dense(self, task: str) -> DenseBaseline:
+        """Train (or reuse) and record the dense model for every dense seed; return its statistics."""
+        if task in self._dense:
+            return self._dense[task]
+        from joulebench.tasks import get_task
+
+        metric = get_task(task).primary_metric
+        values = []
+        seeds = self.s.baselines.dense_seeds
+        for seed in seeds:
+            config = self.run_config(task, seed, name=f"dense {task} seed{seed}")
+            record = self.stored(config)
+            if record is None:
+                self.say(f"dense {task} seed {seed}: fine-tune and measure")
+                record = self.runner.run(config, self.store)
+                if record is None:  # stored meanwhile by another process
+                    self._by_hash = None
+                    record = self.stored(config)
+                elif self._by_hash is not None:
+                    self._by_hash[record["config_hash"]] = record
+            values.append(float(record["quality"][metric]))
+            self.say(f"dense {task} seed {seed}: {metric} {values[-1]:.4f}")
+        self._dense[task] = DenseBaseline(task, metric, tuple(seeds), tuple(values))
+        return self._dense[task]
+
+    # -- training -------------------------------------------------------------------------------------
+    def _train(self, model: nn.Module, config: RunConfig, tokenizer: Any, hook: Callable | None, what: str) -> dict:
+        from joulebench.tasks import get_task
+        from joulebench.training.trainer import fine_tune
+
+        task = get_task(config.task)
+        examples = task.load("train", self.data_dir, config.train.max_train_examples, config.train.seed)
+        encoded = encode(tokenizer, examples, config.max_seq_len)
+        every = max(1, len(encoded) // config.train.batch_size // 4)
+
+        def progress(step: int, total: int, loss: float) -> None:
+            if step % every == 0 or step == total:
+                self.say(f"  {what}: step {step}/{total} loss {loss:.4f}")
+
+        result = fine_tune(model, encoded, config.train, tokenizer.pad_token_id, device=self.device,
+                           after_step=hook, progress=progress)
+        model.to("cpu")
+        return {"reused": False, "train_time_s": round(result.train_time_s, 3), "final_loss": result.final_loss,
+                "steps": result.steps, "train_examples": config.train.max_train_examples,
+                "epochs": config.train.epochs}
+
+    def _ticket_key(self, config: RunConfig, mask: TicketMask, init: str) -> str:
+        rewind = mask.provenance.get("rewind_weights") if init == "rewind" else None
+        return stable_hash({"ticket": mask.digest(), "init": init, "rewind": rewind,
+                            "training": config.training_dict()})
+
+    def trained_ticket(self, config: RunConfig, mask: TicketMask, init: str, keep: bool = False
+                       ) -> tuple[nn.Module, Any, dict]:
+        """``mask`` trained with ``config``'s settings from the ``init`` starting point (or from the cache)."""
+        from joulebench.models.loading import load_classifier
+        from joulebench.tasks import get_task
+
+        task = get_task(config.task)
+        loaded = load_classifier(config.model, task.num_labels, seed=config.train.seed)
+        model, tokenizer = loaded.model, loaded.tokenizer
+        if init == "finetuned":
+            (dense, _, _), info = self.runner.fine_tuned(config, self.device)
+            model.load_state_dict(dense.state_dict())
+            apply_mask(model, mask)
+            return model.eval(), tokenizer, {**info, "ticket_init": init}
+        key = self._ticket_key(config, mask, init)
+        if self.cache.has(key):
+            self.cache.load_into(key, model)
+            return model.eval(), tokenizer, {"checkpoint": key, "reused": True, "train_time_s": None,
+                                             "ticket_init": init}
+        prepare_ticket(model, mask, init, config.model, task.num_labels, config.train.seed)
+        info = self._train(model, config, tokenizer, MaskEnforcer(mask), f"train {config.name or 'ticket'}")
+        if keep:
+            self.cache.save(key, model, {"ticket": mask.digest(), "init": init, "training": config.training_dict()})
+        return model.eval(), tokenizer, {"checkpoint": key if keep else None, **info, "ticket_init": init}
+
+    # -- measuring and recording ----------------------------------------------------------------------
+    def record(self, config: RunConfig, model: nn.Module, tokenizer: Any, mask: TicketMask, train_info: dict,
+               extra: dict | None = None) -> dict:
+        """Evaluate and measure ``model`` (the trained ticket) like the runner does; append the record."""
+        from joulebench.env_info import environment
+        from joulebench.measure import pin_threads
+        from joulebench.tasks import get_task
+
+        task = get_task(config.task)
+        spec = config.reductions[0]
+        params = spec.params_dict()
+        execution = params.get("execution", "dense")
+        details = ticket_details(mask, model, execution)
+        details.update(init=params.get("init", "pretrained"), mask_digest=mask.digest(),
+                       mask_provenance=mask.provenance, **(extra or {}))
+        if execution == "sparse_csr":
+            model = copy.deepcopy(model)
+            details.update(to_sparse_csr(model, mask, min_sparsity=float(params.get("csr_min_sparsity", 0.0))))
+        threads = pin_threads(config.measure.threads)
+        examples = task.load("validation", self.data_dir, config.measure.eval_max_examples, 0)
+        encoded = encode(tokenizer, examples, config.max_seq_len)
+        pad = tokenizer.pad_token_id
+        model.to(self.device).eval()
+        # The runner's own evaluation and measurement, so ticket records read like every other record.
+        quality, flops = self.runner._evaluate(model, task, encoded, config, pad, self.device)
+        cost = self.runner._measure_cost(model, encoded, config, pad, self.device, threads)
+        cost["flops_per_example"] = flops
+        cost["param_count"] = sum(p.numel() for p in model.parameters())
+        batches = eval_batches(encoded, config.measure.batch_size, pad)
+        tokens = sum(b.inputs["input_ids"].numel() for b in batches) / max(1, len(encoded))
+        details["tokens_per_example"] = tokens
+        details["flops_per_example_nonzero"] = nonzero_flops_per_example(flops, tokens, details)
+        details.update(self.dense(config.task).judge(float(quality[task.primary_metric])))
+        record = {
+            "schema_version": SCHEMA_VERSION,
+            "config_hash": config_hash(config),
+            "name": config.name,
+            "config": config.to_dict(),
+            "task": config.task,
+            "model": config.model,
+            "regime": config.regime,
+            "reductions": [{"name": "ticket", "params": params, "details": details}],
+            "scenario": config.measure.scenario,
+            "quality": quality,
+            "cost": cost,
+            "train": train_info,
+            "env": environment(threads, self.device),
+        }
+        self._append(record)
+        mark = "matching" if details["matching"] else "not matching"
+        self.say(f"  {config.name}: {task.primary_metric} {quality[task.primary_metric]:.4f} ({mark}); "
+                 f"p50 {cost.get('latency_ms_p50', float('nan')):.3g} ms/ex ({execution})")
+        return record
+
+    def _evaluate_mask(self, task: str, seed: int, mask_path: Path, mask: TicketMask, init: str, label: str,
+                       execution: str = "dense", keep: bool = False, extra: dict | None = None) -> dict:
+        ticket = {"mask": str(mask_path), "init": init, "execution": execution}
+        config = self.run_config(task, seed, ticket, name=label)
+        record = self.stored(config)
+        if record is not None:
+            return record
+        self.say(f"{label}: train and measure")
+        model, tokenizer, info = self.trained_ticket(config, mask, init, keep=keep)
+        return self.record(config, model, tokenizer, mask, info, extra)
+
+    # -- search ---------------------------------------------------------------------------------------
+    def mask_path(self, task: str, kind: str, seed: int, level: float) -> Path:
+        """Where a mask of this kind, seed and sparsity is saved."""
+        return self.masks_dir / f"{task}-{kind}-seed{seed}-{_level_tag(level)}.safetensors"
+
+    def search(self, task: str | None = None, levels: tuple[float, ...] | None = None,
+               baselines: bool = True) -> dict[float, Path]:
+        """IMP (or one-shot) on ``task`` for every search seed, then the baselines; returns seed-0 masks."""
+        task = task or self.s.base.task
+        levels = levels or self.s.search.levels()
+        self.dense(task)
+        found: dict[float, Path] = {}
+        for i, seed in enumerate(self.s.search.seeds):
+            if self.s.search.method == "imp":
+                paths = self._imp(task, seed, levels)
+            else:
+                paths = self._one_shot(task, seed, levels)
+            if i == 0:
+                found = paths
+            if baselines:
+                self._baselines(task, seed, paths)
+        return found
+
+    def _provenance(self, task: str | None, seed: int, objective: str, levels: tuple[float, ...]) -> dict:
+        return {"task": task, "model": self.s.base.model, "objective": objective, "seed": seed,
+                "schedule": list(levels), "method": self.s.search.method,
+                "training": self.run_config(task or self.s.base.task, seed).training_dict()}
+
+    def _imp(self, task: str, seed: int, levels: tuple[float, ...]) -> dict[float, Path]:
+        from joulebench.models.loading import load_classifier
+        from joulebench.tasks import get_task
+
+        dense_config = self.run_config(task, seed, name=f"dense {task} seed{seed}")
+        num_labels = get_task(task).num_labels
+        loaded = load_classifier(dense_config.model, num_labels, seed=seed)
+        model, tokenizer = loaded.model, loaded.tokenizer
+        rewind_step = self.s.search.rewind_step
+        paths: dict[float, Path] = {}
+        rewind_file: list[str] = []
+        trained_now: dict[int, dict] = {}
+
+        def train(m: nn.Module, hook: Callable | None, r: int) -> None:
+            if r == 0 and rewind_step is None:  # the dense run: the runner's cached fine-tune
+                (dense, _, _), trained_now[r] = self.runner.fine_tuned(dense_config, self.device)
+                m.load_state_dict(dense.state_dict())
+                return
+            trained_now[r] = self._train(m, dense_config, tokenizer, hook, f"IMP {task} seed {seed} round {r}")
+
+        def save_rewind(state: dict[str, torch.Tensor]) -> None:
+            from safetensors.torch import save_file
+
+            path = self.masks_dir / f"{task}-imp-seed{seed}-rewind-step{rewind_step}.safetensors"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+            rewind_file.append(path.name)
+
+        def before_train(r: int, mask: TicketMask, m: nn.Module) -> bool:
+            if rewind_file:
+                mask.provenance["rewind_weights"] = rewind_file[0]
+            path = save_mask(mask, self.mask_path(task, "imp", seed, levels[r - 1]))
+            mask.source = path
+            paths[levels[r - 1]] = path
+            key = self._ticket_key(self._round_config(task, seed, path, r, levels), mask, self._init())
+            if self.cache.has(key):
+                self.say(f"IMP {task} seed {seed} round {r}: trained ticket found in the cache")
+                self.cache.load_into(key, m)
+                return True
+            self.say(f"IMP {task} seed {seed} round {r} ({levels[r - 1]:.0%}): rewind and train")
+            return False
+
+        def on_round(r: int, mask: TicketMask | None, m: nn.Module) -> None:
+            if mask is None:
+                self.say(f"IMP {task} seed {seed}: dense round done")
+                return
+            config = self._round_config(task, seed, paths[levels[r - 1]], r, levels)
+            key = self._ticket_key(config, mask, self._init())
+            if trained_now.get(r):
+                self.cache.save(key, m, {"ticket": mask.digest(), "init": self._init(),
+                                         "training": config.training_dict()})
+            if self.stored(config) is None:
+                info = {"checkpoint": key, "ticket_init": self._init(),
+                        **trained_now.get(r, {"reused": True, "train_time_s": None,
+                                              "train_examples": config.train.max_train_examples,
+                                              "epochs": config.train.epochs})}
+                info["checkpoint"] = key
+                self.record(config, copy.deepcopy(m).eval(), tokenizer, mask, info, {"imp_round": r})
+            if self.s.baselines.sparse_execution:
+                csr = self.run_config(task, seed, {**self._ticket(paths[levels[r - 1]]), "execution": "sparse_csr"},
+                                      name=f"IMP {task} seed{seed} {levels[r - 1]:.0%} csr")
+                if self.stored(csr) is None:
+                    self.record(csr, copy.deepcopy(m).eval(), tokenizer, mask,
+                                {"checkpoint": key, "reused": True, "ticket_init": self._init()}, {"imp_round": r})
+            m.train()
+
+        self.say(f"IMP {task} seed {seed}: levels {', '.join(f'{s:.0%}' for s in levels)}")
+        iterative_magnitude_pruning(
+            model, ImpSchedule(levels, rewind_step), train, on_round,
+            provenance=self._provenance(task, seed, "task", levels), before_train=before_train,
+            on_rewind_point=save_rewind,
+        )
+        return paths
+
+    def _init(self) -> str:
+        return "rewind" if self.s.search.rewind_step is not None else "pretrained"
+
+    def _ticket(self, path: Path) -> dict:
+        return {"mask": str(path), "init": self._init(), "execution": "dense"}
+
+    def _round_config(self, task: str, seed: int, path: Path, r: int, levels: tuple[float, ...]) -> RunConfig:
+        return self.run_config(task, seed, self._ticket(path), name=f"IMP {task} seed{seed} {levels[r - 1]:.0%}")
+
+    def _one_shot(self, task: str, seed: int, levels: tuple[float, ...]) -> dict[float, Path]:
+        from joulebench.models.loading import load_classifier
+        from joulebench.tasks import get_task
+
+        model = load_classifier(self.s.base.model, get_task(task).num_labels, seed=seed).model
+        weights = prunable_weights(model)
+        paths = {}
+        for r, level in enumerate(levels, start=1):
+            mask = TicketMask(global_magnitude_mask(weights, level),
+                              {**self._provenance(task, seed, "task", levels), "kind": "one_shot", "round": r,
+                               "sparsity_target": level, "rewind": "pretrained",
+                               "note": "global magnitude of the pre-trained weights, no training"})
+            path = save_mask(mask, self.mask_path(task, "oneshot", seed, level))
+            mask.source = path
+            paths[level] = path
+            self._evaluate_mask(task, seed, path, mask, "pretrained", f"one-shot {task} seed{seed} {level:.0%}")
+        return paths
+
+    def _baselines(self, task: str, seed: int, paths: dict[float, Path]) -> None:
+        b = self.s.baselines
+        levels = [lv for lv in (b.sparsities or tuple(paths)) if lv in paths]
+        missing = [lv for lv in (b.sparsities or ()) if lv not in paths]
+        if missing:
+            self.say(f"baselines: no searched mask at {missing}; skipped there")
+        for level in levels:
+            mask = load_mask(paths[level])
+            if b.random_pruning:
+                rpath = self.mask_path(task, "random", seed, level)
+                if rpath.is_file():
+                    rmask = load_mask(rpath)
+                else:
+                    rmask = TicketMask(random_mask_like(mask.masks, seed * 100_003 + int(round(level * 10_000))),
+                                       {**mask.provenance, "kind": "random", "random_like": paths[level].name,
+                                        "note": "same per-layer sparsity as the ticket, uniform random positions"})
+                    save_mask(rmask, rpath)
+                    rmask.source = rpath
+                self._evaluate_mask(task, seed, rpath, rmask, "pretrained", f"random-pruning {task} seed{seed} "
+                                    f"{level:.0%}")
+            if b.random_reinit:
+                self._evaluate_mask(task, seed, paths[level], mask, "random", f"random-reinit {task} seed{seed} "
+                                    f"{level:.0%}")
+
+    # -- evaluate, transfer, mlm ----------------------------------------------------------------------
+    def evaluate(self, mask_paths: list[Path], tasks: list[str] | None, inits: list[str], execution: str,
+                 random_pruning: bool = False) -> list[dict]:
+        """Fine-tune given masks on tasks (each init), optionally with a random-pruning twin."""
+        seed = self.s.base.train.seed
+        records = []
+        for path in mask_paths:
+            mask = load_mask(path)
+            for task in tasks or [self.s.base.task]:
+                self.dense(task)
+                for init in inits:
+                    label = f"ticket {path.stem} on {task} ({init}, {execution})"
+                    extra = self._transfer_extra(mask, task)
+                    records.append(self._evaluate_mask(task, seed, path, mask, init, label, execution, extra=extra))
+                if random_pruning:
+                    rpath = self.masks_dir / f"{path.stem}-random-seed{seed}.safetensors"
+                    rmask = load_mask(rpath) if rpath.is_file() else TicketMask(
+                        random_mask_like(mask.masks, seed), {**mask.provenance, "kind": "random",
+                                                             "random_like": path.name})
+                    if not rpath.is_file():
+                        save_mask(rmask, rpath)
+                    records.append(self._evaluate_mask(task, seed, rpath, rmask, "pretrained",
+                                                       f"random-pruning like {path.stem} on {task}"))
+        return records
+
+    @staticmethod
+    def _transfer_extra(mask: TicketMask, task: str) -> dict:
+        source = mask.provenance.get("task")
+        objective = mask.provenance.get("objective", "task")
+        if objective == "mlm":
+            return {"transfer": {"source": "mlm", "target": task}}
+        if source and source != task:
+            return {"transfer": {"source": source, "target": task}}
+        return {}
+
+    def transfer(self) -> str:
+        """The transfer matrix: each source task's mask (and optionally the MLM mask) on every task."""
+        t = self.s.transfer
+        seed = self.s.base.train.seed
+        sources: dict[str, Path] = {}
+        for task in t.tasks:
+            given = (t.masks or {}).get(task)
+            if given:
+                sources[task] = Path(given)
+                continue
+            path = self.mask_path(task, "imp", seed, t.sparsity)
+            if not path.is_file():
+                levels = t.search_sparsities or tuple(lv for lv in self.s.search.levels() if lv <= t.sparsity + 1e-9)
+                if not levels or abs(levels[-1] - t.sparsity) > 1e-9:
+                    raise UserError(f"transfer.sparsity {t.sparsity} is not a level of the search schedule; set "
+                                    "transfer.search_sparsities ending at it")
+                self.say(f"transfer: no {task} mask at {t.sparsity:.0%}; searching (IMP, {len(levels)} rounds)")
+                self.dense(task)
+                self._imp(task, seed, tuple(levels))
+            sources[task] = path
+        if t.include_mlm:
+            sources["mlm"] = self.mask_path(self._mlm_tag(), "mlm", seed, t.sparsity)
+        for source, path in sources.items():
+            mask = load_mask(path)
+            for target in t.tasks:
+                self.dense(target)
+                label = f"transfer {source}->{target} {t.sparsity:.0%}"
+                self._evaluate_mask(target, seed, path, mask, "pretrained", label,
+                                    extra=self._transfer_extra(mask, target))
+        return tables.transfer_matrix(self.store.records(), list(t.tasks), t.sparsity)
+
+    def _mlm_tag(self) -> str:
+        file = self.s.mlm.text_file
+        return f"text-{Path(file).stem}" if file else self.s.base.task
+
+    def mlm(self) -> dict[float, Path]:
+        """IMP on the MLM objective, then the masks fine-tuned downstream; returns the masks."""
+        from joulebench.reductions.lottery.mlm import build_mlm_model, text_examples
+        from joulebench.tasks import get_task
+        from joulebench.training.trainer import fine_tune
+
+        m, base = self.s.mlm, self.s.base
+        seed = base.train.seed
+        levels = self.s.search.levels()
+        tag = self._mlm_tag()
+        paths = {lv: self.mask_path(tag, "mlm", seed, lv) for lv in levels}
+        if all(p.is_file() for p in paths.values()):
+            self.say(f"MLM masks for {tag} found in {self.masks_dir}; not searching again")
+        else:
+            model, tokenizer, head = build_mlm_model(base.model, seed=seed, mlm_probability=m.mlm_probability)
+            self.say(f"MLM head: {head['note']}")
+            texts = text_examples(m.text_file, None if m.text_file else get_task(base.task), self.data_dir,
+                                  m.max_texts, seed)
+            encoded = encode(tokenizer, texts, base.max_seq_len)
+            train_cfg = dataclasses.replace(base.train, epochs=m.epochs, lr=m.lr or base.train.lr)
+            losses: dict[int, float | None] = {}
+
+            def train(model_: nn.Module, hook: Callable | None, r: int) -> None:
+                every = max(1, len(encoded) // train_cfg.batch_size // 4)
+
+                def progress(step: int, total: int, loss: float) -> None:
+                    if step % every == 0 or step == total:
+                        self.say(f"  MLM round {r}: step {step}/{total} loss {loss:.4f}")
+
+                result = fine_tune(model_, encoded, train_cfg, tokenizer.pad_token_id, device=self.device,
+                                   after_step=hook, progress=progress)
+                model_.to("cpu")
+                losses[r] = result.final_loss
+
+            def on_round(r: int, mask: TicketMask | None, model_: nn.Module) -> None:
+                self.say(f"MLM round {r}: final loss {losses.get(r)}")
+                model_.train()
+
+            def before_train(r: int, mask: TicketMask, model_: nn.Module) -> bool:
+                mask.provenance["mlm_loss_previous_round"] = losses.get(r - 1)
+                save_mask(mask, paths[levels[r - 1]])
+                self.say(f"MLM round {r} ({levels[r - 1]:.0%}): rewind and train")
+                return False
+
+            text_source = f"file {m.text_file}" if m.text_file else f"{base.task} training inputs"
+            provenance = {**self._provenance(base.task if not m.text_file else None, seed, "mlm", levels),
+                          "text_source": text_source, "texts": len(texts), "mlm_probability": m.mlm_probability,
+                          "mlm_training": dataclasses.asdict(train_cfg), "mlm_head": head}
+            iterative_magnitude_pruning(model, ImpSchedule(levels), train, on_round, provenance=provenance,
+                                        before_train=before_train)
+        for task in m.downstream or (base.task,):
+            self.dense(task)
+            for level in m.downstream_sparsities or levels:
+                if level not in paths:
+                    raise UserError(f"mlm.downstream_sparsities: {level} is not a searched level")
+                mask = load_mask(paths[level])
+                extra = {"transfer": {"source": "mlm", "target": task}, "mlm_head": mask.provenance.get("mlm_head")}
+                self._evaluate_mask(task, seed, paths[level], mask, "pretrained",
+                                    f"MLM ticket ({tag}) on {task} {level:.0%}", extra=extra)
+        return paths
+
+    # -- tables ---------------------------------------------------------------------------------------
+    def tables(self, task: str | None = None) -> str:
+        """Accuracy-vs-sparsity and price tables of everything stored for ``task``."""
+        task = task or self.s.base.task
+        records = self.store.records()
+        return tables.accuracy_table(records, task) + "\n\n" + tables.price_table(records, task)

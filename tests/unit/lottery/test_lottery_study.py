@@ -1,0 +1,150 @@
+"""The ticket reduction through the runner, and a whole (tiny) study writing records."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from joulebench.config import config_hash, load_configs, parse_config
+from joulebench.errors import UserError
+from joulebench.models.checkpoints import CheckpointCache
+from joulebench.models.loading import load_classifier
+from joulebench.reductions.lottery import TicketMask, global_magnitude_mask, load_mask, prunable_weights, save_mask
+from joulebench.reductions.lottery.settings import load_study, parse_study
+from joulebench.reductions.lottery.study import TicketStudy
+from joulebench.reductions.lottery.tables import accuracy_table, arm, price_table, transfer_matrix
+from joulebench.results.schema import TOP_LEVEL_KEYS
+from joulebench.runner import Runner, RunOptions
+
+QUICK = {"batch_size": 16, "warmup_calls": 0, "min_calls": 1, "min_duration_s": 0, "max_duration_s": 5,
+         "energy_meter": "estimate", "eval_max_examples": 16}
+BASE = {"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 16,
+        "train": {"batch_size": 8, "max_train_examples": 16, "lr": 1e-3}, "measure": QUICK}
+
+
+def _tiny_mask(tmp_path, sparsity=0.5):
+    model = load_classifier("tiny-random-bert", 2, seed=0).model
+    mask = TicketMask(global_magnitude_mask(prunable_weights(model), sparsity),
+                      {"task": "sst2", "model": "tiny-random-bert", "kind": "imp", "objective": "task"})
+    return save_mask(mask, tmp_path / "mask.safetensors"), mask
+
+
+@pytest.mark.parametrize("execution", ["dense", "sparse_csr"])
+def test_ticket_reduction_through_the_runner(tmp_path, fixture_data_dir, cache_dir, execution):
+    path, mask = _tiny_mask(tmp_path)
+    (config,) = parse_config({**BASE, "reductions": [{"name": "ticket", "mask": str(path), "execution": execution}]})
+    record = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir))).run(config)
+    (reduction,) = record["reductions"]
+    d = reduction["details"]
+    assert d["sparsity"] == pytest.approx(0.5, abs=1e-4) and d["execution"] == execution
+    assert d["init"] == "pretrained" and d["rewound_to"] == "tiny-random-bert" and d["matching"] is None
+    assert d["flops_per_token_pruned_linears_nonzero"] == 2 * mask.kept
+    assert (d.get("csr_layers") == len(mask.masks)) == (execution == "sparse_csr")
+    assert 0 <= record["quality"]["accuracy"] <= 1
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"mask": "m.safetensors", "execution": "csr"}, "execution must be one of"),
+    ({"mask": "m.pt"}, "safetensors"),
+    ({"mask": "m.safetensors", "init": "scratch"}, "init must be one of"),
+    ({"mask": "m.safetensors", "retrain_epochs": 1.0}, "init finetuned only"),
+    ({"mask": "m.safetensors", "rewind": True}, "unknown key 'rewind'"),
+])
+def test_bad_ticket_parameters_are_one_line_errors(params, message):
+    with pytest.raises(UserError, match=message):
+        parse_config({**BASE, "reductions": [{"name": "ticket", **params}]})
+
+
+def _study_file(tmp_path, **sections):
+    data = {"configs": [BASE], "search": {"sparsities": [0.3, 0.6]},
+            "baselines": {"dense_seeds": [0, 1], "sparse_execution": True}, **sections}
+    path = tmp_path / "ticket_tiny.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_study_search_writes_one_record_per_arm_and_resumes(tmp_path, fixture_data_dir, cache_dir):
+    settings = load_study(_study_file(tmp_path))
+    out = tmp_path / "out"
+    lines: list[str] = []
+    study = TicketStudy(settings, out, fixture_data_dir, CheckpointCache(cache_dir), say=lines.append)
+    masks = study.search()
+    records = study.store.records()
+    arms = sorted(arm(r) + ("/csr" if "sparse_csr" in str(r["reductions"]) else "") for r in records)
+    assert arms == sorted(["dense"] * 2 + ["imp"] * 2 + ["imp/csr"] * 2 + ["random_pruning"] * 2
+                          + ["random_reinit"] * 2)
+    assert len({r["config_hash"] for r in records}) == len(records)
+    for r in records:
+        assert set(TOP_LEVEL_KEYS) <= set(r)
+        if arm(r) != "dense":
+            d = r["reductions"][0]["details"]
+            assert isinstance(d["matching"], bool) and d["dense_seeds"] == [0, 1]
+            assert r["config_hash"] == config_hash(parse_config({**BASE, "reductions": [
+                {"name": "ticket", **r["reductions"][0]["params"]}]})[0])  # the config `run` would hash
+    first, second = (load_mask(masks[s]) for s in (0.3, 0.6))
+    assert first.provenance["round"] == 1 and second.provenance["kind"] == "imp"
+    assert all(not (second.masks[k] & ~first.masks[k]).any() for k in first.masks)
+    # random pruning has the ticket's per-layer sparsity
+    rand = load_mask(study.mask_path("sst2", "random", 0, 0.6))
+    assert {k: int(v.sum()) for k, v in rand.masks.items()} == {k: int(v.sum()) for k, v in second.masks.items()}
+    table = accuracy_table(records, "sst2")
+    assert "| 30% |" in table and "random_reinit" in table and "Highest matching sparsity (imp)" in table
+    assert "p50 ms CSR" in price_table(records, "sst2")
+    # a second run trains nothing and writes nothing
+    again = TicketStudy(settings, out, fixture_data_dir, CheckpointCache(cache_dir), say=lines.append)
+    again.search()
+    assert len(again.store.records()) == len(records)
+
+
+def test_transfer_and_mlm_on_a_tiny_model(tmp_path, fixture_data_dir, cache_dir):
+    path = _study_file(tmp_path, baselines={"dense_seeds": [0]},
+                       transfer={"tasks": ["sst2", "mrpc"], "sparsity": 0.6, "include_mlm": True},
+                       mlm={"max_texts": 16, "downstream": ["mrpc"], "downstream_sparsities": [0.6]})
+    study = TicketStudy(load_study(path), tmp_path / "out", fixture_data_dir, CheckpointCache(cache_dir),
+                        say=lambda _: None)
+    mlm_masks = study.mlm()
+    mlm_mask = load_mask(mlm_masks[0.6])
+    assert mlm_mask.provenance["objective"] == "mlm" and mlm_mask.provenance["mlm_head"]["source"] == "new"
+    matrix = study.transfer()
+    assert "| sst2 |" in matrix and "| mrpc |" in matrix and "| MLM |" in matrix
+    records = study.store.records()
+    cross = [r for r in records if r["reductions"] and r["reductions"][0]["details"].get("transfer")]
+    assert {(d["transfer"]["source"], d["transfer"]["target"]) for d in
+            (r["reductions"][0]["details"] for r in cross)} >= {("sst2", "mrpc"), ("mrpc", "sst2"), ("mlm", "mrpc")}
+    assert transfer_matrix(records, ["sst2", "mrpc"], 0.6).count("\n") >= 5
+
+
+def test_repo_study_files_validate_both_ways():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3] / "configs"
+    files = sorted(root.glob("ticket_*.yaml"))
+    assert files
+    for f in files:
+        study = load_study(f)
+        (base,) = load_configs(f)  # what `joulebench validate/run` read: the dense baseline
+        assert config_hash(base) == config_hash(study.base)
+    load_configs(root / "ticket.yaml")
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"configs": [BASE], "serach": {}}, "did you mean 'search'"),
+    ({"configs": [BASE, BASE]}, "exactly one run config"),
+    ({"configs": [{**BASE, "regime": "frozen"}]}, "regime must be 'full'"),
+    ({"configs": [BASE], "search": {"sparsities": [0.5, 0.3]}}, "strictly increase"),
+    ({"configs": [BASE], "search": {"seeds": [0.5]}}, "list of integers"),
+    ({"configs": [BASE], "transfer": {"sparsity": 0.5, "search_sparsities": [0.2, 0.4]}}, "must end at"),
+])
+def test_bad_study_files_name_the_problem(data, message):
+    with pytest.raises(UserError, match=message):
+        parse_study(data, "study.yaml")
+
+
+def test_rewinding_requires_same_architecture(tmp_path, fixture_data_dir, cache_dir):
+    path, _ = _tiny_mask(tmp_path)
+    mask = load_mask(path)
+    mask.provenance["model"] = "minilm-l6"  # rewind target of another shape
+    bad = save_mask(mask, tmp_path / "bad.safetensors")
+    (config,) = parse_config({**BASE, "reductions": [{"name": "ticket", "mask": str(bad)}]})
+    with pytest.raises(UserError, match="does not match the run's model"):
+        Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir))).run(config)

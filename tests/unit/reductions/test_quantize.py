@@ -1,0 +1,112 @@
+"""quantize/int8: Linear layers become dynamic-quant modules holding int8 packed weights."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+from reduction_helpers import LAYERS, logits_of, make_batch, tiny_bert
+from torch import nn
+from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+from joulebench.config.loader import parse_config
+from joulebench.config.schema import ReductionSpec
+from joulebench.errors import UserError
+from joulebench.reductions import apply_reductions
+from joulebench.reductions.quantize import cpu_bf16_native
+
+LINEARS = LAYERS * 6 + 2  # q, k, v, attention output, intermediate, output per layer; pooler; classifier
+
+
+def quantize(model, ctx, name="int8", **params):
+    return apply_reductions(model, (ReductionSpec(name, tuple(sorted(params.items()))),), ctx)
+
+
+def test_int8_replaces_every_linear_with_packed_int8_weights(model, ctx):
+    batch = make_batch([9, 5])
+    reference = logits_of(tiny_bert(), batch)
+    quantized, described = quantize(model, ctx)
+    dynamic = [m for m in quantized.modules() if isinstance(m, DynamicLinear)]
+    assert len(dynamic) == LINEARS
+    assert not any(type(m) is nn.Linear for m in quantized.modules())
+    assert all(m.weight().dtype == torch.qint8 for m in dynamic)
+    assert described[0]["details"] == {"dtype": "int8", "weight_bits": 8, "backend": "torch_ao",
+                                       "linear_layers_quantized": LINEARS}
+    assert torch.allclose(logits_of(quantized, batch), reference, atol=0.05)  # close, not equal
+
+
+def test_quantize_int8_is_the_same_as_the_alias(model, ctx):
+    _, described = quantize(model, ctx, "quantize", dtype="int8", backend="torch_ao")
+    assert described[0]["details"]["linear_layers_quantized"] == LINEARS
+
+
+def test_fp16_on_cpu_is_refused_at_load_time():
+    with pytest.raises(UserError, match="dtype=fp16 on cpu"):
+        parse_config({"task": "sst2", "measure": {"device": "cpu"},
+                      "reductions": [{"name": "quantize", "dtype": "fp16"}]})
+
+
+def test_fp16_on_cpu_is_refused_at_apply_time_too(model, ctx):
+    with pytest.raises(UserError, match="fp16.*cpu"):
+        quantize(model, ctx, "quantize", dtype="fp16")
+
+
+@pytest.mark.skipif(cpu_bf16_native(), reason="this CPU runs bf16 natively")
+def test_bf16_on_a_cpu_without_bf16_instructions_is_refused(model, ctx):
+    with pytest.raises(UserError, match="bf16 needs native bf16"):
+        quantize(model, ctx, "quantize", dtype="bf16")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"dtype": "int4"}, "dtype must be one of int8, fp16, bf16, got 'int4'"),
+    ({"dtype": "int8", "backend": "tensorrt"}, "backend must be one of"),
+    ({"dtype": "fp16", "backend": "torchao"}, "backend applies to int8 only"),
+])
+def test_bad_params_fail_at_load_time(params, message):
+    with pytest.raises(UserError, match=message):
+        parse_config({"task": "sst2", "reductions": [{"name": "quantize", **params}]})
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchao") is not None, reason="torchao is installed")
+def test_missing_optional_backend_is_a_clear_error(model, ctx):
+    with pytest.raises(UserError, match="torchao.*not installed.*pip install torchao"):
+        quantize(model, ctx, backend="torchao")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchao") is None, reason="torchao is not installed")
+def test_torchao_backend_quantizes_every_linear(model, ctx):
+    quantized, described = quantize(model, ctx, backend="torchao")
+    assert described[0]["details"]["linear_layers_quantized"] == LINEARS
+    assert torch.isfinite(logits_of(quantized, make_batch([5]))).all()
+
+
+ORT = all(importlib.util.find_spec(p) for p in ("onnx", "onnxruntime"))
+
+
+@pytest.mark.skipif(not ORT, reason="onnx/onnxruntime not installed")
+def test_onnxruntime_backend_runs_an_int8_graph_that_respects_padding(model, ctx):
+    batch = make_batch([9, 5, 3])
+    reference = logits_of(tiny_bert(), batch)
+    quantized, described = quantize(model, ctx, backend="onnxruntime")
+    assert described[0]["details"]["linear_layers_quantized"] >= LAYERS * 6
+    assert torch.allclose(logits_of(quantized, batch), reference, atol=0.05)
+    alone = logits_of(quantized, {k: v[2:3, :3] for k, v in batch.items()})  # unpadded, shorter
+    # Not exact: dynamic quantization scales activations per batch, so the batch matters a little.
+    assert torch.allclose(alone, logits_of(quantized, batch)[2:3], atol=2e-3)
+
+
+@pytest.mark.skipif(ORT, reason="onnx/onnxruntime installed")
+def test_onnxruntime_backend_missing_is_a_clear_error(model, ctx):
+    with pytest.raises(UserError, match="onnxruntime.*pip install"):
+        quantize(model, ctx, backend="onnxruntime")
+
+
+@pytest.mark.parametrize("reductions, message", [
+    ([{"name": "early_exit", "threshold": 0.1}, {"name": "int8", "backend": "onnxruntime"}], "fixed graph"),
+    ([{"name": "int8", "backend": "onnxruntime"}, {"name": "layer_drop", "keep_layers": 2}],
+     "layer_drop must come before quantize with backend onnxruntime"),
+])
+def test_onnxruntime_only_composes_with_static_reductions(reductions, message):
+    with pytest.raises(UserError, match=message):
+        parse_config({"task": "sst2", "reductions": reductions})

@@ -1,0 +1,31 @@
+"""seq_len lowers the evaluation context and never raises it."""
+
+from __future__ import annotations
+
+import pytest
+
+from joulebench.config.loader import parse_config
+from joulebench.config.schema import ReductionSpec
+from joulebench.errors import UserError
+from joulebench.reductions import apply_reductions
+
+
+def test_lowers_the_context(model, ctx):
+    ctx.max_seq_len = 128
+    same, described = apply_reductions(model, (ReductionSpec("seq_len", (("max_seq_len", 32),)),), ctx)
+    assert same is model
+    assert ctx.max_seq_len == 32
+    assert described[0]["details"] == {"max_seq_len": 32}
+
+
+def test_is_a_minimum_so_a_sweep_is_one_list(model, ctx):
+    ctx.max_seq_len = 64
+    specs = tuple(ReductionSpec("seq_len", (("max_seq_len", n),)) for n in (128, 16, 32))
+    _, described = apply_reductions(model, specs, ctx)
+    assert [d["details"]["max_seq_len"] for d in described] == [64, 16, 16]
+    assert ctx.max_seq_len == 16
+
+
+def test_too_short_is_rejected_at_load_time():
+    with pytest.raises(UserError, match="max_seq_len must be >= 2.*got 1"):
+        parse_config({"task": "sst2", "reductions": [{"name": "seq_len", "max_seq_len": 1}]})

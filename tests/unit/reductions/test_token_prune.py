@@ -1,0 +1,113 @@
+"""token_prune removes tokens: later layers see shorter sequences; [CLS] stays; padding never wins."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from reduction_helpers import LayerCalls, logits_of, make_batch, tiny_bert
+
+from joulebench.config.loader import parse_config
+from joulebench.config.schema import ReductionSpec
+from joulebench.errors import UserError
+from joulebench.reductions import apply_reductions
+from joulebench.reductions.encoder import additive_mask, layer_with_attention
+from joulebench.reductions.token_prune import attention_received, keep_counts, select_tokens
+
+
+def prune(model, ctx, keep_ratio, after_layers):
+    spec = ReductionSpec("token_prune", (("after_layers", after_layers), ("keep_ratio", keep_ratio)))
+    return apply_reductions(model, (spec,), ctx)
+
+
+def test_later_layers_compute_on_shorter_sequences(model, ctx):
+    layers = list(model.bert.encoder.layer)
+    pruned, _ = prune(model, ctx, 0.5, [1])
+    calls = LayerCalls(layers)
+    logits_of(pruned, make_batch([10, 10, 10]))
+    assert [s[0][1] for s in calls.shapes] == [10, 5, 5, 5]
+
+
+def test_progressive_schedule_shrinks_step_by_step(model, ctx):
+    layers = list(model.bert.encoder.layer)
+    pruned, described = prune(model, ctx, 0.25, [1, 2])
+    calls = LayerCalls(layers)
+    logits_of(pruned, make_batch([16]))
+    assert [s[0][1] for s in calls.shapes] == [16, 8, 4, 4]
+    assert described[0]["details"]["keep_ratio_per_step"] == 0.5
+    assert pruned.realised_details()["tokens_kept_ratio"] == 0.25
+
+
+def test_keep_ratio_one_is_the_full_model(model, ctx):
+    batch = make_batch([9, 6, 3])
+    reference = logits_of(tiny_bert(), batch)
+    pruned, _ = prune(model, ctx, 1.0, [1, 2, 3])
+    assert torch.allclose(logits_of(pruned, batch), reference, atol=1e-5)
+
+
+def test_realised_ratio_counts_real_tokens_only(model, ctx):
+    pruned, _ = prune(model, ctx, 0.5, [2])
+    logits_of(pruned, make_batch([10, 4], width=12))
+    details = pruned.realised_details()
+    assert details["tokens_kept_ratio"] == pytest.approx((5 / 10 + 2 / 4) / 2)
+    # layers 1-2 see all 14 real tokens, layers 3-4 the 7 kept: (14 + 14 + 7 + 7) / (4 * 14)
+    assert details["token_layers_ratio"] == pytest.approx(42 / 56)
+    pruned.reset_realised()
+    assert pruned.realised_details()["tokens_kept_ratio"] is None
+
+
+def test_cls_is_kept_even_when_it_gets_the_least_attention():
+    hidden = torch.arange(6, dtype=torch.float32).view(1, 6, 1)
+    mask = torch.ones(1, 6, dtype=torch.bool)
+    scores = torch.tensor([[0.0, 5.0, 1.0, 4.0, 2.0, 3.0]])
+    kept_hidden, kept_mask, positions = select_tokens(hidden, mask, scores, torch.tensor([3]))
+    assert positions.tolist() == [[0, 1, 3]]  # [CLS] first, then the two best, in original order
+    assert kept_hidden.flatten().tolist() == [0.0, 1.0, 3.0]
+    assert kept_mask.all()
+
+
+def test_padding_is_never_kept_over_real_tokens():
+    hidden = torch.randn(2, 6, 4)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], dtype=torch.bool)
+    scores = torch.tensor([[1.0, 2, 3, 4, 5, 6], [1.0, 0.1, 0.2, 9, 9, 9]])  # padding scores high
+    counts = keep_counts(mask, 0.5)
+    assert counts.tolist() == [3, 2]
+    _, kept_mask, positions = select_tokens(hidden, mask, scores, counts)
+    assert positions[0].tolist() == [0, 4, 5]
+    assert positions[1][kept_mask[1]].tolist() == [0, 2]  # real tokens only; the third slot is masked
+    assert kept_mask.sum(dim=1).tolist() == [3, 2]
+
+
+def test_attention_received_ignores_padding_queries():
+    probs = torch.ones(1, 2, 3, 3) / 3  # uniform over 3 keys, 2 heads
+    mask = torch.tensor([[True, True, False]])
+    assert torch.allclose(attention_received(probs, mask), torch.full((1, 3), 4 / 3))  # 2 heads x 2 real queries x 1/3
+
+
+def test_explicit_attention_matches_the_stock_layer(model):
+    layer = model.bert.encoder.layer[0]
+    batch = make_batch([7, 4])
+    hidden = model.bert.embeddings(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"])
+    mask = additive_mask(batch["attention_mask"].bool(), hidden.dtype)
+    with torch.inference_mode():
+        ours, probs = layer_with_attention(layer, hidden, mask)
+        stock = layer(hidden, mask)
+    assert torch.allclose(ours, stock, atol=1e-5)
+    assert torch.allclose(probs.sum(-1), torch.ones(2, 4, 7))
+    assert probs[1, :, :, 4:].abs().max() == 0  # no attention to padding
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, -0.2])
+def test_keep_ratio_out_of_range_fails_at_load_time(bad):
+    with pytest.raises(UserError, match=rf"token_prune.*keep_ratio must be in \(0, 1\], got {bad}"):
+        parse_config({"task": "sst2", "reductions": [{"name": "token_prune", "keep_ratio": bad}]})
+
+
+@pytest.mark.parametrize("bad", [[], [0, 1], [2, 1], "1"])
+def test_bad_after_layers_fail_at_load_time(bad):
+    with pytest.raises(UserError, match="after_layers"):
+        parse_config({"task": "sst2", "reductions": [{"name": "token_prune", "keep_ratio": 0.5, "after_layers": bad}]})
+
+
+def test_pruning_after_the_last_layer_is_an_error(model, ctx):
+    with pytest.raises(UserError, match="after_layers has 4 but the model has 4 encoder layers"):
+        prune(model, ctx, 0.5, [4])
