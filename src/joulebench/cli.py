@@ -5,20 +5,27 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from joulebench.commands import prune, ticket
 from joulebench.errors import UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Accuracy per joule for reduced pre-trained encoders.")
 console = Console(stderr=True)
 
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder with glue/SST-2 etc.; default $JOULEBENCH_DATA, else the Hub.")]
-CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", help="Checkpoint cache; default $JOULEBENCH_CACHE or ~/.cache/joulebench.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder holding glue/SST-2 etc. (default: see README, Data)."),
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Checkpoint cache; default $JOULEBENCH_CACHE or ~/.cache/joulebench."),
+]
 
 
 class _Bars:
@@ -125,17 +132,21 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("joulebench-demo"),
     data_dir: DataDir = None,
     cache_dir: CacheDir = None,
-) -> None:
-    """The main job, offline: the packaged all-MiniLM-L6-v2 on SST-2, measured and tabulated."""
-    from joulebench.config import load_configs
-    from joulebench.demo import demo_config_path
+) -> int:
+    """The main job, offline: a small sweep of reductions over the packaged MiniLM on SST-2, then the report."""
+    from joulebench.demo import demo_config_path, print_budgets
     from joulebench.display import print_records
+    from joulebench.report.build import build_report
     from joulebench.results.store import ResultStore
+    from joulebench.sweep import run_sweep
 
-    configs = load_configs(demo_config_path())
-    _run_all(configs, out, data_dir, cache_dir, force=False)
-    print_records(ResultStore.in_dir(out).records())
-    print(f"records: {out / 'results.jsonl'}")
+    outcome = run_sweep(demo_config_path(), out, data_dir=data_dir, cache_dir=cache_dir, console=console)
+    store = ResultStore.in_dir(out)
+    print_records(store.records())
+    written = build_report(store.path, out / "report")
+    print_budgets(store.path)
+    print(f"records: {store.path}\nreport:  {written['report.md']}  {written['report.html']}")
+    return 1 if outcome.failures else 0
 
 
 @app.command()
@@ -176,9 +187,9 @@ def list_plugins() -> None:
 
 
 # -- sub-command groups: one module each under joulebench/commands, mounted here ------------------
-# (add one line per group: from joulebench.commands import X; app.add_typer(X.app, name="X"))
-from joulebench.commands import prune; app.add_typer(prune.app, name="prune")  # noqa: E402,E702,I001
-from joulebench.commands import ticket; app.add_typer(ticket.app, name="ticket")  # noqa: E402,E702
+# (import the module at the top, then one add_typer line here)
+app.add_typer(prune.app, name="prune")
+app.add_typer(ticket.app, name="ticket")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ def all_registries() -> list[Registry]:
     from joulebench.models.loading import MODEL_ALIASES
     from joulebench.reductions import REDUCTIONS
     from joulebench.tasks import TASKS
+    from joulebench.sweep.executors import EXECUTORS
     from joulebench.training.regimes import REGIMES
 
-    return [TASKS, MODEL_ALIASES, REGIMES, REDUCTIONS, ENERGY_METERS]
+    return [TASKS, MODEL_ALIASES, REGIMES, REDUCTIONS, ENERGY_METERS, EXECUTORS]

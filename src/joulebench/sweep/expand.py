@@ -59,7 +59,7 @@ def is_sweep(data: Any) -> bool:
     return isinstance(data, dict) and any(axis in data for axis in AXES)
 
 
-@dataclass(frozen=True, eq=False)  # identity: the same key may not appear twice
+@dataclass(frozen=True, eq=False)  # compared by identity: membership in a zip group is ``is``
 class Axis:
     """One varied key: its values, and where it was written (``grid``, ``grid[1]``, ``zip``)."""
 
@@ -70,9 +70,12 @@ class Axis:
 
 @dataclass(frozen=True)
 class Block:
-    """A cartesian product of axes; a zip group is one axis whose values are tuples."""
+    """A cartesian product over groups of axes; the axes of a group advance together.
 
-    axes: tuple[tuple[Axis, ...], ...]  # each entry: axes advanced together (one, or a zip group)
+    A group is one grid axis, or the whole zip group (its axes have equal lengths).
+    """
+
+    axes: tuple[tuple[Axis, ...], ...]
 
     def combinations(self) -> Iterator[list[tuple[Axis, Any]]]:
         """Each combination as (axis, value) pairs, the last axis varying fastest."""
@@ -108,7 +111,9 @@ def load_any(path: str | Path) -> list[RunConfig]:
     """A sweep file (one with ``grid:`` or ``zip:``) expanded, or a plain config file loaded."""
     from joulebench.config.loader import load_configs
 
-    return load_sweep(path) if is_sweep(read_yaml(path)) else load_configs(path)
+    if Path(path).is_file() and is_sweep(read_yaml(path)):
+        return load_sweep(path)
+    return load_configs(path)
 
 
 # -- expansion ------------------------------------------------------------------------------------
@@ -156,7 +161,7 @@ def expand_sweep(data: Any, where: str = "sweep") -> list[RunConfig]:
                 _validate(_assign(base, chosen), where, _describe(group, i))
         for combination in block.combinations():
             label = ", ".join(f"{axis.key}={_render(axis.key, value)}" for axis, value in combination)
-            name = " ".join(x for x in (base_name, f"[{label}]" if label else None) if x) or None
+            name = (f"{base_name} [{label}]" if label else base_name) if base_name else (label or None)
             data_i = _assign({**base, "name": name}, combination)
             for config in _validate(data_i, where, f"configuration [{label}]" if label else ""):
                 chash = config_hash(config)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from statistics import fmean
+from statistics import fmean, median
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -27,8 +27,9 @@ class Eta:
     """Time left, from the configurations finished so far.
 
     A configuration that fine-tuned costs its training plus a measurement; the others cost a
-    measurement only. Both are averaged separately, so one long fine-tuning at the start does not
-    inflate the estimate for the measurements that reuse it.
+    measurement only. Both are estimated separately (trainings by their mean, measurements by
+    their median, robust to the first one paying for imports and warm-up), so one long
+    fine-tuning at the start does not inflate the estimate for the measurements that reuse it.
 
     Args:
         measurements: configurations left to run.
@@ -62,7 +63,7 @@ class Eta:
         if not self._measure_s or (self.trainings_left and not self._train_s):
             return None
         train = fmean(self._train_s) if self._train_s else 0.0
-        return (self.measurements_left * fmean(self._measure_s) + self.trainings_left * train) / self.slots
+        return (self.measurements_left * median(self._measure_s) + self.trainings_left * train) / self.slots
 
 
 def print_line(console: Console, text: str) -> None:

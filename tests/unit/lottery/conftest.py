@@ -25,6 +25,15 @@ if "lottery_helpers" not in sys.modules:
 from lottery_helpers import tiny  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: tiny models gain nothing from more, and a busy shared CPU punishes them."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def model() -> torch.nn.Module:
     return tiny()

@@ -178,3 +178,17 @@ def test_imp_can_rewind_to_an_early_fine_tuning_step():
 
     iterative_magnitude_pruning(model, ImpSchedule((0.5,), rewind_step=2), train, lambda *a: None,
                                 before_train=before_train)
+
+
+def test_encoder_targets_keep_the_pooler_dense(model, tmp_path):
+    from joulebench.reductions.lottery import load_mask, save_mask
+
+    weights = prunable_weights(model, "encoder")
+    assert "pooler.dense.weight" not in weights and len(weights) == len(prunable_weights(model)) - 1
+    mask = TicketMask(global_magnitude_mask(weights, 0.9), targets="encoder")
+    pooler = model.bert.pooler.dense.weight.detach().clone()
+    apply_mask(model, mask)
+    assert torch.equal(model.bert.pooler.dense.weight, pooler)
+    assert load_mask(save_mask(mask, tmp_path / "m.safetensors")).targets == "encoder"
+    with pytest.raises(ValueError, match="targets must be one of"):
+        prunable_weights(model, "everything")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 import yaml
 
 from joulebench.config import config_hash, load_configs, parse_config
@@ -17,7 +18,7 @@ from joulebench.results.schema import TOP_LEVEL_KEYS
 from joulebench.runner import Runner, RunOptions
 
 QUICK = {"batch_size": 16, "warmup_calls": 0, "min_calls": 1, "min_duration_s": 0, "max_duration_s": 5,
-         "energy_meter": "estimate", "eval_max_examples": 16}
+         "energy_meter": "estimate", "eval_max_examples": 16, "threads": 1}
 BASE = {"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 16,
         "train": {"batch_size": 8, "max_train_examples": 16, "lr": 1e-3}, "measure": QUICK}
 
@@ -148,3 +149,51 @@ def test_rewinding_requires_same_architecture(tmp_path, fixture_data_dir, cache_
     (config,) = parse_config({**BASE, "reductions": [{"name": "ticket", "mask": str(bad)}]})
     with pytest.raises(UserError, match="does not match the run's model"):
         Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir))).run(config)
+
+
+class _Task:
+    num_labels = 2
+
+
+def _ctx(calls):
+    from joulebench.reductions import ReductionContext
+
+    def fine_tune(model, examples=None, trainable=None, epochs=None, after_step=None):
+        calls.append({"epochs": epochs, "state": {k: v.clone() for k, v in model.state_dict().items()}})
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.01)  # what an optimizer step does to pruned weights too
+        after_step(model)
+
+    return ReductionContext(task=_Task(), tokenizer=None, max_seq_len=16, seed=0, fine_tune=fine_tune)
+
+
+@pytest.mark.parametrize("init", ["pretrained", "random", "finetuned"])
+def test_ticket_reduction_inits(tmp_path, init):
+    from joulebench.reductions import ReductionSpec, apply_reductions
+
+    path, mask = _tiny_mask(tmp_path)
+    pretrained = load_classifier("tiny-random-bert", 2, seed=0).model.state_dict()
+    finetuned = load_classifier("tiny-random-bert", 2, seed=0).model
+    with torch.no_grad():
+        for p in finetuned.parameters():
+            p.add_(1.0)  # stands for the runner's fine-tuned dense weights
+    params = {"mask": str(path), "init": init, **({"retrain_epochs": 0.5} if init == "finetuned" else {})}
+    calls: list = []
+    model, (entry,) = apply_reductions(finetuned, (ReductionSpec("ticket", tuple(sorted(params.items()))),),
+                                       _ctx(calls))
+    (call,) = calls
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    keep = mask.masks[key.removeprefix("bert.")]
+    start = call["state"][key]
+    assert int((start[~keep] != 0).sum()) == 0  # masked before training
+    if init == "pretrained":
+        assert torch.equal(start[keep], pretrained[key][keep]) and call["epochs"] is None
+    elif init == "random":
+        assert not torch.equal(start[keep], pretrained[key][keep])
+        assert not torch.equal(start[keep], pretrained[key][keep] + 1.0)
+    else:
+        assert torch.equal(start[keep], pretrained[key][keep] + 1.0) and call["epochs"] == 0.5
+    w = model.state_dict()[key]
+    assert int((w[~keep] != 0).sum()) == 0  # and after
+    assert entry["details"]["init"] == init

@@ -154,3 +154,9 @@ def test_bad_mask_files_are_user_errors(tmp_path):
 def test_mask_must_fit_the_model(tiny):
     with pytest.raises(UserError, match="model has"):
         compact(tiny, StructureMask.from_kept([[0]] * 2, [[0]] * 2, 4, 64))
+
+
+def test_masking_a_compacted_model_is_refused(tiny):
+    compact(tiny, StructureMask.from_kept([[0, 1, 2, 3], [0, 1], [0, 1, 2, 3]], [list(range(64))] * 3, 4, 64))
+    with pytest.raises(UserError, match="already compacted"), masked(tiny, StructureMask.full(geometry(tiny))):
+        pass

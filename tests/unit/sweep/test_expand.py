@@ -46,9 +46,10 @@ def test_reductions_values_are_alternative_lists(base):
 
 
 def test_names_say_what_varies_and_do_not_change_the_hash(base):
-    (config,) = expand_sweep({**base, "name": "demo", "grid": {"reductions": [[{"name": "seq_len", "max_seq_len": 16}]]}})
+    seq_len = {"name": "seq_len", "max_seq_len": 16}
+    (config,) = expand_sweep({**base, "name": "demo", "grid": {"reductions": [[seq_len]]}})
     assert config.name == "demo [reductions=seq_len(max_seq_len=16)]"
-    (plain,) = expand_sweep({**base, "reductions": [{"name": "seq_len", "max_seq_len": 16}]})
+    (plain,) = expand_sweep({**base, "reductions": [seq_len]})
     assert plain.name is None and config_hash(plain) == config_hash(config)
 
 

@@ -18,7 +18,7 @@ from torch import nn
 from joulebench.errors import UserError
 from joulebench.reductions.lottery.masks import MaskEnforcer, TicketMask, apply_mask
 from joulebench.reductions.lottery.pruning import check_sparsities, global_magnitude_mask
-from joulebench.reductions.lottery.targets import prunable_weights
+from joulebench.reductions.lottery.targets import DEFAULT_TARGETS, check_targets, prunable_weights
 
 StepHook = Callable[[nn.Module], None]
 #: ``train(model, after_step, round)`` trains ``model`` in place, calling ``after_step`` after each step.
@@ -60,14 +60,17 @@ class ImpSchedule:
         sparsities: sparsity after each pruning round (fractions of the original count).
         rewind_step: None rewinds to the initial weights (the pre-trained encoder); k rewinds to
             the weights after k optimizer steps of the dense round.
+        targets: the weights ranked and pruned (see :mod:`.targets`).
     """
 
     sparsities: tuple[float, ...]
     rewind_step: int | None = None
+    targets: str = DEFAULT_TARGETS
 
     def validate(self) -> None:
         """Raise ValueError for impossible settings."""
         check_sparsities(self.sparsities)
+        check_targets(self.targets)
         if self.rewind_step is not None and self.rewind_step < 1:
             raise ValueError(f"rewind_step must be >= 1 or null, got {self.rewind_step}")
 
@@ -111,11 +114,12 @@ def iterative_magnitude_pruning(
     masks: list[TicketMask] = []
     current: dict[str, torch.Tensor] | None = None
     for r, sparsity in enumerate(schedule.sparsities, start=1):
-        current = global_magnitude_mask(prunable_weights(model), sparsity, current)
+        current = global_magnitude_mask(prunable_weights(model, schedule.targets), sparsity, current)
         mask = TicketMask(
             current, {**(provenance or {}), "kind": "imp", "round": r, "sparsity_target": sparsity,
                       "schedule": list(schedule.sparsities),
                       "rewind": "pretrained" if schedule.rewind_step is None else f"step {schedule.rewind_step}"},
+            targets=schedule.targets,
         )
         model.load_state_dict(rewind_to)
         apply_mask(model, mask)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
-from joulebench.reductions.lottery.targets import prunable_weights
+from joulebench.reductions.lottery.targets import DEFAULT_TARGETS, check_targets, prunable_weights
 
 #: Version of the mask file layout; bumped on incompatible changes.
 MASK_FORMAT = 1
@@ -41,18 +41,21 @@ class TicketMask:
     Attributes:
         masks: mask key -> bool tensor shaped like the weight.
         provenance: task, model, objective, kind, schedule, round, seed, ... (free-form JSON).
+        targets: which weights the mask covers (see :mod:`.targets`); the rest stay dense.
+        source: the file it was loaded from, if any.
     """
 
     masks: dict[str, torch.Tensor]
     provenance: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    targets: str = DEFAULT_TARGETS
 
     def digest(self) -> str:
         """sha256 (16 hex) of the mask's keys, shapes and bits: its identity, whatever the file."""
         h = hashlib.sha256()
         for key in sorted(self.masks):
             m = self.masks[key].detach().to("cpu", torch.bool).contiguous()
-            h.update(f"{key}:{tuple(m.shape)};".encode())
+            h.update(f"{key}:{tuple(m.shape)};".encode())  # the key set encodes the targets
             h.update(np.packbits(m.numpy().ravel()).tobytes())
         return h.hexdigest()[:16]
 
@@ -80,6 +83,7 @@ class TicketMask:
         """The JSON metadata written with the mask: counts, sparsities and provenance."""
         return {
             "format": MASK_FORMAT,
+            "targets": self.targets,
             "sparsity": self.sparsity,
             "kept": self.kept,
             "total": self.total,
@@ -90,9 +94,10 @@ class TicketMask:
         }
 
 
-def dense_mask(model: nn.Module) -> TicketMask:
+def dense_mask(model: nn.Module, targets: str = DEFAULT_TARGETS) -> TicketMask:
     """An all-True mask over ``model``'s prunable weights (sparsity 0)."""
-    return TicketMask({k: torch.ones_like(w, dtype=torch.bool) for k, w in prunable_weights(model).items()})
+    weights = prunable_weights(model, targets)
+    return TicketMask({k: torch.ones_like(w, dtype=torch.bool) for k, w in weights.items()}, targets=targets)
 
 
 # -- files -----------------------------------------------------------------------------------------
@@ -142,18 +147,23 @@ def load_mask(path: str | Path) -> TicketMask:
                 raise UserError(f"mask {path}: tensor {key!r} holds values other than 0/1 ({m.dtype})")
             masks[key] = m.to(torch.bool)
     meta = json.loads(header.get(_META_KEY, "{}"))
-    return TicketMask(masks, meta.get("provenance", {}), source=path)
+    targets = meta.get("targets", DEFAULT_TARGETS)
+    try:
+        check_targets(targets)
+    except ValueError as exc:
+        raise UserError(f"mask {path}: {exc}") from None
+    return TicketMask(masks, meta.get("provenance", {}), source=path, targets=targets)
 
 
 # -- applying --------------------------------------------------------------------------------------
 def check_compatible(model: nn.Module, mask: TicketMask) -> None:
     """Raise :class:`MaskMismatchError` naming the first tensor that does not fit ``model``."""
-    weights = prunable_weights(model)
+    weights = prunable_weights(model, mask.targets)
     for key, weight in weights.items():
         if key not in mask.masks:
             raise MaskMismatchError(
                 f"mask does not fit the model: the model's prunable tensor {key!r} "
-                f"{tuple(weight.shape)} is missing from the mask ({len(mask.masks)} tensors)"
+                f"{tuple(weight.shape)} is missing from the mask ({len(mask.masks)} tensors, targets {mask.targets})"
             )
         if tuple(mask.masks[key].shape) != tuple(weight.shape):
             raise MaskMismatchError(
@@ -171,7 +181,7 @@ def check_compatible(model: nn.Module, mask: TicketMask) -> None:
 def apply_mask(model: nn.Module, mask: TicketMask) -> nn.Module:
     """Zero the pruned weights of ``model`` in place (after checking the mask fits)."""
     check_compatible(model, mask)
-    for key, weight in prunable_weights(model).items():
+    for key, weight in prunable_weights(model, mask.targets).items():
         weight.mul_(mask.masks[key].to(weight.device, weight.dtype))
     return model
 
@@ -194,7 +204,7 @@ class MaskEnforcer:
             w.device != m.device for w, m in self._bound[:1]
         ):
             check_compatible(model, self.mask)
-            weights = prunable_weights(model)
+            weights = prunable_weights(model, self.mask.targets)
             self._bound = [(w, self.mask.masks[k].to(w.device, w.dtype)) for k, w in weights.items()]
             self._model_id = id(model)
         for weight, keep in self._bound:

@@ -31,7 +31,7 @@ DENSE_KERNELS_NOTE = (
 def linear_flops_per_token(mask: TicketMask, model: nn.Module) -> dict[str, int]:
     """FLOPs per token of the pruned Linear layers, dense and counting only surviving weights."""
     dense = nonzero = 0
-    for name, linear in prunable_linears(model).items():
+    for name, linear in prunable_linears(model, mask.targets).items():
         dense += 2 * linear.in_features * linear.out_features
         nonzero += 2 * int(mask.masks[f"{name}.weight"].sum())
     return {"flops_per_token_pruned_linears_dense": dense, "flops_per_token_pruned_linears_nonzero": nonzero}
@@ -44,7 +44,7 @@ def storage_bytes(mask: TicketMask, model: nn.Module) -> dict[str, int]:
     """
     params = {id(p): p for p in model.parameters()}
     dense_total = sum(p.numel() for p in params.values()) * _FP32
-    pruned = {id(m.weight) for m in prunable_linears(model).values()}
+    pruned = {id(m.weight) for m in prunable_linears(model, mask.targets).values()}
     rest = sum(p.numel() for i, p in params.items() if i not in pruned) * _FP32
     csr = bitmask = 0
     for keep in mask.masks.values():
@@ -66,6 +66,7 @@ def ticket_details(mask: TicketMask, model: nn.Module, execution: str) -> dict:
         "prunable_weights": mask.total,
         "nonzero_prunable_weights": mask.kept,
         "pruned_matrices": len(mask.masks),
+        "targets": mask.targets,
         "layer_sparsity_min": round(min(layer.values()), 6) if layer else None,
         "layer_sparsity_max": round(max(layer.values()), 6) if layer else None,
         "execution": execution,

@@ -6,8 +6,6 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from joulebench.reductions.lottery.masks import TicketMask
-
 
 def sparsity_schedule(step: float = 0.1, final: float = 0.9) -> tuple[float, ...]:
     """Chen et al.'s IMP schedule: prune ``step`` of the ORIGINAL weights per round up to ``final``.
@@ -114,8 +112,3 @@ def random_mask_like(mask: Mapping[str, torch.Tensor], seed: int) -> dict[str, t
 def one_shot_masks(weights: Mapping[str, torch.Tensor], levels: Sequence[float]) -> list[dict[str, torch.Tensor]]:
     """Global magnitude masks of the same (e.g. pre-trained) weights at each sparsity level."""
     return [global_magnitude_mask(weights, s) for s in levels]
-
-
-def with_provenance(masks: Mapping[str, torch.Tensor], **provenance: object) -> TicketMask:
-    """Wrap plain bool tensors into a :class:`TicketMask` with provenance."""
-    return TicketMask({k: v.clone() for k, v in masks.items()}, dict(provenance))

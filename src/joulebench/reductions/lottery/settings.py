@@ -20,6 +20,7 @@ from joulebench.config.loader import parse_config
 from joulebench.config.schema import RunConfig
 from joulebench.errors import UserError
 from joulebench.reductions.lottery.pruning import check_sparsities, sparsity_schedule
+from joulebench.reductions.lottery.targets import check_targets
 
 
 def _help(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
@@ -38,6 +39,8 @@ class SearchSettings:
     rewind_step: int | None = _help("null: rewind to the pre-trained weights; k: to the weights after k steps of "
                                     "the dense fine-tuning.", None)
     seeds: tuple[int, ...] = _help("Seeds of the search (train.seed is replaced by each).", (0,))
+    targets: str = _help("encoder+pooler (Chen et al.) or encoder (pooler kept dense: for checkpoints whose "
+                         "pooler was never trained, e.g. the packaged all-MiniLM-L6-v2).", "encoder+pooler")
 
     def levels(self) -> tuple[float, ...]:
         """The sparsity after each round."""
@@ -52,6 +55,7 @@ class SearchSettings:
             raise ValueError("search.rewind_step must be >= 1 and needs method imp")
         if not self.seeds:
             raise ValueError("search.seeds: at least one seed")
+        check_targets(self.targets)
 
 
 @dataclass(frozen=True)

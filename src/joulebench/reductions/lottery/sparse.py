@@ -13,6 +13,8 @@ which changes the subnetwork; it is offered for timing, and says so.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,7 +34,10 @@ class CsrLinear(nn.Module):
         super().__init__()
         self.in_features = int(weight.shape[1])
         self.out_features = int(weight.shape[0])
-        self.weight = nn.Parameter(weight.detach().to_sparse_csr(), requires_grad=False)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": known, and said in the docs
+            warnings.simplefilter("ignore", UserWarning)
+            csr = weight.detach().to_sparse_csr()
+        self.weight = nn.Parameter(csr, requires_grad=False)
         self.bias = None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
 
     @property
@@ -80,7 +85,7 @@ def to_sparse_csr(model: nn.Module, mask: TicketMask | None = None, min_sparsity
         check_compatible(model, mask)
     root = base_model(model)
     converted = kept_dense = nnz = 0
-    for name, linear in prunable_linears(model).items():
+    for name, linear in prunable_linears(model, mask.targets if mask is not None else "encoder+pooler").items():
         if mask is not None:
             linear.weight.mul_(mask.masks[f"{name}.weight"].to(linear.weight.device, linear.weight.dtype))
         zeros = 1.0 - float((linear.weight != 0).sum()) / linear.weight.numel()

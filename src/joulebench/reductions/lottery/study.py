@@ -116,6 +116,9 @@ class TicketStudy:
         self.force = force
         self._dense: dict[str, DenseBaseline] = {}
         self._by_hash: dict[str, dict] | None = None
+        from joulebench.measure import pin_threads
+
+        pin_threads(settings.base.measure.threads)  # training too, as the runner does
 
     # -- configs and the store ------------------------------------------------------------------------
     def run_config(self, task: str, seed: int, ticket: dict | None = None, name: str | None = None) -> RunConfig:
@@ -213,7 +216,10 @@ class TicketStudy:
             self.cache.load_into(key, model)
             return model.eval(), tokenizer, {"checkpoint": key, "reused": True, "train_time_s": None,
                                              "ticket_init": init}
-        prepare_ticket(model, mask, init, config.model, task.num_labels, config.train.seed)
+        if init == "pretrained":  # ``model`` is already the initial state (same loader, same seed)
+            apply_mask(model, mask)
+        else:
+            prepare_ticket(model, mask, init, config.model, task.num_labels, config.train.seed)
         info = self._train(model, config, tokenizer, MaskEnforcer(mask), f"train {config.name or 'ticket'}")
         if keep:
             self.cache.save(key, model, {"ticket": mask.digest(), "init": init, "training": config.training_dict()})
@@ -244,7 +250,7 @@ class TicketStudy:
         model.to(self.device).eval()
         # The runner's own evaluation and measurement, so ticket records read like every other record.
         quality, flops = self.runner._evaluate(model, task, encoded, config, pad, self.device)
-        cost = self.runner._measure_cost(model, encoded, config, pad, self.device, threads)
+        cost = self.runner.measure_cost(model, encoded, config, pad, self.device, threads)
         cost["flops_per_example"] = flops
         cost["param_count"] = sum(p.numel() for p in model.parameters())
         batches = eval_batches(encoded, config.measure.batch_size, pad)
@@ -309,6 +315,7 @@ class TicketStudy:
 
     def _provenance(self, task: str | None, seed: int, objective: str, levels: tuple[float, ...]) -> dict:
         return {"task": task, "model": self.s.base.model, "objective": objective, "seed": seed,
+                "targets": self.s.search.targets,
                 "schedule": list(levels), "method": self.s.search.method,
                 "training": self.run_config(task or self.s.base.task, seed).training_dict()}
 
@@ -380,7 +387,7 @@ class TicketStudy:
 
         self.say(f"IMP {task} seed {seed}: levels {', '.join(f'{s:.0%}' for s in levels)}")
         iterative_magnitude_pruning(
-            model, ImpSchedule(levels, rewind_step), train, on_round,
+            model, ImpSchedule(levels, rewind_step, self.s.search.targets), train, on_round,
             provenance=self._provenance(task, seed, "task", levels), before_train=before_train,
             on_rewind_point=save_rewind,
         )
@@ -400,13 +407,14 @@ class TicketStudy:
         from joulebench.tasks import get_task
 
         model = load_classifier(self.s.base.model, get_task(task).num_labels, seed=seed).model
-        weights = prunable_weights(model)
+        weights = {k: w.detach() for k, w in prunable_weights(model, self.s.search.targets).items()}
         paths = {}
         for r, level in enumerate(levels, start=1):
             mask = TicketMask(global_magnitude_mask(weights, level),
                               {**self._provenance(task, seed, "task", levels), "kind": "one_shot", "round": r,
                                "sparsity_target": level, "rewind": "pretrained",
-                               "note": "global magnitude of the pre-trained weights, no training"})
+                               "note": "global magnitude of the pre-trained weights, no training"},
+                              targets=self.s.search.targets)
             path = save_mask(mask, self.mask_path(task, "oneshot", seed, level))
             mask.source = path
             paths[level] = path
@@ -428,7 +436,8 @@ class TicketStudy:
                 else:
                     rmask = TicketMask(random_mask_like(mask.masks, seed * 100_003 + int(round(level * 10_000))),
                                        {**mask.provenance, "kind": "random", "random_like": paths[level].name,
-                                        "note": "same per-layer sparsity as the ticket, uniform random positions"})
+                                        "note": "same per-layer sparsity as the ticket, uniform random positions"},
+                                       targets=mask.targets)
                     save_mask(rmask, rpath)
                     rmask.source = rpath
                 self._evaluate_mask(task, seed, rpath, rmask, "pretrained", f"random-pruning {task} seed{seed} "
@@ -455,7 +464,7 @@ class TicketStudy:
                     rpath = self.masks_dir / f"{path.stem}-random-seed{seed}.safetensors"
                     rmask = load_mask(rpath) if rpath.is_file() else TicketMask(
                         random_mask_like(mask.masks, seed), {**mask.provenance, "kind": "random",
-                                                             "random_like": path.name})
+                                                             "random_like": path.name}, targets=mask.targets)
                     if not rpath.is_file():
                         save_mask(rmask, rpath)
                     records.append(self._evaluate_mask(task, seed, rpath, rmask, "pretrained",
@@ -555,7 +564,8 @@ class TicketStudy:
             provenance = {**self._provenance(base.task if not m.text_file else None, seed, "mlm", levels),
                           "text_source": text_source, "texts": len(texts), "mlm_probability": m.mlm_probability,
                           "mlm_training": dataclasses.asdict(train_cfg), "mlm_head": head}
-            iterative_magnitude_pruning(model, ImpSchedule(levels), train, on_round, provenance=provenance,
+            iterative_magnitude_pruning(model, ImpSchedule(levels, targets=self.s.search.targets), train, on_round,
+                                        provenance=provenance,
                                         before_train=before_train)
         for task in m.downstream or (base.task,):
             self.dense(task)

@@ -6,6 +6,12 @@ embeddings, biases, LayerNorm and the task head stay dense. Here that is "the ``
 ``nn.Linear`` inside the model's base (``model.base_model``), outside its embeddings". For BERT it
 gives exactly the paper's list, and the rule carries over to other encoders without a table.
 
+``targets`` picks the set: ``encoder+pooler`` (Chen et al.'s, the default) or ``encoder``, which
+keeps the pooler dense. The second exists for checkpoints whose pooler was never trained, such as
+the packaged all-MiniLM-L6-v2 (sentence-transformers train with mean pooling): its pooler weights
+are ~10x smaller than the encoder's (mean |w| 0.007 vs 0.03-0.07, bias 0), so a global magnitude
+ranking deletes the whole pooler by 40-50% sparsity, after which the classifier sees a constant.
+
 Mask keys are parameter names relative to the base model (``encoder.layer.0.attention.self.query.
 weight``, ``pooler.dense.weight``), so one mask fits the classifier (``bert.`` prefix), the
 masked-language model built for MLM tickets, and a bare ``BertModel`` alike.
@@ -22,18 +28,32 @@ def base_model(model: nn.Module) -> nn.Module:
     return base if isinstance(base, nn.Module) else model
 
 
-def _is_target(name: str, module: nn.Module) -> bool:
-    return isinstance(module, nn.Linear) and not name.startswith("embeddings")
+#: The target sets a mask may prune.
+TARGETS = ("encoder+pooler", "encoder")
+DEFAULT_TARGETS = "encoder+pooler"
 
 
-def prunable_linears(model: nn.Module) -> dict[str, nn.Linear]:
+def _is_target(name: str, module: nn.Module, targets: str) -> bool:
+    if not isinstance(module, nn.Linear) or name.startswith("embeddings"):
+        return False
+    return targets == "encoder+pooler" or not name.startswith("pooler")
+
+
+def check_targets(targets: str) -> None:
+    """Raise ValueError for an unknown target set."""
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {', '.join(TARGETS)}, got {targets!r}")
+
+
+def prunable_linears(model: nn.Module, targets: str = DEFAULT_TARGETS) -> dict[str, nn.Linear]:
     """Module name (relative to the base model) -> each prunable Linear, in model order."""
-    return {name: m for name, m in base_model(model).named_modules() if _is_target(name, m)}
+    check_targets(targets)
+    return {name: m for name, m in base_model(model).named_modules() if _is_target(name, m, targets)}
 
 
-def prunable_weights(model: nn.Module) -> dict[str, nn.Parameter]:
+def prunable_weights(model: nn.Module, targets: str = DEFAULT_TARGETS) -> dict[str, nn.Parameter]:
     """Mask key (``<module>.weight``) -> the weight matrix a ticket prunes, in model order."""
-    return {f"{name}.weight": m.weight for name, m in prunable_linears(model).items()}
+    return {f"{name}.weight": m.weight for name, m in prunable_linears(model, targets).items()}
 
 
 def full_name_prefix(model: nn.Module) -> str:

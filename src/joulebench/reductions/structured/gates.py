@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from joulebench.errors import UserError
 from joulebench.reductions.structured.layers import encoder_layers
 from joulebench.reductions.structured.mask import StructureMask
 
@@ -56,15 +57,15 @@ def gated(model: nn.Module, gates: GateSet) -> Iterator[GateSet]:
     """Install the gate hooks for the duration of the block; ``gates`` may change inside it.
 
     Raises:
-        UserError: not a BERT-layout encoder.
-        ValueError: the model is already compacted (gates act on the dense model).
+        UserError: not a BERT-layout encoder, or already compacted (gates act on the dense model).
     """
     handles = []
     try:
         for index, layer in enumerate(encoder_layers(model)):
             attention = layer.attention
-            if getattr(attention, "is_headless", False) or hasattr(layer.intermediate, "kept_units"):
-                raise ValueError("gates act on the dense model; this one is already compacted")
+            if (getattr(attention, "is_headless", False) or hasattr(attention.self, "kept_heads")
+                    or hasattr(layer.intermediate, "kept_units")):
+                raise UserError("structured pruning scores and masks a dense model; this one is already compacted")
             num_heads = attention.self.num_attention_heads
 
             def head_hook(module: nn.Module, args: tuple, index: int = index, groups: int = num_heads) -> tuple | None:

@@ -103,14 +103,18 @@ class RayExecutor:
         in_flight: dict[Any, tuple[RunConfig, list[RunConfig]]] = {}
         try:
             nodes = [n for n in ray.nodes() if n.get("Alive")]
-            shape, slots = task_resources(ray.cluster_resources(), [n["Resources"].get("CPU", 0.0) for n in nodes])
+            cluster = ray.cluster_resources()
+            shape, slots = task_resources(cluster, [n["Resources"].get("CPU", 0.0) for n in nodes])
+            has_gpu = cluster.get("GPU", 0) > 0
             events.ready(slots)
             remote = ray.remote(run_config)
             data_dir = str(Path(options.data_dir).resolve()) if options.data_dir else None
             cache_root = str(Path(options.cache.root).expanduser().resolve())
 
             def submit(config: RunConfig, followers: list[RunConfig]) -> None:
-                extra = {"num_gpus": 1} if config.measure.device == "cuda" else {}
+                # Ray hides the GPUs from a task that did not ask for one, so "auto" must ask too.
+                wants_gpu = config.measure.device == "cuda" or (config.measure.device == "auto" and has_gpu)
+                extra = {"num_gpus": 1} if wants_gpu else {}
                 in_flight[remote.options(**shape, **extra).remote(config, data_dir, cache_root)] = (config, followers)
 
             for group in groups:

@@ -1,0 +1,192 @@
+"""Each inference-time reduction vs the dense model, measured through the Runner, side by side.
+
+Fine-tunes minilm-l6 on SST-2 once (a capped training set; the checkpoint is cached and reused
+by every configuration), then runs each reduction exactly as a user's config would, offline
+(batch 64) and online (batch 1) where relevant, and prints accuracy delta, latency and energy
+ratios against the dense model, what each reduction realised, and whether the issue's targets
+are met.
+
+    nice -n 10 python benchmarks/reductions.py --data-dir /work/shared/data
+
+Energy uses the ``estimate`` meter (process CPU seconds x an assumed 15 W per busy core), so its
+ratio is a CPU-time ratio, not a power measurement. Latency is wall time and therefore sensitive
+to other load on the machine: the dense model is measured at the start and again at the end,
+and the ratios use the mean of the two (the drift is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joulebench.config.loader import parse_config
+from joulebench.measure import pin_threads
+from joulebench.models.checkpoints import CheckpointCache
+from joulebench.runner import Runner, RunOptions
+
+TRAIN_EXAMPLES = 4000
+THRESHOLDS = (0.1, 0.2, 0.3)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row: a label, its reductions and the scenario it is measured in."""
+
+    label: str
+    reductions: tuple[Any, ...]
+    scenario: str
+
+
+def cases() -> list[Case]:
+    """Every reduction, in the scenario its target is about, plus combinations."""
+    out = [Case("dense", (), "offline"), Case("dense", (), "online"), Case("int8", ("int8",), "offline")]
+    out += [Case("layer_drop k=3", ({"name": "layer_drop", "keep_layers": 3},), "offline"),
+            Case("layer_drop k=3 +retrain", ({"name": "layer_drop", "keep_layers": 3, "retrain": True},), "offline")]
+    out += [Case(f"early_exit t={t}", ({"name": "early_exit", "threshold": t},), "online") for t in THRESHOLDS]
+    out += [Case("token_prune 0.5", ({"name": "token_prune", "keep_ratio": 0.5},), scenario)
+            for scenario in ("offline", "online")]
+    out += [Case("seq_len 32", ({"name": "seq_len", "max_seq_len": 32},), "offline")]
+    out += [
+        Case("layer_drop 4 + int8 + seq_len 64",
+             ({"name": "layer_drop", "keep_layers": 4}, "int8", {"name": "seq_len", "max_seq_len": 64}), "offline"),
+        Case("early_exit t=0.2 + int8", ({"name": "early_exit", "threshold": 0.2}, "int8"), "online"),
+    ]
+    return out
+
+
+def config_for(case: Case, args: argparse.Namespace) -> Any:
+    """The RunConfig a user would write for ``case``."""
+    data = {
+        "task": "sst2", "model": "minilm-l6", "max_seq_len": 128, "name": case.label,
+        "train": {"max_train_examples": args.train_examples, "epochs": 1.0, "seed": 0},
+        "measure": {"scenario": case.scenario, "batch_size": 64, "threads": args.threads, "energy_meter": "estimate",
+                    "min_duration_s": args.min_duration_s, "max_duration_s": 30.0, "online_examples": 200,
+                    "eval_max_examples": args.eval_max_examples},
+        "reductions": list(case.reductions),
+    }
+    (config,) = parse_config(data, f"benchmark[{case.label}]")
+    return config
+
+
+def realised(record: dict) -> str:
+    """One phrase per reduction saying what it realised."""
+    parts = []
+    for entry in record["reductions"]:
+        d = entry["details"]
+        name = entry["name"]
+        if name == "layer_drop":
+            parts.append(f"{d['layers_kept']}/{d['layers_total']} layers" + (" retrained" if d["retrained"] else ""))
+        elif name in ("int8", "quantize"):
+            parts.append(f"{d['linear_layers_quantized']} Linear {d['dtype']} ({d['backend']})")
+        elif name == "early_exit":
+            hist = ", ".join(f"L{k}:{v:.0%}" for k, v in d.get("exit_layer_histogram", {}).items())
+            parts.append(f"mean layers {d.get('mean_layers_computed')}/{d.get('layers_total')} [{hist}]")
+        elif name == "token_prune":
+            parts.append(f"tokens kept {d.get('tokens_kept_ratio')}, token-layers {d.get('token_layers_ratio')}")
+        elif name == "seq_len":
+            parts.append(f"max {d['max_seq_len']} tokens")
+    return "; ".join(parts) or "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True, help="folder holding glue/SST-2")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--min-duration-s", type=float, default=3.0, help="timed seconds per configuration (min)")
+    parser.add_argument("--train-examples", type=int, default=TRAIN_EXAMPLES, help="training-set cap")
+    parser.add_argument("--eval-max-examples", type=int, default=None, help="dev-set cap (smoke runs only)")
+    parser.add_argument("--records", type=Path, default=None, help="append every record here (JSONL) as it comes")
+    args = parser.parse_args()
+    pin_threads(args.threads)
+
+    runner = Runner(RunOptions(data_dir=args.data_dir, cache=CheckpointCache(), force=True))
+    dev = "all 872" if args.eval_max_examples is None else f"{args.eval_max_examples} of the 872"
+    print(f"fine-tuning minilm-l6 on {args.train_examples} SST-2 training examples (1 epoch, cached), "
+          f"evaluating on {dev} dev sentences; threads={args.threads}; energy method: estimate", flush=True)
+    records: list[tuple[Case, dict]] = []
+    for case in cases():
+        began = time.perf_counter()
+        record = runner.run(config_for(case, args))
+        records.append((case, record))
+        save(args.records, record)
+        print(f"  {case.label} [{case.scenario}]: acc {record['quality']['accuracy']:.4f}, "
+              f"p50 {record['cost']['latency_ms_p50']:.3f} ms/example ({time.perf_counter() - began:.0f} s)",
+              flush=True)
+    dense_again = {s: runner.run(config_for(Case("dense", (), s), args)) for s in ("offline", "online")}
+    for record in dense_again.values():
+        save(args.records, record)
+    report(records, dense_again)
+
+
+def save(path: Path | None, record: dict) -> None:
+    """Append ``record`` to ``path`` (JSONL), so a long run's results survive an interruption."""
+    if path is not None:
+        with path.open("a") as fh:
+            fh.write(json.dumps(record, default=str) + "\n")
+
+
+def report(records: list[tuple[Case, dict]], dense_again: dict[str, dict]) -> None:
+    """Print the table and the targets."""
+    dense = {case.scenario: rec for case, rec in records if case.label == "dense"}
+    base_ms, base_j = {}, {}
+    for scenario, first in dense.items():
+        last = dense_again[scenario]
+        ms = [r["cost"]["latency_ms_p50"] for r in (first, last)]
+        joules = [r["cost"]["energy_j_per_example"] for r in (first, last)]
+        base_ms[scenario], base_j[scenario] = sum(ms) / 2, sum(joules) / 2
+        print(f"dense {scenario}: p50 {ms[0]:.3f} -> {ms[1]:.3f} ms/example start -> end "
+              f"(drift {ms[1] / ms[0] - 1:+.0%}); accuracy {first['quality']['accuracy']:.4f} "
+              f"± {first['quality']['accuracy_stderr']:.4f}")
+    print("\n| reduction | scenario | accuracy | Δ acc (points) | latency p50 ratio | energy ratio (estimate) | "
+          "realised |")
+    print("|---|---|---|---|---|---|---|")
+    rows = {}
+    for case, rec in records:
+        acc = rec["quality"]["accuracy"]
+        delta = 100 * (acc - dense[case.scenario]["quality"]["accuracy"])
+        lat = rec["cost"]["latency_ms_p50"] / base_ms[case.scenario]
+        energy = rec["cost"]["energy_j_per_example"] / base_j[case.scenario]
+        rows[(case.label, case.scenario)] = (delta, lat)
+        print(f"| {case.label} | {case.scenario} | {acc:.4f} | {delta:+.2f} | {lat:.2f}x | {energy:.2f}x | "
+              f"{realised(rec)} |")
+    print("\nTargets:")
+    for line in targets(rows):
+        print(f"- {line}")
+
+
+def targets(rows: dict[tuple[str, str], tuple[float, float]]) -> list[str]:
+    """The issue's targets, each with MET or MISSED and the numbers behind it."""
+
+    def verdict(ok: bool) -> str:
+        return "MET" if ok else "MISSED"
+
+    out = []
+    d, r = rows[("int8", "offline")]
+    out.append(f"int8 offline <= 0.80x latency with <= 1 point loss: {r:.2f}x, {d:+.2f} pts -> "
+               f"{verdict(r <= 0.8 and d >= -1)}")
+    d, r = rows[("layer_drop k=3", "offline")]
+    out.append(f"half the layers ~0.55x or better: {r:.2f}x ({d:+.2f} pts without retraining, "
+               f"{rows[('layer_drop k=3 +retrain', 'offline')][0]:+.2f} with) -> {verdict(r <= 0.55 * 1.05)}")
+    ok_exits = [(rows[(f"early_exit t={t}", "online")], t) for t in THRESHOLDS
+                if rows[(f"early_exit t={t}", "online")][0] >= -1]
+    if ok_exits:
+        (d, r), t = min(ok_exits, key=lambda x: x[0][1])
+        out.append(f"early exit losing <= 1 point >= 1.3x faster at batch 1: best t={t}: {1 / r:.2f}x faster, "
+                   f"{d:+.2f} pts -> {verdict(1 / r >= 1.3)}")
+    else:
+        out.append("early exit losing <= 1 point >= 1.3x faster at batch 1: no threshold lost <= 1 point -> MISSED")
+    for scenario in ("offline", "online"):
+        d, r = rows[("token_prune 0.5", scenario)]
+        out.append(f"token pruning keeping half the tokens >= 1.4x faster ({scenario}): {1 / r:.2f}x faster, "
+                   f"{d:+.2f} pts -> {verdict(1 / r >= 1.4)}")
+    d, r = rows[("seq_len 32", "offline")]
+    out.append(f"32 tokens vs 128 visibly cheaper (< 0.95x): {r:.2f}x, {d:+.2f} pts -> {verdict(r < 0.95)}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
