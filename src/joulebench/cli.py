@@ -15,7 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from joulebench.commands import prune, ticket
 from joulebench.errors import UserError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Accuracy per joule for reduced pre-trained encoders.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Accuracy per joule for reduced pre-trained encoders."
+)
 console = Console(stderr=True)
 
 DataDir = Annotated[

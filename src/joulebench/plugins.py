@@ -10,8 +10,8 @@ def all_registries() -> list[Registry]:
     from joulebench.measure.energy import ENERGY_METERS
     from joulebench.models.loading import MODEL_ALIASES
     from joulebench.reductions import REDUCTIONS
-    from joulebench.tasks import TASKS
     from joulebench.sweep.executors import EXECUTORS
+    from joulebench.tasks import TASKS
     from joulebench.training.regimes import REGIMES
 
     return [TASKS, MODEL_ALIASES, REGIMES, REDUCTIONS, ENERGY_METERS, EXECUTORS]

@@ -27,7 +27,7 @@ from joulebench.models.loading import load_classifier
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
-from joulebench.tasks import get_task, resolve_data_dir
+from joulebench.tasks import get_task
 from joulebench.training.regimes import trainable_names
 from joulebench.training.trainer import fine_tune
 
@@ -201,7 +201,9 @@ class Runner:
         sync = torch.cuda.synchronize if device == "cuda" else None
         with PeakMemory(device=device) as memory:
             timing = measure_calls(
-                calls, sizes, warmup_calls=m.warmup_calls, min_calls=max(m.min_calls, len(calls) if m.scenario == "offline" else m.min_calls),
+                calls, sizes, warmup_calls=m.warmup_calls,
+                # offline covers the whole split at least once
+                min_calls=max(m.min_calls, len(calls)) if m.scenario == "offline" else m.min_calls,
                 min_duration_s=m.min_duration_s, max_duration_s=m.max_duration_s, meter=meter, sync=sync,
             )
         energy = timing.energy

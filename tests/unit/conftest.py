@@ -1,4 +1,4 @@
-"""Fixtures exposing the synthetic record factory (tests/unit/analysis/record_factory.py), for the analysis and report tests.
+"""Fixtures exposing the synthetic record factory (tests/unit/analysis/record_factory.py).
 
 The factory is loaded by file path so it works under any pytest import mode and is shared by
 the analysis and report tests without a package.

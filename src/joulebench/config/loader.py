@@ -87,7 +87,7 @@ def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
     if "task" not in data:
         raise UserError(f"{where}: missing required key 'task'")
     sections = {}
-    for key, cls in _SECTIONS.items():
+    for key in _SECTIONS:
         sections[key] = data.pop(key, None)
     reductions = data.pop("reductions", None) or []
     if not isinstance(reductions, list):

