@@ -58,7 +58,7 @@ def test_bad_ticket_parameters_are_one_line_errors(params, message):
 
 def _study_file(tmp_path, **sections):
     data = {"configs": [BASE], "search": {"sparsities": [0.3, 0.6]},
-            "baselines": {"dense_seeds": [0, 1], "sparse_execution": True}, **sections}
+            "baselines": {"dense_seeds": [0, 1], "sparse_execution": [0.3, 0.6]}, **sections}
     path = tmp_path / "ticket_tiny.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -170,7 +170,8 @@ def _ctx(calls):
 
 @pytest.mark.parametrize("init", ["pretrained", "random", "finetuned"])
 def test_ticket_reduction_inits(tmp_path, init):
-    from joulebench.reductions import ReductionSpec, apply_reductions
+    from joulebench.config.schema import ReductionSpec
+    from joulebench.reductions import apply_reductions
 
     path, mask = _tiny_mask(tmp_path)
     pretrained = load_classifier("tiny-random-bert", 2, seed=0).model.state_dict()

@@ -26,6 +26,7 @@ from joulebench.reductions.lottery.sparse import to_sparse_csr
 
 EXECUTIONS = ("dense", "sparse_csr")
 INITS = ("pretrained", "rewind", "random", "finetuned")
+RANDOM_INIT_SEED_OFFSET = 1_000_003
 
 
 def _help(text: str, default: Any) -> Any:
@@ -71,13 +72,14 @@ def initial_model(model_ref: str, num_labels: int, seed: int, random_init: bool 
     """The classifier as it is before fine-tuning: pre-trained encoder, head drawn from ``seed``.
 
     This is what the runner starts from, so rewinding to it rewinds the dense run too. With
-    ``random_init`` every weight is drawn afresh (Hugging Face's initialiser, seeded).
+    ``random_init`` every weight is drawn afresh by Hugging Face's initialiser, from a seed derived
+    from ``seed`` (not ``seed`` itself, which a randomly initialised "pre-trained" test model used).
     """
     from joulebench.models.loading import load_classifier
 
     model = load_classifier(model_ref, num_labels, seed=seed).model
     if random_init:
-        torch.manual_seed(seed)
+        torch.manual_seed(RANDOM_INIT_SEED_OFFSET + seed)
         model = type(model)(model.config)
     return model.eval()
 

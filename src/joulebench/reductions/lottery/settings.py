@@ -68,7 +68,8 @@ class BaselineSettings:
                                  True)
     random_reinit: bool = _help("The ticket's mask on randomly initialised weights.", True)
     sparsities: tuple[float, ...] | None = _help("Levels that get baselines; null = every searched level.", None)
-    sparse_execution: bool = _help("Also record each IMP ticket run with CSR kernels (execution sparse_csr).", False)
+    sparse_execution: tuple[float, ...] | None = _help("IMP levels also recorded with CSR kernels (execution "
+                                                       "sparse_csr); CSR is slow at low sparsity.", None)
 
     def validate(self) -> None:
         """Raise ValueError for impossible settings."""

@@ -377,7 +377,7 @@ class TicketStudy:
                                               "epochs": config.train.epochs})}
                 info["checkpoint"] = key
                 self.record(config, copy.deepcopy(m).eval(), tokenizer, mask, info, {"imp_round": r})
-            if self.s.baselines.sparse_execution:
+            if any(abs(levels[r - 1] - lv) < 1e-9 for lv in self.s.baselines.sparse_execution or ()):
                 csr = self.run_config(task, seed, {**self._ticket(paths[levels[r - 1]]), "execution": "sparse_csr"},
                                       name=f"IMP {task} seed{seed} {levels[r - 1]:.0%} csr")
                 if self.stored(csr) is None:
