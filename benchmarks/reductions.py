@@ -29,7 +29,7 @@ from joulebench.models.checkpoints import CheckpointCache
 from joulebench.runner import Runner, RunOptions
 
 TRAIN_EXAMPLES = 4000
-THRESHOLDS = (0.1, 0.2, 0.3)
+THRESHOLDS = (0.2, 0.35, 0.5, 0.6)
 
 
 @dataclass(frozen=True)
@@ -42,18 +42,20 @@ class Case:
 
 
 def cases() -> list[Case]:
-    """Every reduction, in the scenario its target is about, plus a combination.
-
-    Kept short on purpose: on a shared 2-core machine each configuration takes minutes.
-    """
+    """Every reduction, in the scenario its target is about, plus combinations."""
     out = [Case("dense", (), "offline"), Case("dense", (), "online"), Case("int8", ("int8",), "offline")]
-    out += [Case("layer_drop k=3", ({"name": "layer_drop", "keep_layers": 3},), "offline")]
+    out += [Case("layer_drop k=3", ({"name": "layer_drop", "keep_layers": 3},), "offline"),
+            Case("layer_drop k=3 +retrain", ({"name": "layer_drop", "keep_layers": 3, "retrain": True},), "offline")]
     out += [Case(f"early_exit t={t}", ({"name": "early_exit", "threshold": t},), "online") for t in THRESHOLDS]
     out += [Case("token_prune 0.5", ({"name": "token_prune", "keep_ratio": 0.5},), scenario)
             for scenario in ("offline", "online")]
-    out += [Case("seq_len 32", ({"name": "seq_len", "max_seq_len": 32},), "offline")]
-    out += [Case("layer_drop 4 + int8 + seq_len 64",
-                 ({"name": "layer_drop", "keep_layers": 4}, "int8", {"name": "seq_len", "max_seq_len": 64}), "offline")]
+    out += [Case(f"seq_len {n}", ({"name": "seq_len", "max_seq_len": n},), "offline") for n in (16, 32, 64)]
+    out += [
+        Case("layer_drop 4 + int8 + seq_len 64",
+             ({"name": "layer_drop", "keep_layers": 4}, "int8", {"name": "seq_len", "max_seq_len": 64}), "offline"),
+        Case("token_prune 0.5 + int8", ({"name": "token_prune", "keep_ratio": 0.5}, "int8"), "offline"),
+        Case("early_exit t=0.5 + int8", ({"name": "early_exit", "threshold": 0.5}, "int8"), "online"),
+    ]
     return out
 
 
@@ -169,8 +171,10 @@ def targets(rows: dict[tuple[str, str], tuple[float, float]]) -> list[str]:
     out.append(f"int8 offline <= 0.80x latency with <= 1 point loss: {r:.2f}x, {d:+.2f} pts -> "
                f"{verdict(r <= 0.8 and d >= -1)}")
     d, r = rows[("layer_drop k=3", "offline")]
-    out.append(f"half the layers ~0.55x or better: {r:.2f}x ({d:+.2f} pts, no retraining) -> "
-               f"{verdict(r <= 0.55 * 1.05)}")
+    retrained = rows[("layer_drop k=3 +retrain", "offline")]
+    out.append(f"half the layers ~0.55x or better: {r:.2f}x without retraining ({d:+.2f} pts), "
+               f"{retrained[1]:.2f}x retrained ({retrained[0]:+.2f} pts) -> "
+               f"{verdict(max(r, retrained[1]) <= 0.55 * 1.05)}")
     ok_exits = [(rows[(f"early_exit t={t}", "online")], t) for t in THRESHOLDS
                 if rows[(f"early_exit t={t}", "online")][0] >= -1]
     if ok_exits:

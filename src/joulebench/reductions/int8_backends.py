@@ -16,10 +16,11 @@ from torch import nn
 
 from joulebench.errors import UserError
 
-#: Backends in the order "auto" prefers them on CPU. Measured by benchmarks/quant_backends.py on
-#: this project's AVX2 CPU (minilm-l6, batch 64, SST-2 lengths, 2 threads): torch_ao ran at
-#: about 0.6-0.75x the fp32 latency, torchao 0.18's eager int8 dynamic path about 18x slower
-#: than fp32 (no fused int8 CPU kernel there). So "auto" means torch_ao on CPU.
+#: Backends in the order "auto" prefers them on CPU. benchmarks/quant_backends.py on this
+#: project's AVX2 CPU (minilm-l6, batch 64 SST-2 dev sentences, 2 threads, heavily shared
+#: machine) measured, relative to fp32: torch_ao 0.83x, onnxruntime 0.87x (plus an export step
+#: and a fixed graph), torchao 0.18 int8 dynamic 84x (no fused int8 CPU kernel; the lead measured
+#: ~18x on a quieter machine). So "auto" means torch_ao on CPU.
 AUTO_ORDER = ("torch_ao",)
 
 BACKENDS = ("torch_ao", "torchao", "onnxruntime")

@@ -117,6 +117,7 @@ def test_retrain_starts_from_pretrained_weights(make_tiny, tokenizer, tmp_path):
     ctx.fine_tune = fine_tune
     model, (described,) = apply_reductions(fine_tuned, (spec(mask=str(path), retrain=True, retrain_epochs=0.5),), ctx)
     assert trained == [(model, 0.5)] and model is pretrained and described["details"]["retrained"] is True
+    assert described["details"]["retrain_time_s"] >= 0
     kept = torch.cat([torch.arange(0, 8), torch.arange(8, 16)])
     assert torch.equal(model.bert.encoder.layer[0].attention.self.query.weight,
                        make_tiny(7).bert.encoder.layer[0].attention.self.query.weight[kept])

@@ -10,7 +10,7 @@ model is pruned as it is.
 
 from __future__ import annotations
 
-import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,6 @@ from joulebench.reductions.structured.layers import geometry, param_count
 from joulebench.reductions.structured.mask import StructureMask, load_mask
 from joulebench.reductions.structured.pipeline import Targets, make_scorer
 from joulebench.reductions.structured.search import GRANULARITIES, VARIANTS, iterative_prune, variant_mask
-
-log = logging.getLogger("joulebench.structured")
 
 
 @dataclass(frozen=True)
@@ -163,7 +161,9 @@ class StructuredPrune:
             if ctx.fine_tune is None:
                 raise UserError("structured_prune retrain: the run gives no fine-tuning function")
             model = compact(_pretrained(model, ctx), mask)
+            start = time.perf_counter()
             ctx.fine_tune(model, epochs=cfg.retrain_epochs)
+            info["retrain_time_s"] = round(time.perf_counter() - start, 3)
         else:
             model = compact(model, mask)
         model.eval()
