@@ -9,6 +9,11 @@ from typing import Annotated
 
 import click
 import typer
+
+try:  # typer >= 0.26 vendors its own click; its exceptions are not click's
+    from typer._click import exceptions as _typer_click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click_exceptions = click.exceptions
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -194,6 +199,11 @@ app.add_typer(prune.app, name="prune")
 app.add_typer(ticket.app, name="ticket")
 
 
+_EXIT = (click.exceptions.Exit, typer.Exit)
+_USAGE_ERRORS = (click.ClickException, _typer_click_exceptions.ClickException)
+_ABORT = (click.exceptions.Abort, typer.Abort)
+
+
 def main() -> None:
     """Console entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -202,12 +212,12 @@ def main() -> None:
     except UserError as exc:
         print(f"joulebench: error: {exc}", file=sys.stderr)
         sys.exit(UserError.exit_code)
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except _USAGE_ERRORS as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (*_ABORT, KeyboardInterrupt):
         print("joulebench: interrupted; every record already written is kept", file=sys.stderr)
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)

@@ -88,3 +88,14 @@ def test_invalid_measure_values(tmp_path, value, fragment):
     path.write_text(f"task: sst2\nmeasure: {{{value}}}\n")
     result = cli("validate", str(path))
     assert_one_line_error(result, fragment, "c.yaml")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("run",), "Missing argument"),
+    (("ticket", "table"), "Missing option '--out'"),
+    (("no-such-command",), "No such command"),
+])
+def test_usage_errors_exit_2_without_traceback(args, fragment):
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and fragment in result.stderr
