@@ -32,7 +32,8 @@ cost (dict)
     latency_samples_ms     list[float], raw per-call samples (per request, or per batch / size).
     throughput_eps         float, examples per second over the timed window.
     peak_mem_mb            float | None, process RSS peak (CPU) or max CUDA allocation (GPU).
-    peak_mem_method        "rss" | "cuda_max_allocated".
+    peak_mem_method        "rss_hwm" (kernel peak RSS, reset per window) | "rss" (sampled every 5 ms)
+                           | "cuda_max_allocated".
     flops_per_example      float | None, forward FLOPs per example (torch flop counter).
     param_count            int, parameters of the model as run.
     batch_size             int, examples per call in the timed window.
