@@ -70,6 +70,18 @@ def _to(batches: list[EvalBatch], device: str) -> list[EvalBatch]:
     return [EvalBatch({k: v.to(device) for k, v in b.inputs.items()}, b.indices) for b in batches]
 
 
+@dataclass(frozen=True)
+class MeasuredModel:
+    """A model as the runner measured it: the arguments :meth:`Runner.measure_cost` takes."""
+
+    model: nn.Module
+    encoded: list[Encoded]
+    config: RunConfig
+    pad_id: int
+    device: str
+    threads: int
+
+
 class Runner:
     """Runs configurations; trains each fine-tuned model once and reuses it."""
 
@@ -111,8 +123,13 @@ class Runner:
         return (model, tokenizer, task), info
 
     # -- one configuration ----------------------------------------------------------------------
-    def run(self, config: RunConfig, store: ResultStore | None = None) -> dict | None:
-        """Run ``config``; append and return its record (None when already stored)."""
+    def run(self, config: RunConfig, store: ResultStore | None = None,
+            on_model: Callable[[MeasuredModel], None] | None = None) -> dict | None:
+        """Run ``config``; append and return its record (None when already stored).
+
+        ``on_model``, if given, is called with the reduced model and its evaluation data after the
+        record is complete (benchmarks use it to time the model again, side by side with another).
+        """
         chash = config_hash(config)
         if store is not None and not self.options.force and chash in store.hashes():
             log.info("skipping %s: already in %s", chash, store.path)
@@ -153,6 +170,8 @@ class Runner:
         }
         if store is not None:
             store.append(record)
+        if on_model is not None:
+            on_model(MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads))
         return record
 
     def _reduction_trainer(self, config: RunConfig, tokenizer: Any, device: str) -> Callable[..., None]:

@@ -27,10 +27,12 @@ from torch import nn
 from joulebench.errors import UserError
 from joulebench.models.batching import Encoded, encode, train_batches
 from joulebench.reductions.base import ReductionContext, param, register_reduction
-from joulebench.reductions.encoder import Layerwise, as_layerwise
+from joulebench.reductions.encoder import EncoderState, Layerwise, as_layerwise
 
 #: Training examples per step of the exit-head training.
 EXIT_BATCH_SIZE = 32
+#: What an exit head reads from the layer's states.
+EXIT_POOLINGS = ("cls", "mean")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class EarlyExitConfig:
     threshold: float = param("Leave at the first layer whose prediction entropy (nats) is below this; 0 never exits.")
     exit_epochs: float = param("Epochs training the exit heads, backbone frozen (fractions allowed).", 1.0)
     exit_lr: float = param("AdamW learning rate of the exit heads.", 1e-3)
+    exit_pooling: str = param(
+        "What an exit head reads: cls (DeeBERT: the pooler on [CLS]) or mean (the mean of the real tokens' "
+        "states, for encoders trained with mean pooling such as all-MiniLM-L6-v2).", "cls")
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -49,6 +54,8 @@ class EarlyExitConfig:
             raise ValueError(f"exit_epochs must be > 0, got {self.exit_epochs}")
         if self.exit_lr <= 0:
             raise ValueError(f"exit_lr must be > 0, got {self.exit_lr}")
+        if self.exit_pooling not in EXIT_POOLINGS:
+            raise ValueError(f"exit_pooling must be one of {', '.join(EXIT_POOLINGS)}, got {self.exit_pooling!r}")
 
 
 def float_linear(source: nn.Module) -> nn.Linear:
@@ -69,23 +76,48 @@ def float_linear(source: nn.Module) -> nn.Linear:
 
 
 class ExitHead(nn.Module):
-    """A float copy of the model's pooler dense layer (if any) and classifier, applied to [CLS]."""
+    """A float copy of the model's pooler dense layer (if any) and classifier.
 
-    def __init__(self, pooler: nn.Module | None, dropout: nn.Module | None, classifier: nn.Module) -> None:
+    It reads [CLS] (``pooling="cls"``, DeeBERT) or the mean of the real tokens' states
+    (``pooling="mean"``).
+    """
+
+    def __init__(self, pooler: nn.Module | None, dropout: nn.Module | None, classifier: nn.Module,
+                 pooling: str = "cls") -> None:
         super().__init__()
+        self.pooling = pooling
         self.pooler = float_linear(pooler.dense) if pooler is not None else None
         self.dropout = copy.deepcopy(dropout) if dropout is not None else nn.Identity()
         self.classifier = float_linear(classifier)
 
-    def forward(self, cls_hidden: torch.Tensor) -> torch.Tensor:
-        pooled = torch.tanh(self.pooler(cls_hidden)) if self.pooler is not None else cls_hidden
+    def read(self, state: EncoderState, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """The (batch, hidden) vector this head classifies.
+
+        ``weights`` may pass :func:`mean_weights` of ``state.mask`` when the caller already has them.
+        """
+        if self.pooling == "cls":
+            return state.hidden[:, 0]
+        if weights is None:
+            weights = mean_weights(state.mask, state.hidden.dtype)
+        return torch.bmm(weights, state.hidden).squeeze(1)
+
+    def classify(self, vector: torch.Tensor) -> torch.Tensor:
+        pooled = torch.tanh(self.pooler(vector)) if self.pooler is not None else vector
         return self.classifier(self.dropout(pooled))
+
+    def forward(self, state: EncoderState, weights: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classify(self.read(state, weights))
+
+
+def mean_weights(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(batch, 1, tokens) weights averaging the real tokens: one ``bmm`` then pools a layer."""
+    weights = mask.to(dtype)
+    return (weights / weights.sum(dim=1, keepdim=True).clamp(min=1)).unsqueeze(1)
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:
     """Prediction entropy in nats, per row (never negative)."""
-    logp = logits.float().log_softmax(dim=-1)
-    return -(logp.exp() * logp).sum(dim=-1)
+    return torch.special.entr(logits.float().softmax(dim=-1)).sum(dim=-1)
 
 
 class EarlyExitBert(nn.Module):
@@ -120,29 +152,37 @@ class EarlyExitBert(nn.Module):
         state = self.backbone.embed(input_ids, attention_mask, token_type_ids)
         active = torch.arange(input_ids.shape[0], device=input_ids.device)
         out: torch.Tensor | None = None
+        weights, weights_of = None, None  # mean-pooling weights, recomputed only when the mask changes
         last = self.num_layers - 1
         for index in range(self.num_layers):
             state = self.backbone.layer(index, state)
             if index == last:
                 logits = self.backbone.head(state)
-                leave = torch.ones(logits.shape[0], dtype=torch.bool, device=logits.device)
-            else:
-                logits = self.exits[index](state.hidden[:, 0])
-                leave = entropy(logits) < self.threshold
-            n_leave = int(leave.sum())
-            if n_leave == 0:
+                self._exit_counts[index] += logits.shape[0]
+                if out is None:  # nobody left early: the rows are still in input order
+                    return logits
+                out[active] = logits
+                return out
+            if self.threshold <= 0:  # entropy is never negative: nobody can leave here
                 continue
+            head = self.exits[index]
+            if getattr(head, "pooling", "cls") == "mean" and weights_of is not state.mask:
+                weights, weights_of = mean_weights(state.mask, state.hidden.dtype), state.mask
+            logits = head(state, weights)
+            leave = entropy(logits) < self.threshold
+            if not bool(leave.any()):
+                continue
+            n_leave = int(leave.sum())
             if out is None:
                 out = logits.new_empty((input_ids.shape[0], logits.shape[-1]))
             out[active[leave]] = logits[leave]
             self._exit_counts[index] += n_leave
             if n_leave == logits.shape[0]:
-                break
+                return out
             stay = (~leave).nonzero().squeeze(1)
             active = active.index_select(0, stay)
             state = state.rows(stay)
-        assert out is not None  # the last layer always exits whoever is left
-        return out
+        raise AssertionError("unreachable: the last layer classifies whoever is left")
 
     def realised_details(self) -> dict:
         """Exits over the examples seen since the last reset.
@@ -160,10 +200,10 @@ class EarlyExitBert(nn.Module):
         }
 
 
-def _build_heads(model: nn.Module, n_exits: int) -> nn.ModuleList:
+def _build_heads(model: nn.Module, n_exits: int, pooling: str = "cls") -> nn.ModuleList:
     bert = model.bert
     return nn.ModuleList(
-        ExitHead(getattr(bert, "pooler", None), getattr(model, "dropout", None), model.classifier)
+        ExitHead(getattr(bert, "pooler", None), getattr(model, "dropout", None), model.classifier, pooling)
         for _ in range(n_exits)
     )
 
@@ -176,7 +216,7 @@ def train_exit_heads(
 
     Args:
         backbone: run under no_grad, so it cannot change.
-        heads: head ``i`` reads [CLS] after layer ``i``.
+        heads: head ``i`` reads the states after layer ``i``.
         batches: training batches with ``labels``; the first ``steps`` are used.
         steps: optimizer steps.
 
@@ -190,12 +230,13 @@ def train_exit_heads(
         batch = {k: v.to(device) for k, v in batch.items()}
         with torch.no_grad():
             state = backbone.embed(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-            cls_states = []
-            for index in range(len(heads)):
+            read = []
+            for index, head in enumerate(heads):
                 state = backbone.layer(index, state)
-                cls_states.append(state.hidden[:, 0].clone())
+                read.append(head.read(state).clone())
         loss = sum(
-            nn.functional.cross_entropy(head(cls), batch["labels"]) for head, cls in zip(heads, cls_states, strict=True)
+            nn.functional.cross_entropy(head.classify(vector), batch["labels"])
+            for head, vector in zip(heads, read, strict=True)
         )
         loss.backward()
         optimizer.step()
@@ -238,7 +279,7 @@ class EarlyExit:
         backbone = as_layerwise(model)
         backbone.eval()
         plain = _plain_model(backbone)
-        heads = _build_heads(plain, backbone.num_layers - 1)
+        heads = _build_heads(plain, backbone.num_layers - 1, cfg.exit_pooling)
         encoded = encode(ctx.tokenizer, ctx.train_examples(), ctx.max_seq_len)
         if not encoded:
             raise UserError("early_exit: no training examples to train the exit heads on")
@@ -254,6 +295,7 @@ class EarlyExit:
         return wrapped, {
             "threshold": cfg.threshold,
             "exit_heads": len(heads),
+            "exit_pooling": cfg.exit_pooling,
             "exit_train_steps": steps,
             "exit_train_examples": len(encoded),
             "exit_final_loss": None if loss is None else round(loss, 4),

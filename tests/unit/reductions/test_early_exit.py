@@ -28,9 +28,9 @@ class FixedLogits(nn.Module):
         self.rows = torch.tensor(rows)
         self.seen: list[int] = []
 
-    def forward(self, cls_hidden: torch.Tensor) -> torch.Tensor:
-        self.seen.append(cls_hidden.shape[0])
-        return self.rows[: cls_hidden.shape[0]]
+    def forward(self, state, weights=None) -> torch.Tensor:
+        self.seen.append(state.hidden.shape[0])
+        return self.rows[: state.hidden.shape[0]]
 
 
 def test_threshold_zero_is_the_full_model(model, ctx):
@@ -58,7 +58,7 @@ def test_huge_threshold_exits_everything_after_layer_one(model, ctx):
 def first_exit_logits(wrapped, batch):
     with torch.inference_mode():
         state = wrapped.backbone.layer(0, wrapped.backbone.embed(**batch))
-        return wrapped.exits[0](state.hidden[:, 0])
+        return wrapped.exits[0](state)
 
 
 def test_exited_examples_leave_the_batch(model, ctx):
@@ -119,6 +119,7 @@ def test_entropy_is_in_nats_and_never_negative():
 @pytest.mark.parametrize("params, message", [
     ({"threshold": -0.1}, "threshold must be >= 0"),
     ({"threshold": 0.2, "exit_epochs": 0}, "exit_epochs must be > 0"),
+    ({"threshold": 0.2, "exit_pooling": "max"}, "exit_pooling must be one of cls, mean"),
 ])
 def test_bad_params_fail_at_load_time(params, message):
     with pytest.raises(UserError, match=message):
@@ -129,3 +130,18 @@ def test_needs_training_examples(model, ctx):
     ctx.train_examples = None
     with pytest.raises(UserError, match="needs training examples"):
         exit_model(model, ctx, 0.1)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_exit_heads_read_cls_or_the_mean_of_real_tokens(model, ctx, pooling):
+    wrapped, details = exit_model(model, ctx, 0.0, exit_pooling=pooling)
+    assert details["exit_pooling"] == pooling
+    batch = make_batch([9, 4])
+    with torch.inference_mode():
+        state = wrapped.backbone.layer(0, wrapped.backbone.embed(**batch))
+        read = wrapped.exits[0].read(state)
+    if pooling == "cls":
+        expected = state.hidden[:, 0]
+    else:  # padding positions must not count: row 1 has 4 real tokens of 9
+        expected = torch.stack([state.hidden[0, :9].mean(0), state.hidden[1, :4].mean(0)])
+    assert torch.allclose(read, expected, atol=1e-6)
