@@ -3,36 +3,66 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 logger = logging.getLogger("joulebench.measure")
+
+
+def _linear_dynamic_flop(x_shape, _packed_params, *args, out_shape=None, **kwargs) -> int:
+    """Dynamic int8 Linear (``quantized::linear_dynamic``): the same multiply-adds as the fp32 Linear."""
+    rows = math.prod(x_shape[:-1])
+    return 2 * rows * x_shape[-1] * out_shape[-1]
+
+
+def _sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    """``aten.scaled_dot_product_attention`` as CPU inference dispatches it (QK^T and AV)."""
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+# Ops the stock counter does not know but our models run: without these, a quantized model would
+# count 0 FLOPs and attention would be missing from every CPU inference count.
+# The counter looks an op up by overload (else it decomposes it, and CPU attention decomposes
+# into kernels it cannot see) and counts it by packet, so both keys are registered.
+_EXTRA_FORMULAS = {
+    torch.ops.quantized.linear_dynamic: _linear_dynamic_flop,
+    torch.ops.quantized.linear_dynamic.default: _linear_dynamic_flop,
+    torch.ops.aten.scaled_dot_product_attention: _sdpa_flop,
+    torch.ops.aten.scaled_dot_product_attention.default: _sdpa_flop,
+}
 
 
 def forward_flops(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> float | None:
     """Total FLOPs of one ``model(**batch)`` call.
 
-    Counts matmul/conv/attention ops as PyTorch's FlopCounterMode does (a
-    multiply-add is 2 FLOPs; element-wise ops such as bias, GELU and softmax
-    are not counted). Sparse or quantized kernels may be invisible to it, so
-    compare reductions on FLOPs only with that caveat.
+    Counts matmul/conv/attention ops as PyTorch's FlopCounterMode does (a multiply-add is 2
+    FLOPs; element-wise ops such as bias, GELU and softmax are not counted), plus dynamic int8
+    Linear layers (counted as the multiply-adds they perform, in int8) and CPU
+    scaled-dot-product attention. Sparse kernels are counted by their dense shapes.
 
     Args:
         model: the module to run (its mode is left as is; call ``eval()`` first).
         batch: keyword inputs of the forward pass.
 
     Returns:
-        FLOPs as a float, or None (with a logged reason) if counting failed.
+        FLOPs as a float, or None (with a logged reason) if counting failed or saw no countable
+        op (a kernel the counter cannot see is not "zero FLOPs").
     """
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS)
     try:
         with torch.inference_mode(), counter:
             model(**batch)
     except Exception as err:  # FLOPs are optional metadata; never fail the run for them
         logger.warning("FLOP counting failed for %s: %s: %s", type(model).__name__, type(err).__name__, err)
         return None
-    return float(counter.get_total_flops())
+    total = float(counter.get_total_flops())
+    if total == 0:
+        logger.warning("FLOP counting saw no countable op in %s (kernels invisible to torch's FLOP counter); "
+                       "recording null", type(model).__name__)
+        return None
+    return total
 
 
 def batch_size_of(batch: dict[str, torch.Tensor]) -> int:

@@ -122,9 +122,9 @@ def test_demo_sweep_fits_the_brief():
     from joulebench.runner import Runner
 
     assert len({Runner().train_key(c) for c in configs}) == 1  # one fine-tuning
-    assert len(configs) >= 8
-    kinds = {r.name for c in configs for r in c.reductions}
-    assert len(kinds) >= 4
+    offline = [c for c in configs if c.measure.scenario == "offline"]
+    assert len(offline) >= 8  # one frontier with at least 8 configurations
+    kinds = {r.name for c in offline for r in c.reductions}
+    assert len(kinds) >= 4  # from at least 4 kinds of reduction
     dense = [c.measure.scenario for c in configs if not c.reductions]
-    assert sorted(dense) == ["offline", "online"]
-    assert all(c.measure.scenario == "offline" for c in configs if c.reductions)
+    assert sorted(dense) == ["offline", "online"]  # each scenario has its baseline
