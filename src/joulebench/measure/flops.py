@@ -23,14 +23,16 @@ def _sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwa
 
 
 # Ops the stock counter does not know but our models run: without these, a quantized model would
-# count 0 FLOPs and attention would be missing from every CPU inference count.
-# The counter looks an op up by overload (else it decomposes it, and CPU attention decomposes
-# into kernels it cannot see) and counts it by packet, so both keys are registered.
+# count 0 FLOPs and attention would be missing from every CPU inference count. The counter looks
+# an op up by overload (else it decomposes it, and CPU attention decomposes into kernels it cannot
+# see) and counts it by packet, so each formula is registered under both keys.
 _EXTRA_FORMULAS = {
-    torch.ops.quantized.linear_dynamic: _linear_dynamic_flop,
-    torch.ops.quantized.linear_dynamic.default: _linear_dynamic_flop,
-    torch.ops.aten.scaled_dot_product_attention: _sdpa_flop,
-    torch.ops.aten.scaled_dot_product_attention.default: _sdpa_flop,
+    key: formula
+    for packet, formula in (
+        (torch.ops.quantized.linear_dynamic, _linear_dynamic_flop),
+        (torch.ops.aten.scaled_dot_product_attention, _sdpa_flop),
+    )
+    for key in (packet, packet.default)
 }
 
 
