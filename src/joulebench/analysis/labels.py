@@ -23,11 +23,13 @@ def model_short(model: str) -> str:
 
 
 def format_value(value: object) -> str:
-    """Compact text for a parameter value (``0.5``, ``true``, ``[0,2]``)."""
+    """Compact text for a parameter value (``0.5``, ``true``, ``[0,2]``; a path by its file name)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        return model_short(value)  # a file path: its name tells configurations apart
     if isinstance(value, (int, str)):
         return str(value)
     if value is None:

@@ -8,9 +8,10 @@ from joulebench.analysis.aggregate import aggregate
 from joulebench.analysis.load import load_records
 from joulebench.analysis.summary import build_sections
 from joulebench.errors import UserError
+from joulebench.report.format import frontier_title
 from joulebench.report.html import render_html
 from joulebench.report.markdown import render_markdown
-from joulebench.report.plots import heads_heatmap, save_frontier_plots
+from joulebench.report.plots import heads_heatmap, plot_filename, save_frontier_plots
 
 
 def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
@@ -37,15 +38,13 @@ def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
         raise UserError(f"cannot create output directory {out_dir}: {exc}") from None
     sections = build_sections(aggregate(records))
     written: dict[str, Path] = {}
-    md_path = out_dir / "report.md"
-    md_path.write_text(render_markdown(sections, str(results_path), len(records)),
-                       encoding="utf-8")
-    written[md_path.name] = md_path
-    html_path = out_dir / "report.html"
-    html_path.write_text(render_html(sections), encoding="utf-8")
-    written[html_path.name] = html_path
-    written.update(save_frontier_plots(sections, out_dir))
+    images: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for name, path in save_frontier_plots(sections, out_dir).items():
+        written[name] = path
     for section in sections:
+        shown = images.setdefault((section.task, section.scenario), [])
+        shown += [(frontier_title(section, x_metric), plot_filename(section.task, section.scenario, x_metric))
+                  for x_metric in section.frontiers]
         for point in section.points:
             fig = heads_heatmap(point.records[0], title=f"{point.label}: attention heads kept")
             if fig is None:
@@ -53,4 +52,12 @@ def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
             name = f"heads_{section.task}_{section.scenario}_{point.key}.png"
             fig.savefig(out_dir / name)
             written[name] = out_dir / name
+            shown.append((f"{point.label}: heads kept", name))
+    md_path = out_dir / "report.md"
+    md_path.write_text(render_markdown(sections, str(results_path), len(records), images),
+                       encoding="utf-8")
+    written[md_path.name] = md_path
+    html_path = out_dir / "report.html"
+    html_path.write_text(render_html(sections), encoding="utf-8")
+    written[html_path.name] = html_path
     return written

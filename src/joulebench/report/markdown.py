@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from joulebench.analysis.budgets import point_energy_per_correct
 from joulebench.analysis.summary import Section
@@ -95,13 +95,20 @@ def _gains(section: Section) -> list[str]:
     return _table(header, rows)
 
 
-def render_markdown(sections: Sequence[Section], source: str = "", n_records: int = 0) -> str:
+def _images(shown: Sequence[tuple[str, str]]) -> list[str]:
+    """Markdown image links (caption, file name relative to the report)."""
+    return [f"![{_cell(caption).replace(']', ')')}]({name})" for caption, name in shown]
+
+
+def render_markdown(sections: Sequence[Section], source: str = "", n_records: int = 0,
+                    images: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None) -> str:
     """The Markdown report.
 
     Args:
         sections: analysed sections.
         source: where the records came from, for the header.
         n_records: number of records read.
+        images: (task, scenario) -> (caption, PNG file name) written beside the report.
 
     Returns:
         Markdown text.
@@ -122,6 +129,9 @@ def render_markdown(sections: Sequence[Section], source: str = "", n_records: in
         lines += ["### Pareto frontiers", ""] + _frontiers(section) + [""]
         lines += ["### Cheapest within tolerance of baseline", ""] + _budgets(section) + [""]
         lines += ["### Marginal gains along the energy frontier", ""] + _gains(section) + [""]
+        shown = (images or {}).get((section.task, section.scenario))
+        if shown:
+            lines += ["### Plots", ""] + _images(shown) + [""]
     if not sections:
         lines.append("No records.")
     return "\n".join(lines).rstrip() + "\n"

@@ -7,6 +7,7 @@ backend state and plotting is safe in tests and headless machines.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -156,6 +157,15 @@ def heads_mask(record: dict) -> np.ndarray | None:
     return None
 
 
+def ffn_kept_counts(record: dict) -> list[int] | None:
+    """FFN units kept per layer from ``details["ffn_units_kept_per_layer"]`` (index lists), or None."""
+    for reduction in record.get("reductions") or []:
+        kept = (reduction.get("details") or {}).get("ffn_units_kept_per_layer")
+        if isinstance(kept, list) and kept and all(isinstance(row, list) for row in kept):
+            return [len(row) for row in kept]
+    return None
+
+
 def heads_heatmap(record: dict, title: str | None = None) -> Figure | None:
     """Heatmap of kept (1) and pruned (0) attention heads per layer.
 
@@ -178,8 +188,12 @@ def heads_heatmap(record: dict, title: str | None = None) -> Figure | None:
     ax.set_ylabel("layer")
     ax.set_xticks(range(mask.shape[1]))
     ax.set_yticks(range(mask.shape[0]))
+    ffn = ffn_kept_counts(record)
+    if ffn is not None and len(ffn) == mask.shape[0]:
+        ax.set_yticklabels([f"{layer} (FFN {n})" for layer, n in enumerate(ffn)])
+        ax.set_ylabel("layer (FFN units kept)")
     kept = int(mask.sum())
-    ax.set_title(title or f"{record.get('task')} / {record.get('model')}: "
-                 f"{kept}/{mask.size} heads kept", fontsize=10)
+    text = title or f"{record.get('task')} / {record.get('model')}"
+    ax.set_title(textwrap.fill(f"{text} ({kept}/{mask.size} heads)", 70), fontsize=8)
     fig.tight_layout()
     return fig

@@ -81,3 +81,9 @@ def test_empty_results_file_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="holds no records"):
         build_report(results, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_markdown_links_every_png_it_wrote(built):
+    md = built["report.md"].read_text(encoding="utf-8")
+    linked = set(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md))
+    assert linked == {name for name in built if name.endswith(".png")}

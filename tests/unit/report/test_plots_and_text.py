@@ -50,3 +50,19 @@ def test_markdown_escapes_pipes_and_flags_missing_baseline(record):
     md = render_markdown(build_sections(aggregate([rec])))
     assert "odd(a=x\\|y)" in md
     assert "No baseline" in md
+
+
+def test_heatmap_labels_layers_with_ffn_units_kept(record):
+    rec = record(reductions=[("structured_prune", {})],
+                 details={"heads_kept_per_layer": [[0, 1], [2]], "num_heads": 4,
+                          "ffn_units_kept_per_layer": [[0, 1, 2], []]})
+    fig = heads_heatmap(rec)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["0 (FFN 3)", "1 (FFN 0)"]
+    assert "3/8 heads" in fig.axes[0].get_title()
+
+
+def test_path_parameters_are_labelled_by_file_name(record):
+    rec = record(reductions=[("structured_prune", {"mask": "/runs/x/masks/sst2-seed0-good-ab12.json"})])
+    md = render_markdown(build_sections(aggregate([rec])))
+    assert "structured_prune(mask=sst2-seed0-good-ab12.json)" in md and "/runs/x" not in md

@@ -170,7 +170,7 @@ class StructuredPrune:
         details = {
             "variant": mask.meta.get("variant", cfg.variant),
             "importance": mask.meta.get("importance", cfg.importance),
-            "ffn_unit": cfg.ffn_unit,
+            "ffn_unit": mask.meta.get("ffn_unit", cfg.ffn_unit),
             "retrained": cfg.retrain,
             "heads_kept_per_layer": mask.heads_kept(),
             "ffn_units_kept_per_layer": mask.ffn_kept(),
