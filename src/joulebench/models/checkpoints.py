@@ -6,9 +6,14 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from torch import nn
+
+#: A temporary checkpoint dir this old belongs to a run that was killed while saving (a save
+#: takes seconds); the next save removes it.
+STALE_TEMP_S = 6 * 3600
 
 
 def default_cache_dir() -> Path:
@@ -31,16 +36,35 @@ class CheckpointCache:
     def save(self, key: str, model: nn.Module, provenance: dict) -> Path:
         """Save weights with safetensors plus the provenance that produced them."""
         self.root.mkdir(parents=True, exist_ok=True)
+        self.remove_stale_temps()
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.root))
-        model.save_pretrained(tmp, safe_serialization=True)
-        (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
-        _fsync_tree(tmp)  # the data must be on disk before the rename makes it visible
+        try:
+            model.save_pretrained(tmp, safe_serialization=True)
+            (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
+            _fsync_tree(tmp)  # the data must be on disk before the rename makes it visible
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         final = self.path(key)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
         _fsync_dir(self.root)  # and the rename itself, so a power loss keeps it or not, never half
         return final
+
+    def remove_stale_temps(self, older_than_s: float = STALE_TEMP_S) -> list[Path]:
+        """Delete temporary checkpoint dirs left by killed runs (older than ``older_than_s``)."""
+        removed = []
+        now = time.time()
+        for path in self.root.glob(".*-*"):
+            try:
+                stale = path.is_dir() and now - path.stat().st_mtime > older_than_s
+            except OSError:  # removed meanwhile by another process
+                continue
+            if stale:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        return removed
 
     def load_into(self, key: str, model: nn.Module) -> None:
         """Load saved weights into an already built model of the same architecture."""

@@ -18,3 +18,12 @@ def test_sections_split_by_task_and_scenario(record):
     assert sst2.budget_picks[1].pick.label == "minilm-l6 full + int8"
     assert len(sst2.gains) == 1
     assert sst2.energy_methods == ["estimate"]
+
+
+def test_energy_notes_differing_only_in_seconds_are_one_note(record):
+    note = "estimate: process CPU time {} s x 15.0 W/core (assumed, not measured); no RAPL"
+    records = [record(), record(reductions=[("int8", {})])]
+    for rec, seconds in zip(records, ("12.6", "3.41"), strict=True):
+        rec["cost"]["energy_note"] = note.format(seconds)
+    [section] = build_sections(aggregate(records))
+    assert section.energy_notes == ["estimate: process CPU time x 15.0 W/core (assumed, not measured); no RAPL"]

@@ -68,3 +68,15 @@ def test_text_examples_from_a_file(tmp_path):
     assert len(text_examples(path, max_examples=2)) == 2
     with pytest.raises(UserError, match="no such file"):
         text_examples(tmp_path / "missing.txt")
+
+
+def test_a_checkpoint_with_an_mlm_head_keeps_its_pretrained_head(model, tmp_path):
+    from transformers import BertForMaskedLM
+
+    torch.manual_seed(3)
+    saved = BertForMaskedLM(model.config)
+    saved.save_pretrained(tmp_path, safe_serialization=True)
+    head, info = mlm_head_for(str(tmp_path), model.bert, seed=0)
+    assert info["source"] == "pretrained" and "pre-trained MLM head" in info["note"]
+    assert torch.equal(head.predictions.transform.dense.weight, saved.cls.predictions.transform.dense.weight)
+    assert head.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
