@@ -115,17 +115,28 @@ def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
     return configs
 
 
-def load_configs(path: str | Path) -> list[RunConfig]:
-    """Read a YAML file holding one config, a list of configs, or ``{configs: [...]}``."""
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """``yaml.safe_load`` of ``path``; a missing file or bad YAML is a one-line UserError.
+
+    Args:
+        path: the file.
+        what: how the error names it (``"sweep file"``, ``"study file"`` ...).
+    """
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: config file not found")
+        raise UserError(f"{path}: {what} not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
         raise UserError(f"{path}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def load_configs(path: str | Path) -> list[RunConfig]:
+    """Read a YAML file holding one config, a list of configs, or ``{configs: [...]}``."""
+    path = Path(path)
+    data = read_yaml(path)
     if isinstance(data, dict) and "configs" in data and "task" not in data:
         data = data["configs"]
     items = data if isinstance(data, list) else [data]

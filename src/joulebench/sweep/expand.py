@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from joulebench.config.loader import parse_config
+from joulebench.config.loader import read_yaml as read_yaml_file
 from joulebench.config.schema import MeasureConfig, RunConfig, TrainConfig, config_hash
 from joulebench.errors import UserError
 
@@ -86,16 +85,8 @@ class Block:
 
 # -- reading --------------------------------------------------------------------------------------
 def read_yaml(path: str | Path) -> Any:
-    """``yaml.safe_load`` of ``path``; a missing file or bad YAML is a one-line UserError."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: sweep file not found")
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    """``yaml.safe_load`` of a sweep file; a missing file or bad YAML is a one-line UserError."""
+    return read_yaml_file(path, "sweep file")
 
 
 def load_sweep(path: str | Path) -> list[RunConfig]:

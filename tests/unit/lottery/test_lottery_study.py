@@ -198,3 +198,12 @@ def test_ticket_reduction_inits(tmp_path, init):
     w = model.state_dict()[key]
     assert int((w[~keep] != 0).sum()) == 0  # and after
     assert entry["details"]["init"] == init
+
+
+def test_a_study_file_with_broken_yaml_names_file_and_line(tmp_path):
+    bad = tmp_path / "study.yaml"
+    bad.write_text("configs:\n  - task: [sst2\n")
+    with pytest.raises(UserError, match=r"study.yaml: line \d+ is not valid YAML"):
+        load_study(bad)
+    with pytest.raises(UserError, match="missing.yaml: study file not found"):
+        load_study(tmp_path / "missing.yaml")

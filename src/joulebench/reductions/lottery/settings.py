@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from joulebench.config.loader import parse_config
+from joulebench.config.loader import parse_config, read_yaml
 from joulebench.config.schema import RunConfig
 from joulebench.errors import UserError
 from joulebench.reductions.lottery.pruning import check_sparsities, sparsity_schedule
@@ -206,11 +204,4 @@ def parse_study(data: Any, where: str) -> StudySettings:
 
 def load_study(path: str | Path) -> StudySettings:
     """Read a study file (``yaml.safe_load``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: study file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_study(data, str(path))
+    return parse_study(read_yaml(path, "study file"), str(path))
