@@ -111,6 +111,8 @@ def search(
         "--variants", help="Comma-separated subset of good,bad,random.")] = "good,bad,random",
     retrained: Annotated[bool, typer.Option(
         "--retrained/--no-retrained", help="Also retrain each subnetwork from the pre-trained weights.")] = True,
+    retrain_epochs: Annotated[float | None, typer.Option(
+        "--retrain-epochs", help="Epochs of the retraining (default: the config's train.epochs).")] = None,
     stop_fraction: Annotated[float, typer.Option(
         "--stop-fraction", help="Stop when held-out accuracy < this x full.")] = 0.9,
     ffn_unit: Annotated[str, typer.Option("--ffn-unit", help="block (whole FFN blocks) or neuron.")] = "block",
@@ -133,12 +135,12 @@ def search(
 
     settings = StudySettings(
         seeds=_split_ints(seeds, "--seeds"), variants=tuple(v.strip() for v in variants.split(",") if v.strip()),
-        retrained=retrained, stop_fraction=stop_fraction, importance=importance, ffn_unit=ffn_unit,
-        heads_step_frac=heads_step_frac, score_examples=score_examples, score_split=score_split,
+        retrained=retrained, retrain_epochs=retrain_epochs, stop_fraction=stop_fraction, importance=importance,
+        ffn_unit=ffn_unit, heads_step_frac=heads_step_frac, score_examples=score_examples, score_split=score_split,
     )
     try:  # the reduction's own validation covers every shared setting
-        StructuredPruneConfig(stop_fraction=stop_fraction, importance=importance, ffn_unit=ffn_unit,
-                              heads_step_frac=heads_step_frac, score_examples=score_examples,
+        StructuredPruneConfig(retrain_epochs=retrain_epochs, stop_fraction=stop_fraction, importance=importance,
+                              ffn_unit=ffn_unit, heads_step_frac=heads_step_frac, score_examples=score_examples,
                               score_split=score_split).validate()
     except ValueError as exc:
         raise UserError(f"prune search: {exc}") from None

@@ -39,6 +39,8 @@ class StudySettings:
         seeds: fine-tuning seeds (each gives its own importance, masks and retraining).
         variants: subset of good, bad, random.
         retrained: also measure each variant retrained from the pre-trained weights.
+        retrain_epochs: epochs of that retraining; None = the run's train.epochs (same budget as
+            the dense model).
         stop_fraction: the stopping rule (Prasanna et al.: 0.9).
         importance: gradient or magnitude.
         ffn_unit: block (whole FFN blocks, as Prasanna et al.) or neuron.
@@ -52,6 +54,7 @@ class StudySettings:
     seeds: tuple[int, ...] = (0, 1, 2)
     variants: tuple[str, ...] = ("good", "bad", "random")
     retrained: bool = True
+    retrain_epochs: float | None = None
     stop_fraction: float = 0.9
     importance: str = "gradient"
     ffn_unit: str = "block"
@@ -103,10 +106,14 @@ def study_configs(config: RunConfig, masks: dict[str, Path], settings: StudySett
     """(kind, config) for the dense model and each variant, pruned and retrained."""
     seed = config.train.seed
     out = [("dense", dataclasses.replace(config, reductions=(), name=f"dense seed {seed}"))]
-    kinds = [("pruned", False)] + ([("retrained", True)] if settings.retrained else [])
+    retrained = "retrained" if settings.retrain_epochs is None else f"retrained {settings.retrain_epochs:g} ep"
+    kinds = [("pruned", False)] + ([(retrained, True)] if settings.retrained else [])
     for variant, path in masks.items():
         for kind, retrain in kinds:
-            spec = ReductionSpec("structured_prune", (("mask", str(path)), ("retrain", retrain)))
+            params: tuple[tuple[str, object], ...] = (("mask", str(path)), ("retrain", retrain))
+            if retrain and settings.retrain_epochs is not None:
+                params += (("retrain_epochs", settings.retrain_epochs),)
+            spec = ReductionSpec("structured_prune", params)
             out.append((f"{variant}/{kind}", dataclasses.replace(
                 config, reductions=(spec,), name=f"structured {variant} {kind} seed {seed}")))
     return out
@@ -163,8 +170,9 @@ def summarize(rows: list[dict]) -> list[dict]:
         groups.setdefault((row["scenario"], row["kind"]), []).append(row)
     order = ["dense"] + [f"{v}/{k}" for v in ("good", "bad", "random") for k in ("pruned", "retrained")]
 
-    def rank(key: tuple[str, str]) -> tuple[str, int]:
-        return key[0] or "", order.index(key[1]) if key[1] in order else len(order)
+    def rank(key: tuple[str, str]) -> tuple[str, int, str]:
+        kind = key[1].split(" ", 1)[0]  # "good/retrained 3 ep" sorts with "good/retrained"
+        return key[0] or "", order.index(kind) if kind in order else len(order), key[1]
 
     out = []
     for scenario, kind in sorted(groups, key=rank):
