@@ -15,7 +15,7 @@ from joulebench.config.schema import RunConfig, config_hash, stable_hash
 from joulebench.env_info import environment
 from joulebench.measure import (
     PeakMemory,
-    forward_flops,
+    counted_forward,
     make_energy_meter,
     measure_calls,
     pin_threads,
@@ -194,10 +194,12 @@ class Runner:
         predictions = [0] * len(encoded)
         flops_total: float | None = 0.0
         for i, batch in enumerate(batches):
-            if flops_total is not None:
-                counted = forward_flops(model, batch.inputs)
+            if flops_total is not None:  # one forward pass gives both the predictions and the FLOPs
+                output, counted = counted_forward(model, batch.inputs)
+                logits = _logits(output)
                 flops_total = None if counted is None else flops_total + counted
-            logits = _forward(model, batch.inputs)
+            else:
+                logits = _forward(model, batch.inputs)
             for idx, pred in zip(batch.indices, logits.argmax(-1).tolist(), strict=True):
                 predictions[idx] = pred
             self._report("evaluate", i + 1, len(batches))

@@ -11,7 +11,7 @@ from joulebench.measure.energy import (
     RaplMeter,
     make_energy_meter,
 )
-from joulebench.measure.flops import flops_per_example, forward_flops
+from joulebench.measure.flops import counted_forward, flops_per_example, forward_flops
 from joulebench.measure.memory import PeakMemory
 from joulebench.measure.stats import binomial_stderr, bootstrap_stderr, percentile, summarize_latency
 from joulebench.measure.threads import pin_threads
@@ -28,6 +28,7 @@ __all__ = [
     "TimingResult",
     "binomial_stderr",
     "bootstrap_stderr",
+    "counted_forward",
     "flops_per_example",
     "forward_flops",
     "make_energy_meter",

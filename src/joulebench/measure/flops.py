@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
@@ -36,8 +37,8 @@ _EXTRA_FORMULAS = {
 }
 
 
-def forward_flops(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> float | None:
-    """Total FLOPs of one ``model(**batch)`` call.
+def counted_forward(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[Any, float | None]:
+    """Run ``model(**batch)`` once under the FLOP counter: (its output, FLOPs or None).
 
     Counts matmul/conv/attention ops as PyTorch's FlopCounterMode does (a multiply-add is 2
     FLOPs; element-wise ops such as bias, GELU and softmax are not counted), plus dynamic int8
@@ -49,22 +50,33 @@ def forward_flops(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> flo
         batch: keyword inputs of the forward pass.
 
     Returns:
-        FLOPs as a float, or None (with a logged reason) if counting failed or saw no countable
-        op (a kernel the counter cannot see is not "zero FLOPs").
+        The output, and FLOPs as a float or None (with a logged reason) if counting failed or saw
+        no countable op (a kernel the counter cannot see is not "zero FLOPs"). When the counter
+        itself fails, the forward pass is run again without it, so the output is always real.
     """
     counter = FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS)
     try:
         with torch.inference_mode(), counter:
-            model(**batch)
+            output = model(**batch)
     except Exception as err:  # FLOPs are optional metadata; never fail the run for them
         logger.warning("FLOP counting failed for %s: %s: %s", type(model).__name__, type(err).__name__, err)
-        return None
+        with torch.inference_mode():
+            return model(**batch), None
     total = float(counter.get_total_flops())
     if total == 0:
         logger.warning("FLOP counting saw no countable op in %s (kernels invisible to torch's FLOP counter); "
                        "recording null", type(model).__name__)
+        return output, None
+    return output, total
+
+
+def forward_flops(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> float | None:
+    """Total FLOPs of one ``model(**batch)`` call (see :func:`counted_forward`), or None."""
+    try:
+        return counted_forward(model, batch)[1]
+    except Exception as err:  # the model fails even without the counter: no FLOPs to give
+        logger.warning("FLOP counting failed for %s: %s: %s", type(model).__name__, type(err).__name__, err)
         return None
-    return total
 
 
 def batch_size_of(batch: dict[str, torch.Tensor]) -> int:

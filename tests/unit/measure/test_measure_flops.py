@@ -7,7 +7,7 @@ import logging
 import pytest
 import torch
 
-from joulebench.measure.flops import flops_per_example, forward_flops
+from joulebench.measure.flops import counted_forward, flops_per_example, forward_flops
 
 
 def test_linear_flops_closed_form() -> None:
@@ -45,3 +45,18 @@ def test_nothing_countable_is_none_not_zero(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.WARNING, logger="joulebench.measure"):
         assert forward_flops(torch.nn.ReLU(), {"input": torch.randn(8, 3)}) is None
     assert "no countable op" in caplog.text
+
+
+def test_counted_forward_returns_the_real_output_with_its_flops():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(32, 64).eval()
+    x = torch.randn(8, 32)
+    output, flops = counted_forward(model, {"input": x})
+    assert torch.equal(output, model(x)) and flops == 2 * 8 * 64 * 32
+
+
+def test_counted_forward_without_countable_ops_still_returns_the_output():
+    model = torch.nn.ReLU()
+    x = torch.randn(4, 3)
+    output, flops = counted_forward(model, {"input": x})
+    assert torch.equal(output, torch.relu(x)) and flops is None
