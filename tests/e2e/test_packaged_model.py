@@ -57,3 +57,61 @@ def test_run_fine_tunes_and_measures_the_packaged_model(tmp_path, data_dir):
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert again.returncode == 0 and "skipped" in again.stderr + again.stdout
     assert len(ResultStore.in_dir(out).records()) == 2
+
+
+BASE = """
+task: sst2
+model: minilm-l6
+regime: full
+max_seq_len: 64
+train: {epochs: 1, max_train_examples: 300, batch_size: 16, lr: 1.0e-4, seed: 0}
+measure: {scenario: offline, batch_size: 32, warmup_calls: 0, min_calls: 1, min_duration_s: 0,
+          eval_max_examples: 128}
+"""
+
+
+def _joulebench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "JOULEBENCH_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "joulebench", *args], capture_output=True, text=True,
+                            env=env, timeout=1200)
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-2000:])
+    return result
+
+
+def test_ticket_search_on_the_packaged_model(tmp_path, data_dir):
+    study = tmp_path / "ticket.yaml"
+    indented = "\n".join("    " + line for line in BASE.strip().splitlines())
+    study.write_text("configs:\n  -\n" + indented + "\n" + """
+search: {sparsities: [0.3, 0.5], targets: encoder}
+baselines: {dense_seeds: [0], random_pruning: true, random_reinit: false, sparsities: [0.5]}
+""")
+    out = tmp_path / "tickets"
+    _joulebench(tmp_path, "ticket", "search", str(study), "--out", str(out), "--data-dir", str(data_dir))
+    from joulebench.reductions.lottery import load_mask
+    from joulebench.results.store import ResultStore
+
+    mask = load_mask(out / "masks" / "sst2-imp-seed0-s50.safetensors")
+    assert abs(mask.sparsity - 0.5) < 1e-3  # exact global sparsity over the encoder's 36 Linear weights
+    assert len(mask.masks) == 36 and not any("pooler" in key for key in mask.masks)
+    records = ResultStore.in_dir(out).records()
+    tickets = [r for r in records if r["reductions"]]
+    assert sorted(r["reductions"][0]["details"]["mask_provenance"]["kind"] for r in tickets) == ["imp", "imp", "random"]
+    assert all(r["quality"]["n_examples"] == 128 and 0 <= r["quality"]["accuracy"] <= 1 for r in records)
+
+
+def test_structured_prune_search_on_the_packaged_model(tmp_path, data_dir):
+    config = tmp_path / "base.yaml"
+    config.write_text(BASE)
+    out = tmp_path / "structured"
+    _joulebench(tmp_path, "prune", "search", str(config), "--out", str(out), "--seeds", "0", "--no-retrained",
+                "--score-examples", "64", "--data-dir", str(data_dir))
+    from joulebench.results.store import ResultStore
+
+    dense, *pruned = ResultStore.in_dir(out).records()
+    assert [r["reductions"][0]["details"]["variant"] for r in pruned] == ["good", "bad", "random"]
+    for record in pruned:
+        details = record["reductions"][0]["details"]
+        # physically smaller: fewer parameters and FLOPs than the dense MiniLM
+        assert details["param_count_after"] < details["param_count_before"] == dense["cost"]["param_count"]
+        assert record["cost"]["flops_per_example"] < dense["cost"]["flops_per_example"]
+    assert (out / "structured_study.md").read_text().count("| offline |") == 4
