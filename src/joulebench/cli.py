@@ -74,8 +74,22 @@ def _runner(data_dir: Path | None, cache_dir: Path | None, force: bool, bars: _B
     return Runner(RunOptions(data_dir=resolve_data_dir(data_dir), cache=cache, progress=bars, force=force))
 
 
-def _run_all(configs: list, out: Path, data_dir: Path | None, cache_dir: Path | None, force: bool) -> list[dict]:
+def _run_all(configs: list, out: Path, data_dir: Path | None, cache_dir: Path | None, force: bool,
+             baseline: str | None = None) -> list[dict]:
+    from joulebench.config import load_configs
+    from joulebench.config.schema import RunConfig
     from joulebench.results.store import ResultStore
+    from joulebench.runner import paired_baseline
+
+    def baseline_for(config: RunConfig) -> RunConfig | None:
+        if baseline is None:
+            return None
+        if baseline == "auto":
+            return paired_baseline(config)
+        named = [b for b in load_configs(Path(baseline)) if b.measure.scenario == config.measure.scenario]
+        if not named:
+            raise UserError(f"{baseline}: no baseline configuration with scenario {config.measure.scenario!r}")
+        return named[0]
 
     store = ResultStore.in_dir(out)
     records = []
@@ -84,7 +98,7 @@ def _run_all(configs: list, out: Path, data_dir: Path | None, cache_dir: Path | 
         for i, config in enumerate(configs, start=1):
             label = config.name or f"{config.task}/{config.model}/{config.regime}"
             console.print(f"[{i}/{len(configs)}] {label} ({config.measure.scenario})")
-            record = runner.run(config, store)
+            record = runner.run(config, store, baseline=baseline_for(config))
             if record is None:
                 console.print("  already in the store: skipped (use --force to re-run)")
             else:
@@ -99,13 +113,18 @@ def run(
     data_dir: DataDir = None,
     cache_dir: CacheDir = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run configurations already stored.")] = False,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", help="Time each configuration in ABBA rounds against a baseline: 'auto' (the same "
+        "configuration without reductions) or a YAML file with the baseline configuration.")] = None,
 ) -> None:
     """Run one configuration (or a list) and append one record per measured configuration."""
     from joulebench.config import load_configs
     from joulebench.display import print_records
 
     configs = load_configs(config)
-    records = _run_all(configs, out, data_dir, cache_dir, force)
+    if baseline not in (None, "auto") and not Path(baseline).is_file():
+        raise UserError(f"--baseline: expected 'auto' or a YAML config file, got {baseline!r}")
+    records = _run_all(configs, out, data_dir, cache_dir, force, baseline)
     print_records(records)
 
 
@@ -119,13 +138,15 @@ def sweep(
                                           "one measuring task per machine).")] = "local",
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Go on after a failing configuration.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and configurations; run nothing.")] = False,
+    pair: Annotated[bool, typer.Option("--pair/--no-pair", help="Time each reduced configuration in ABBA rounds "
+                                       "with its baseline (the same configuration without reductions).")] = True,
 ) -> int:
     """Run every configuration of a sweep not yet in OUT; re-run the same command to resume."""
     from joulebench.display import print_records
     from joulebench.sweep import run_sweep
 
     outcome = run_sweep(sweep_file, out, data_dir=data_dir, cache_dir=cache_dir, executor=executor,
-                        keep_going=keep_going, dry_run=dry_run, console=console)
+                        keep_going=keep_going, dry_run=dry_run, pair=pair, console=console)
     if not dry_run:
         print_records(outcome.records)
     for config, message in outcome.failures:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,21 +16,25 @@ from torch import nn
 
 from joulebench.config.schema import RunConfig, config_hash, stable_hash
 from joulebench.env_info import environment
-from joulebench.measure import (
-    PeakMemory,
-    counted_forward,
-    make_energy_meter,
-    measure_calls,
-    pin_threads,
-    summarize_latency,
+from joulebench.measure import counted_forward, make_energy_meter, pin_threads
+from joulebench.measure.metered import Metered
+from joulebench.measure.protocol import (
+    Measurement,
+    Workload,
+    measure_alone,
+    measure_paired,
+    paired_ratios,
+    summarize_measurement,
 )
-from joulebench.models.batching import Encoded, EvalBatch, encode, eval_batches
+from joulebench.models.batching import Encoded, EvalBatch, collate, encode, eval_batches
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import load_classifier
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
 from joulebench.tasks import get_task
+from joulebench.tasks.slices import pack
+from joulebench.training.log import TrainingLog
 from joulebench.training.regimes import trainable_names
 from joulebench.training.trainer import fine_tune
 
@@ -82,22 +89,77 @@ class MeasuredModel:
     threads: int
 
 
+def paired_baseline(config: RunConfig) -> RunConfig | None:
+    """The configuration a reduced ``config`` is timed against: the same one without reductions
+    (same checkpoint, same measurement settings); None when ``config`` has no reductions."""
+    return dataclasses.replace(config, reductions=(), name=None) if config.reductions else None
+
+
+def online_indices(n_examples: int, requests: int, seed: int) -> list[int]:
+    """The online requests: ``requests`` example indices drawn once without replacement with
+    ``seed``, in the drawn order (the same for every configuration on the same split)."""
+    return random.Random(seed).sample(range(n_examples), min(requests, n_examples))
+
+
+def _digest(values: Sequence[int]) -> str:
+    return hashlib.sha256(",".join(map(str, values)).encode()).hexdigest()[:16]
+
+
+def workload(model: nn.Module, encoded: list[Encoded], m: Any, pad_id: int, device: str) -> Workload:
+    """The calls of one whole pass: every offline batch of the split, or every online request."""
+    if m.scenario == "online":
+        indices = online_indices(len(encoded), m.online_examples, m.sample_seed)
+        batches = [EvalBatch(collate([encoded[i]], pad_id), [i]) for i in indices]
+        description = {"selection": f"{len(indices)} requests drawn with sample_seed {m.sample_seed}, drawn order",
+                       "n_examples": len(indices), "indices_sha256": _digest(indices)}
+    else:
+        batches = eval_batches(encoded, m.batch_size, pad_id)
+        description = {"selection": f"the whole split, {len(batches)} length-bucketed batches of <= {m.batch_size}",
+                       "n_examples": len(encoded), "indices_sha256": _digest(range(len(encoded)))}
+    batches = _to(batches, device)
+    calls = [lambda b=b: _forward(model, b.inputs) for b in batches]
+    return Workload(calls, [b.size for b in batches], description)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Parameters of the model as run, packed int8 weights of dynamic-quantized Linears included
+    (they are buffers of a packed object there, not ``nn.Parameter``)."""
+    total = sum(p.numel() for p in model.parameters())
+    for module in model.modules():
+        packed = getattr(module, "_packed_params", None)
+        if packed is not None and hasattr(packed, "_weight_bias"):
+            weight, bias = packed._weight_bias()
+            total += weight.numel() + (0 if bias is None else bias.numel())
+    return total
+
+
 class Runner:
     """Runs configurations; trains each fine-tuned model once and reuses it."""
 
     def __init__(self, options: RunOptions | None = None) -> None:
         self.options = options or RunOptions()
+        self._baseline: tuple[str, MeasuredModel] | None = None  # the last paired baseline, kept loaded
 
     def _report(self, what: str, done: int, total: int) -> None:
         if self.options.progress is not None:
             self.options.progress(what, done, total)
+
+    @staticmethod
+    def _meter_factory(config: RunConfig, device: str) -> Callable[[], Any]:
+        m = config.measure
+        return lambda: make_energy_meter(m.energy_meter, device=device, cpu_watts_per_core=m.cpu_watts_per_core)
 
     # -- training -----------------------------------------------------------------------------
     def train_key(self, config: RunConfig) -> str:
         return stable_hash(config.training_dict())
 
     def fine_tuned(self, config: RunConfig, device: str) -> tuple[Any, dict]:
-        """The fine-tuned classifier for ``config`` (from the cache when available)."""
+        """The fine-tuned classifier for ``config`` (from the cache when available).
+
+        The record's ``train`` section says what produced the weights and what that training
+        cost (time, energy, peak memory), also when the checkpoint is reused: the cost is read
+        from the checkpoint's provenance.
+        """
         task = get_task(config.task)
         loaded = load_classifier(config.model, task.num_labels, seed=config.train.seed)
         model, tokenizer = loaded.model, loaded.tokenizer
@@ -105,30 +167,44 @@ class Runner:
         cache = self.options.cache
         if cache.has(key):
             cache.load_into(key, model)
-            info = {"checkpoint": key, "reused": True, "train_time_s": None}
+            provenance = cache.provenance(key)
+            info = {"checkpoint": key, "reused": True, "steps": provenance.get("steps"),
+                    "train_time_s": (provenance.get("cost") or {}).get("time_s"),
+                    "cost": provenance.get("cost")}
+            if info["cost"] is None:
+                info["cost_note"] = "checkpoint saved before training cost was recorded"
         else:
             examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)
             encoded = encode(tokenizer, examples, config.max_seq_len)
             names = trainable_names(model, config.regime, config.train.top_k_layers)
-            result = fine_tune(
-                model, encoded, config.train, tokenizer.pad_token_id, trainable=names, device=device,
-                progress=lambda s, t, loss: self._report(f"train {config.task}/{config.regime}", s, t),
-            )
+            with Metered(self._meter_factory(config, device)(), device) as metered:
+                result = fine_tune(
+                    model, encoded, config.train, tokenizer.pad_token_id, trainable=names, device=device,
+                    progress=lambda s, t, loss: self._report(f"train {config.task}/{config.regime}", s, t),
+                )
             model.to("cpu")
-            cache.save(key, model, {"training": config.training_dict(), "steps": result.steps})
-            info = {"checkpoint": key, "reused": False, "train_time_s": round(result.train_time_s, 3),
-                    "final_loss": result.final_loss}
+            cache.save(key, model, {"training": config.training_dict(), "steps": result.steps,
+                                    "cost": metered.cost})
+            info = {"checkpoint": key, "reused": False, "steps": result.steps,
+                    "train_time_s": round(result.train_time_s, 3), "final_loss": result.final_loss,
+                    "cost": metered.cost}
         info.update(train_examples=config.train.max_train_examples, epochs=config.train.epochs)
         model.eval()
         return (model, tokenizer, task), info
 
     # -- one configuration ----------------------------------------------------------------------
     def run(self, config: RunConfig, store: ResultStore | None = None,
-            on_model: Callable[[MeasuredModel], None] | None = None) -> dict | None:
+            on_model: Callable[[MeasuredModel], None] | None = None,
+            baseline: RunConfig | None = None) -> dict | None:
         """Run ``config``; append and return its record (None when already stored).
 
-        ``on_model``, if given, is called with the reduced model and its evaluation data after the
-        record is complete (benchmarks use it to time the model again, side by side with another).
+        Args:
+            config: the configuration.
+            store: where the record is appended (and whose hashes are skipped).
+            on_model: called with the reduced model and its evaluation data after the record is
+                complete (benchmarks use it to time the model again).
+            baseline: a configuration to time ``config`` against in ABBA rounds (usually
+                :func:`paired_baseline`); the record then carries ``cost.vs_baseline``.
         """
         chash = config_hash(config)
         if store is not None and not self.options.force and chash in store.hashes():
@@ -138,21 +214,39 @@ class Runner:
         threads = pin_threads(config.measure.threads)
         (model, tokenizer, task), train_info = self.fine_tuned(config, device)
         data_dir = self.options.data_dir
+        trainings = TrainingLog(self._meter_factory(config, device), device)
         ctx = ReductionContext(
             task=task, tokenizer=tokenizer, max_seq_len=config.max_seq_len, device=device,
             seed=config.train.seed,
             train_examples=lambda: task.load("train", data_dir, config.train.max_train_examples, config.train.seed),
-            fine_tune=self._reduction_trainer(config, tokenizer, device),
+            fine_tune=self._reduction_trainer(config, tokenizer, device, trainings),
+            regime=config.regime, trainings=trainings,
         )
         model, reductions = apply_reductions(model, config.reductions, ctx)
         model.to(device).eval()
         examples = task.load("validation", data_dir, config.measure.eval_max_examples, 0)
         encoded = encode(tokenizer, examples, ctx.max_seq_len)
         quality, flops = self._evaluate(model, task, encoded, config, tokenizer.pad_token_id, device)
+        slicer = getattr(task, "slices", None)
+        if slicer is not None:
+            quality["slices"] = {name: pack(mask) for name, mask in slicer(examples, data_dir).items()}
         attach_realised(model, reductions)  # each dynamic reduction reports to its own entry
-        cost = self.measure_cost(model, encoded, config, tokenizer.pad_token_id, device, threads)
+        measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
+        if baseline is not None and config_hash(baseline) != chash:
+            cost = self.measure_cost_paired(measured, self._baseline_model(baseline, device, threads))
+        else:
+            cost = self.measure_cost(model, encoded, config, tokenizer.pad_token_id, device, threads)
+            if baseline is not None:
+                cost["vs_baseline_note"] = "this configuration is its own baseline"
         cost["flops_per_example"] = flops
-        cost["param_count"] = sum(p.numel() for p in model.parameters())
+        cost["param_count"] = count_parameters(model)
+        base_energy = (train_info.get("cost") or {}).get("energy_j")
+        train_info.update(
+            retraining=trainings.entries,
+            total_steps=None if train_info.get("steps") is None else int(train_info["steps"]) + trainings.steps,
+            total_energy_j=None if base_energy is None or trainings.energy_j is None
+            else base_energy + trainings.energy_j,
+        )
         record = {
             "schema_version": SCHEMA_VERSION,
             "config_hash": chash,
@@ -171,20 +265,42 @@ class Runner:
         if store is not None:
             store.append(record)
         if on_model is not None:
-            on_model(MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads))
+            on_model(measured)
         return record
 
-    def _reduction_trainer(self, config: RunConfig, tokenizer: Any, device: str) -> Callable[..., None]:
+    def _baseline_model(self, baseline: RunConfig, device: str, threads: int) -> MeasuredModel:
+        """The baseline's model and evaluation data, loaded once for consecutive configurations."""
+        key = config_hash(baseline)
+        if self._baseline is not None and self._baseline[0] == key:
+            return self._baseline[1]
+        self._baseline = None  # free the previous one before loading the next
+        if baseline.reductions:
+            raise ValueError("a paired baseline has no reductions")
+        (model, tokenizer, task), _ = self.fine_tuned(baseline, device)
+        model.to(device).eval()
+        examples = task.load("validation", self.options.data_dir, baseline.measure.eval_max_examples, 0)
+        encoded = encode(tokenizer, examples, baseline.max_seq_len)
+        measured = MeasuredModel(model, encoded, baseline, tokenizer.pad_token_id, device, threads)
+        self._baseline = (key, measured)
+        return measured
+
+    def _reduction_trainer(self, config: RunConfig, tokenizer: Any, device: str,
+                           trainings: TrainingLog) -> Callable[..., None]:
         def train(model: nn.Module, examples: list | None = None, trainable: Callable[[str], bool] | None = None,
-                  epochs: float | None = None, after_step: Callable[[nn.Module], None] | None = None) -> None:
+                  epochs: float | None = None, after_step: Callable[[nn.Module], None] | None = None,
+                  what: str = "re-train") -> None:
             task = get_task(config.task)
             if examples is None:
                 examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)
             encoded = encode(tokenizer, examples, config.max_seq_len)
-            names = [n for n, _ in model.named_parameters() if trainable is None or trainable(n)]
-            fine_tune(model, encoded, config.train, tokenizer.pad_token_id, trainable=names, device=device,
-                      epochs=epochs, after_step=after_step,
-                      progress=lambda s, t, loss: self._report("re-train", s, t))
+            by_regime = set(trainable_names(model, config.regime, config.train.top_k_layers))
+            names = [n for n, _ in model.named_parameters() if n in by_regime and (trainable is None or trainable(n))]
+            with trainings.window(what, examples=len(encoded), regime=config.regime,
+                                  epochs=config.train.epochs if epochs is None else epochs) as entry:
+                result = fine_tune(model, encoded, config.train, tokenizer.pad_token_id, trainable=names,
+                                   device=device, epochs=epochs, after_step=after_step,
+                                   progress=lambda s, t, loss: self._report("re-train", s, t))
+                entry.update(steps=result.steps, final_loss=result.final_loss)
         return train
 
     @torch.inference_mode()
@@ -203,46 +319,76 @@ class Runner:
             for idx, pred in zip(batch.indices, logits.argmax(-1).tolist(), strict=True):
                 predictions[idx] = pred
             self._report("evaluate", i + 1, len(batches))
-        quality = task.score(predictions, [e.label for e in encoded])
+        labels = [e.label for e in encoded]
+        quality = task.score(predictions, labels)
         quality["split"] = "validation"
+        # Per-example outcomes, so analysis can pair any two configurations on the same examples.
+        quality["predictions"] = "".join(map(str, predictions))
+        quality["labels"] = "".join(map(str, labels))
+        quality["examples_sha256"] = _digest(labels)
         flops = None if flops_total is None else flops_total / len(encoded)
         return quality, flops
 
-    @torch.inference_mode()
-    def measure_cost(self, model: nn.Module, encoded: list[Encoded], config: RunConfig, pad_id: int,
-                      device: str, threads: int) -> dict:
+    def _cost_fields(self, measurement: Measurement, work: Workload, config: RunConfig, device: str,
+                     threads: int, order: str) -> dict:
         m = config.measure
-        if m.scenario == "online":
-            batches = _to(eval_batches(encoded[: m.online_examples], 1, pad_id), device)
-        else:
-            batches = _to(eval_batches(encoded, m.batch_size, pad_id), device)
-        calls = [lambda b=b: _forward(model, b.inputs) for b in batches]
-        sizes = [b.size for b in batches]
-        meter = make_energy_meter(m.energy_meter, device=device, cpu_watts_per_core=m.cpu_watts_per_core)
-        sync = torch.cuda.synchronize if device == "cuda" else None
-        with PeakMemory(device=device) as memory:
-            timing = measure_calls(
-                calls, sizes, warmup_calls=m.warmup_calls,
-                # offline covers the whole split at least once
-                min_calls=max(m.min_calls, len(calls)) if m.scenario == "offline" else m.min_calls,
-                min_duration_s=m.min_duration_s, max_duration_s=m.max_duration_s, meter=meter, sync=sync,
-            )
-        energy = timing.energy
-        per_example = timing.per_example_ms()
-        cost = {
-            "energy_j_per_example": None if energy.energy_j is None else energy.energy_j / timing.n_examples,
-            "energy_j_total": energy.energy_j,
+        first = measurement.windows[0]
+        energy = first.energy
+        summary = summarize_measurement(measurement)
+        return {
+            **{k: v for k, v in summary.items() if k not in ("ci95", "windows")},
             "energy_method": energy.method,
             "energy_note": energy.note,
-            **summarize_latency(per_example),
-            "latency_samples_ms": [round(x, 4) for x in per_example],
-            "throughput_eps": timing.throughput_eps(),
-            "peak_mem_mb": memory.peak_mb,
-            "peak_mem_method": memory.method,
+            "ci95": summary["ci95"],
+            "latency_samples_ms": [round(x, 4) for w in measurement.windows for x in w.per_example_ms()],
+            "peak_mem_mb": measurement.peak_mem_mb,
+            "peak_mem_method": measurement.peak_mem_method,
             "batch_size": 1 if m.scenario == "online" else m.batch_size,
-            "n_timed_examples": timing.n_examples,
-            "duration_s": timing.duration_s,
+            "n_timed_examples": sum(w.n_examples for w in measurement.windows),
+            "duration_s": sum(w.duration_s for w in measurement.windows),
+            "protocol": {**work.description, "repeats": len(measurement.windows), "passes": m.passes,
+                         "warmup_calls": m.warmup_calls, "order": order},
+            "windows": summary["windows"],
             "threads": threads,
             "device": device,
+        }
+
+    @torch.inference_mode()
+    def measure_cost(self, model: nn.Module, encoded: list[Encoded], config: RunConfig, pad_id: int,
+                     device: str, threads: int) -> dict:
+        """Cost of ``model`` alone: ``measure.repeats`` windows of whole passes."""
+        m = config.measure
+        work = workload(model, encoded, m, pad_id, device)
+        sync = torch.cuda.synchronize if device == "cuda" else None
+        measurement = measure_alone(work, repeats=m.repeats, passes=m.passes, warmup_calls=m.warmup_calls,
+                                    meter=self._meter_factory(config, device)(), device=device, sync=sync)
+        return self._cost_fields(measurement, work, config, device, threads, "alone")
+
+    @torch.inference_mode()
+    def measure_cost_paired(self, target: MeasuredModel, baseline: MeasuredModel) -> dict:
+        """Cost of ``target`` timed in ABBA rounds with ``baseline`` (the target's measure settings).
+
+        The record's cost figures come from the target's own windows; ``vs_baseline`` holds the
+        per-round ratios (target / baseline) with their median and 95% interval.
+        """
+        config, device = target.config, target.device
+        m = config.measure
+        if baseline.config.measure.scenario != m.scenario:
+            raise ValueError("a configuration is paired with a baseline of the same scenario")
+        work_t = workload(target.model, target.encoded, m, target.pad_id, device)
+        work_b = workload(baseline.model, baseline.encoded, m, baseline.pad_id, device)
+        if work_t.description["indices_sha256"] != work_b.description["indices_sha256"]:
+            raise ValueError("the configuration and its baseline must be timed on the same examples")
+        sync = torch.cuda.synchronize if device == "cuda" else None
+        t_meas, b_meas, order = measure_paired(
+            work_t, work_b, rounds=m.repeats, passes=m.passes, warmup_calls=m.warmup_calls,
+            meter=self._meter_factory(config, device)(), device=device, sync=sync)
+        cost = self._cost_fields(t_meas, work_t, config, device, target.threads, order)
+        cost["vs_baseline"] = {
+            "baseline_config_hash": config_hash(baseline.config),
+            "rounds": m.repeats,
+            "order": order,
+            **paired_ratios(t_meas, b_meas),
+            "baseline_windows": summarize_measurement(b_meas)["windows"],
         }
         return cost

@@ -18,7 +18,7 @@ model: minilm-l6
 regime: full
 max_seq_len: 64
 train: {epochs: 1, max_train_examples: 600, batch_size: 16, lr: 1.0e-4, seed: 0}
-measure: {scenario: [offline, online], batch_size: 32, min_duration_s: 1, min_calls: 5,
+measure: {repeats: 2, scenario: [offline, online], batch_size: 32,
           online_examples: 20, eval_max_examples: 200}
 """
 
@@ -65,7 +65,7 @@ model: minilm-l6
 regime: full
 max_seq_len: 64
 train: {epochs: 1, max_train_examples: 300, batch_size: 16, lr: 1.0e-4, seed: 0}
-measure: {scenario: offline, batch_size: 32, warmup_calls: 0, min_calls: 1, min_duration_s: 0,
+measure: {repeats: 2, scenario: offline, batch_size: 32, warmup_calls: 0,
           eval_max_examples: 128}
 """
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from joulebench.config.schema import MeasureConfig, ReductionSpec, RunConfig, TrainConfig
+from joulebench.config.schema import REMOVED_MEASURE_KEYS, MeasureConfig, ReductionSpec, RunConfig, TrainConfig
 from joulebench.errors import UserError
 
 _SECTIONS = {"train": TrainConfig, "measure": MeasureConfig}
@@ -53,6 +53,9 @@ def build_dataclass(cls: type, data: Any, where: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
+    removed = [k for k in unknown if cls is MeasureConfig and k in REMOVED_MEASURE_KEYS]
+    if removed:
+        raise UserError(f"{where}: key {removed[0]!r} was removed; {REMOVED_MEASURE_KEYS[removed[0]]}")
     if unknown:
         import difflib
 

@@ -49,18 +49,32 @@ class TrainConfig:
 
 SCENARIOS = ("offline", "online")
 
+#: Measure keys of earlier versions, with what replaced them (the loader names them in its error).
+REMOVED_MEASURE_KEYS = {
+    "min_calls": "a window is now whole passes over the same examples: use measure.passes and measure.repeats",
+    "min_duration_s": "a window is now whole passes over the same examples: use measure.passes and measure.repeats",
+    "max_duration_s": "a window is now whole passes over the same examples: use measure.passes and measure.repeats",
+}
+
 
 @dataclass(frozen=True)
 class MeasureConfig:
-    """How cost is measured. ``offline`` = batched throughput; ``online`` = batch size 1."""
+    """How cost is measured. ``offline`` = batched throughput; ``online`` = batch size 1.
+
+    Every configuration does the same work: a window is ``passes`` whole passes over the same
+    examples (offline: the whole evaluation split; online: ``online_examples`` requests drawn
+    once with ``sample_seed``), and a measurement is ``repeats`` windows.
+    """
 
     scenario: str = _help("offline (batched) or online (batch size 1, per-request latency).", "offline")
     batch_size: int = _help("Examples per call in the offline scenario (online is always 1).", 64)
-    warmup_calls: int = _help("Untimed calls before timing starts.", 3)
-    min_calls: int = _help("At least this many timed calls.", 10)
-    min_duration_s: float = _help("And at least this many seconds of timed calls.", 5.0)
-    max_duration_s: float | None = _help("Stop timing after this many seconds (null = no cap).", 60.0)
-    online_examples: int = _help("Distinct evaluation examples cycled through in the online scenario.", 200)
+    warmup_calls: int = _help("Untimed calls before the first window.", 3)
+    repeats: int = _help("Timed windows per measurement (paired: ABBA rounds with the baseline); >= 3 for an "
+                         "interval worth having.", 4)
+    passes: int = _help("Whole passes over the measured examples in each window.", 1)
+    online_examples: int = _help("Requests of the online scenario: drawn once from the split with sample_seed, "
+                                 "in the drawn order, all of them in every pass.", 200)
+    sample_seed: int = _help("Seed of the online request sample (the same for every configuration).", 0)
     threads: int | None = _help("torch intra-op threads; null = all usable cores.", None)
     device: str = _help("cpu, cuda, or auto (cuda when available).", "cpu")
     energy_meter: str = _help("auto, nvml, rapl or estimate.", "auto")
@@ -71,13 +85,11 @@ class MeasureConfig:
         """Raise ValueError naming the field when a value is impossible."""
         if self.scenario not in SCENARIOS:
             raise ValueError(f"measure.scenario must be one of {', '.join(SCENARIOS)}, got {self.scenario!r}")
-        for name in ("batch_size", "min_calls", "online_examples"):
+        for name in ("batch_size", "repeats", "passes", "online_examples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"measure.{name} must be >= 1, got {getattr(self, name)}")
         if self.warmup_calls < 0:
             raise ValueError(f"measure.warmup_calls must be >= 0, got {self.warmup_calls}")
-        if self.min_duration_s < 0:
-            raise ValueError(f"measure.min_duration_s must be >= 0, got {self.min_duration_s}")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ValueError(f"measure.device must be cpu, cuda or auto, got {self.device!r}")
         if self.threads is not None and self.threads < 1:

@@ -15,7 +15,7 @@ from joulebench.measure.flops import counted_forward, flops_per_example, forward
 from joulebench.measure.memory import PeakMemory
 from joulebench.measure.stats import binomial_stderr, bootstrap_stderr, percentile, summarize_latency
 from joulebench.measure.threads import pin_threads
-from joulebench.measure.timing import TimingResult, measure_calls
+from joulebench.measure.timing import TimingResult, time_passes
 
 __all__ = [
     "ENERGY_METERS",
@@ -32,8 +32,8 @@ __all__ = [
     "flops_per_example",
     "forward_flops",
     "make_energy_meter",
-    "measure_calls",
     "percentile",
     "pin_threads",
     "summarize_latency",
+    "time_passes",
 ]

@@ -7,6 +7,38 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+#: Normal 97.5% quantile, the two-sided 95% z value.
+Z95 = 1.959964
+
+# Two-sided 95% Student-t quantiles t(0.975, df). scipy is optional in this project, and seeds
+# per configuration are few, so a table is exact where it matters.
+_T95 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+    9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120,
+    17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064,
+    25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000,
+    120: 1.980,
+}
+
+
+def t95(df: int) -> float:
+    """Two-sided 95% Student-t quantile for ``df`` degrees of freedom.
+
+    Between tabulated values the next lower ``df`` is used, which makes the interval slightly
+    wider (conservative) rather than interpolating.
+
+    Args:
+        df: degrees of freedom, at least 1.
+
+    Returns:
+        t(0.975, df); the normal quantile beyond the table.
+    """
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    if df > max(_T95):
+        return Z95
+    return _T95[max(k for k in _T95 if k <= df)]
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) with linear interpolation between samples.

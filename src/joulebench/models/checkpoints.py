@@ -66,6 +66,13 @@ class CheckpointCache:
                 removed.append(path)
         return removed
 
+    def provenance(self, key: str) -> dict:
+        """The provenance saved with checkpoint ``key`` ({} when it has none or cannot be read)."""
+        try:
+            return json.loads((self.path(key) / "provenance.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
     def load_into(self, key: str, model: nn.Module) -> None:
         """Load saved weights into an already built model of the same architecture."""
         from safetensors.torch import load_file

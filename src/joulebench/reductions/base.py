@@ -37,9 +37,13 @@ class ReductionContext:
         device: "cpu" or "cuda".
         seed: the run's seed.
         train_examples: callable returning the (capped) training examples.
-        fine_tune: callable ``fine_tune(model, examples=None, trainable=None, epochs=None)`` that
-            trains ``model`` in place with the run's training settings; ``trainable`` is an
-            optional predicate on parameter names limiting what is trained.
+        fine_tune: callable ``fine_tune(model, examples=None, trainable=None, epochs=None,
+            what="re-train")`` that trains ``model`` in place with the run's training settings and
+            regime (``trainable`` is an optional predicate on parameter names limiting it further),
+            metered and logged in ``trainings`` under ``what``.
+        regime: the configuration's training regime ("full", "frozen", "top_k").
+        trainings: where trainings a reduction runs itself (not through ``fine_tune``) are metered
+            and logged (``joulebench.training.log.TrainingLog``); None outside the Runner.
     """
 
     task: Any
@@ -49,6 +53,8 @@ class ReductionContext:
     seed: int = 0
     train_examples: Callable[[], list] | None = None
     fine_tune: Callable[..., None] | None = None
+    regime: str = "full"
+    trainings: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -287,7 +287,12 @@ class EarlyExit:
         backbone.to(ctx.device)
         torch.manual_seed(ctx.seed)  # head dropout
         batches = epochs_of_batches(encoded, ctx.tokenizer.pad_token_id, ctx.seed)
-        loss = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
+        if ctx.trainings is not None:
+            with ctx.trainings.window("early_exit heads", steps=steps, examples=len(encoded),
+                                      epochs=cfg.exit_epochs):
+                loss = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
+        else:
+            loss = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
         for module in backbone.modules():  # training passes are not inference: forget their counts
             if hasattr(module, "reset_realised"):
                 module.reset_realised()

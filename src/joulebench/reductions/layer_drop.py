@@ -78,6 +78,6 @@ class LayerDrop:
         if cfg.retrain:
             if ctx.fine_tune is None:
                 raise UserError("layer_drop: retrain=true needs a fine-tuning context (run it through the Runner)")
-            ctx.fine_tune(model, epochs=cfg.retrain_epochs)
+            ctx.fine_tune(model, epochs=cfg.retrain_epochs, what="layer_drop retrain")
             model.eval()
         return model, {"layers_kept": cfg.keep_layers, "layers_total": total, "retrained": cfg.retrain}

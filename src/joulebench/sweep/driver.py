@@ -23,6 +23,7 @@ def run_sweep(
     executor: str = "local",
     keep_going: bool = False,
     dry_run: bool = False,
+    pair: bool = True,
     console: Console | None = None,
 ) -> SweepOutcome:
     """Run every configuration of a sweep not yet in ``OUT/results.jsonl``.
@@ -40,6 +41,7 @@ def run_sweep(
         executor: ``local`` or ``ray`` (see ``EXECUTORS``).
         keep_going: record a failing configuration and go on (default: stop at the first).
         dry_run: print the plan and the configurations, run nothing.
+        pair: time each reduced configuration in ABBA rounds with its baseline (``cost.vs_baseline``).
         console: where the plan and progress go (default: stderr).
 
     Returns:
@@ -59,7 +61,7 @@ def run_sweep(
     runner_cls = EXECUTORS.get(executor)
     store = ResultStore.in_dir(out)
     cache = CheckpointCache(Path(cache_dir) / "checkpoints" if cache_dir else None)
-    options = ExecutorOptions(data_dir=resolve_data_dir(data_dir), cache=cache, keep_going=keep_going)
+    options = ExecutorOptions(data_dir=resolve_data_dir(data_dir), cache=cache, keep_going=keep_going, pair=pair)
     train_key = Runner(RunOptions(cache=cache)).train_key
     plan = make_plan(configs, store.hashes(), train_key, cache.has)
 

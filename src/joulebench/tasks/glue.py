@@ -6,6 +6,8 @@ files and columns, and registers an instance in :data:`~joulebench.tasks.base.TA
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,6 +16,7 @@ from joulebench.errors import UserError
 from joulebench.tasks.base import SPLITS, Example
 from joulebench.tasks.hub import load_hub_columns
 from joulebench.tasks.metrics import binary_scores
+from joulebench.tasks.slices import pair_slices, single_sentence_slices, word_counts
 from joulebench.tasks.subset import deterministic_subset
 from joulebench.tasks.tsv import parse_binary_label, read_tsv
 
@@ -77,6 +80,13 @@ class GlueTask:
         """See :meth:`joulebench.tasks.base.Task.score`."""
         return binary_scores(predictions, labels, with_f1="f1" in self.metric_names)
 
+    def slices(self, examples: Sequence[Example], data_dir: Path | None) -> dict[str, list[bool]]:
+        """Named slices of ``examples`` (see :mod:`joulebench.tasks.slices`)."""
+        labels = [e.label for e in examples]
+        if self.text_columns[1] is not None:
+            return pair_slices([e.text_a for e in examples], [e.text_b or "" for e in examples], labels)
+        return single_sentence_slices([e.text_a for e in examples], labels, _train_word_counts(self, data_dir))
+
     def layout(self, data_dir: Path) -> str:
         """One-line description of the expected local files, for error messages."""
         names = ", ".join(dict.fromkeys(self.files.values()))
@@ -132,6 +142,15 @@ class GlueTask:
             Example(text_a=str(a), text_b=None if b is None else str(b), label=label)
             for a, b, label in zip(columns[column_a], texts_b, labels, strict=True)
         ]
+
+
+@functools.lru_cache(maxsize=4)
+def _train_word_counts(task: GlueTask, data_dir: Path | None) -> Counter | None:
+    """Word counts over the task's whole training split (None when it cannot be read)."""
+    try:
+        return word_counts(e.text_a for e in task.load("train", data_dir))
+    except UserError:
+        return None
 
 
 def _hub_label(value: Any, where: str, index: int) -> int:

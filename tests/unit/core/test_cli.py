@@ -11,7 +11,7 @@ task: sst2
 model: tiny-random-bert
 max_seq_len: 32
 train: {batch_size: 16}
-measure: {batch_size: 16, min_duration_s: 0.05, min_calls: 2, warmup_calls: 1}
+measure: {repeats: 2, batch_size: 16, warmup_calls: 1}
 """
 
 

@@ -10,7 +10,7 @@ from joulebench.results.schema import TOP_LEVEL_KEYS
 from joulebench.results.store import ResultStore
 from joulebench.runner import Runner, RunOptions
 
-QUICK_MEASURE = {"batch_size": 16, "min_duration_s": 0.05, "min_calls": 2, "warmup_calls": 1, "online_examples": 4}
+QUICK_MEASURE = {"batch_size": 16, "repeats": 2, "warmup_calls": 1, "online_examples": 4}
 
 
 def make_config(**overrides):

@@ -17,7 +17,7 @@ from joulebench.reductions.lottery.tables import accuracy_table, arm, price_tabl
 from joulebench.results.schema import TOP_LEVEL_KEYS
 from joulebench.runner import Runner, RunOptions
 
-QUICK = {"batch_size": 16, "warmup_calls": 0, "min_calls": 1, "min_duration_s": 0, "max_duration_s": 5,
+QUICK = {"batch_size": 16, "repeats": 2, "warmup_calls": 0,
          "energy_meter": "estimate", "eval_max_examples": 16, "threads": 1}
 BASE = {"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 16,
         "train": {"batch_size": 8, "max_train_examples": 16, "lr": 1e-3}, "measure": QUICK}
@@ -158,7 +158,7 @@ class _Task:
 def _ctx(calls):
     from joulebench.reductions import ReductionContext
 
-    def fine_tune(model, examples=None, trainable=None, epochs=None, after_step=None):
+    def fine_tune(model, examples=None, trainable=None, epochs=None, after_step=None, what="re-train"):
         calls.append({"epochs": epochs, "state": {k: v.clone() for k, v in model.state_dict().items()}})
         with torch.no_grad():
             for p in model.parameters():

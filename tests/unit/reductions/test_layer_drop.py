@@ -53,7 +53,7 @@ def test_missing_keep_layers_is_a_clear_error():
 
 def test_retrain_fine_tunes_the_shortened_model(model, ctx):
     seen = []
-    ctx.fine_tune = lambda m, epochs=None: seen.append((len(m.bert.encoder.layer), epochs))
+    ctx.fine_tune = lambda m, epochs=None, what="": seen.append((len(m.bert.encoder.layer), epochs))
     _, described = drop(model, ctx, keep_layers=3, retrain=True, retrain_epochs=0.5)
     assert seen == [(3, 0.5)]
     assert described[0]["details"]["retrained"] is True

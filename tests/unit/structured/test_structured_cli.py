@@ -18,7 +18,7 @@ task: sst2
 model: tiny-random-bert
 max_seq_len: 32
 train: {batch_size: 16, max_train_examples: 30}
-measure: {batch_size: 16, min_duration_s: 0.02, min_calls: 1, warmup_calls: 0, max_duration_s: 1}
+measure: {repeats: 2, batch_size: 16, warmup_calls: 0}
 """
 
 

@@ -110,7 +110,7 @@ def test_retrain_starts_from_pretrained_weights(make_tiny, tokenizer, tmp_path):
     path = save_mask(mask, tmp_path / "m.json")
     trained = []
 
-    def fine_tune(model, examples=None, trainable=None, epochs=None, after_step=None):
+    def fine_tune(model, examples=None, trainable=None, epochs=None, after_step=None, what="re-train"):
         trained.append((model, epochs))
 
     ctx = make_ctx(tokenizer, load_pretrained=lambda: pretrained)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 #: One thread: a tiny model gains nothing from more, and on a busy machine several are much slower.
-QUICK_MEASURE = "{batch_size: 16, min_duration_s: 0.05, min_calls: 2, warmup_calls: 1, online_examples: 4, threads: 1}"
+QUICK_MEASURE = "{batch_size: 16, repeats: 2, warmup_calls: 1, online_examples: 4, threads: 1}"
 
 #: Reductions vary first, so the expansion interleaves the seeds and the plan must regroup them.
 TINY_SWEEP = f"""
@@ -35,6 +35,6 @@ def base() -> dict:
     """The tiny sweep's base configuration as a mapping (no axes)."""
     return {
         "task": "sst2", "model": "tiny-random-bert", "max_seq_len": 32, "train": {"batch_size": 16},
-        "measure": {"batch_size": 16, "min_duration_s": 0.05, "min_calls": 2, "warmup_calls": 1,
+        "measure": {"repeats": 2, "batch_size": 16, "warmup_calls": 1,
                     "online_examples": 4, "threads": 1},
     }

@@ -141,8 +141,11 @@ class Ticket:
         if cfg.init != "finetuned" or cfg.retrain_epochs:
             if ctx.fine_tune is None:
                 raise UserError("ticket: this context cannot train, but the ticket needs fine-tuning")
+            if cfg.init != "finetuned" and ctx.regime != "full":
+                raise UserError(f"ticket init={cfg.init}: a rewound ticket is re-trained in full, but the "
+                                f"configuration's regime is {ctx.regime!r}; use regime: full or init: finetuned")
             epochs = cfg.retrain_epochs if cfg.init == "finetuned" else None
-            ctx.fine_tune(model, epochs=epochs, after_step=MaskEnforcer(mask))
+            ctx.fine_tune(model, epochs=epochs, after_step=MaskEnforcer(mask), what=f"ticket {cfg.init} retrain")
         model.eval()
         details = ticket_details(mask, model, cfg.execution)
         details.update(

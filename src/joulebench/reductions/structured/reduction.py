@@ -162,7 +162,7 @@ class StructuredPrune:
                 raise UserError("structured_prune retrain: the run gives no fine-tuning function")
             model = compact(_pretrained(model, ctx), mask)
             start = time.perf_counter()
-            ctx.fine_tune(model, epochs=cfg.retrain_epochs)
+            ctx.fine_tune(model, epochs=cfg.retrain_epochs, what="structured_prune retrain")
             info["retrain_time_s"] = round(time.perf_counter() - start, 3)
         else:
             model = compact(model, mask)

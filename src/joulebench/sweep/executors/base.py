@@ -46,11 +46,14 @@ class ExecutorOptions:
         data_dir: resolved data folder (None: the Hugging Face Hub).
         cache: the checkpoint cache (for Ray, a folder every node can read and write).
         keep_going: record a failure and go on; default: stop at the first failure.
+        pair: time every reduced configuration in ABBA rounds with its baseline (the same
+            configuration without reductions), so its record carries ``cost.vs_baseline``.
     """
 
     data_dir: Path | None = None
     cache: CheckpointCache = field(default_factory=CheckpointCache)
     keep_going: bool = False
+    pair: bool = True
 
 
 @dataclass(frozen=True)

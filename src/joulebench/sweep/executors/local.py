@@ -24,7 +24,7 @@ class LocalExecutor:
     def execute(
         self, groups: list[list[RunConfig]], store: ResultStore, options: ExecutorOptions, events: SweepEvents
     ) -> SweepOutcome:
-        from joulebench.runner import Runner, RunOptions
+        from joulebench.runner import Runner, RunOptions, paired_baseline
 
         runner = Runner(RunOptions(data_dir=options.data_dir, cache=options.cache, progress=events.step))
         outcome = SweepOutcome()
@@ -34,7 +34,8 @@ class LocalExecutor:
             events.started(config)
             start, t0 = time.time(), time.monotonic()
             try:
-                record = runner.run(config, store)  # appends atomically; None when already stored
+                baseline = paired_baseline(config) if options.pair else None
+                record = runner.run(config, store, baseline=baseline)  # appends atomically; None when stored
             except Exception as exc:
                 if not options.keep_going:
                     raise

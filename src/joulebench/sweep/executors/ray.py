@@ -69,16 +69,19 @@ def task_resources(cluster: dict[str, float], node_cpus: list[float]) -> tuple[d
     return {"num_cpus": per_task}, sum(int(c // per_task) for c in cpus)
 
 
-def run_config(config: RunConfig, data_dir: str | None, cache_root: str) -> dict[str, Any]:
-    """The task body: run one configuration on a worker and return its record (not stored)."""
+def run_config(config: RunConfig, data_dir: str | None, cache_root: str, pair: bool = True) -> dict[str, Any]:
+    """The task body: run one configuration on a worker and return its record (not stored).
+
+    With ``pair`` the configuration is timed in ABBA rounds with its baseline on the same worker.
+    """
     import ray
 
     from joulebench.models.checkpoints import CheckpointCache
-    from joulebench.runner import Runner, RunOptions
+    from joulebench.runner import Runner, RunOptions, paired_baseline
 
     start = time.time()
     runner = Runner(RunOptions(data_dir=Path(data_dir) if data_dir else None, cache=CheckpointCache(cache_root)))
-    record = runner.run(config)
+    record = runner.run(config, baseline=paired_baseline(config) if pair else None)
     return {"record": record, "node": ray.get_runtime_context().get_node_id(), "start_s": start, "end_s": time.time()}
 
 
@@ -115,7 +118,8 @@ class RayExecutor:
                 # Ray hides the GPUs from a task that did not ask for one, so "auto" must ask too.
                 wants_gpu = config.measure.device == "cuda" or (config.measure.device == "auto" and has_gpu)
                 extra = {"num_gpus": 1} if wants_gpu else {}
-                in_flight[remote.options(**shape, **extra).remote(config, data_dir, cache_root)] = (config, followers)
+                in_flight[remote.options(**shape, **extra).remote(config, data_dir, cache_root, options.pair)] = (
+                    config, followers)
 
             for group in groups:
                 submit(group[0], group[1:])

@@ -1,0 +1,47 @@
+"""The trainings behind one record: what was trained, for how many steps, and at what cost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from joulebench.measure.energy.base import EnergyMeter
+from joulebench.measure.metered import Metered
+
+
+class TrainingLog:
+    """Collects one entry per training a configuration needed beyond its base fine-tuning.
+
+    Args:
+        meter_factory: makes the energy meter of each training window.
+        device: "cpu" or "cuda".
+
+    Attributes:
+        entries: ``{"what", "steps", "examples", "epochs", "cost": {...}}`` per training, in order.
+    """
+
+    def __init__(self, meter_factory: Callable[[], EnergyMeter], device: str = "cpu") -> None:
+        self._meter_factory = meter_factory
+        self._device = device
+        self.entries: list[dict] = []
+
+    @contextmanager
+    def window(self, what: str, **facts: object) -> Iterator[dict]:
+        """Meter the training inside the block; the yielded dict takes facts known at the end
+        (``steps``, ``final_loss``) and becomes the entry."""
+        entry: dict = {"what": what, **facts}
+        with Metered(self._meter_factory(), self._device) as metered:
+            yield entry
+        entry["cost"] = metered.cost
+        self.entries.append(entry)
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps over every logged training."""
+        return sum(int(e.get("steps") or 0) for e in self.entries)
+
+    @property
+    def energy_j(self) -> float | None:
+        """Energy over every logged training, None when any was not measurable."""
+        values = [e["cost"]["energy_j"] for e in self.entries]
+        return None if any(v is None for v in values) else float(sum(values))
