@@ -8,6 +8,7 @@ from pathlib import Path
 from joulebench.analysis.aggregate import aggregate
 from joulebench.analysis.load import load_records
 from joulebench.analysis.summary import build_sections
+from joulebench.report.format import budget_text
 
 
 def demo_config_path() -> Path:
@@ -16,14 +17,8 @@ def demo_config_path() -> Path:
 
 
 def print_budgets(results_path: Path) -> None:
-    """Name the cheapest configuration (energy per example) within 1 and 2 points of baseline."""
+    """Name the cheapest configuration (energy per example) within 1 and 2 points of the baseline, by
+    the point estimate and by non-inferiority (paired interval), with the paired ratios."""
     for section in build_sections(aggregate(load_records(results_path))):
         for pick in section.budget_picks:
-            base = pick.baseline
-            if pick.pick is None:
-                print(f"{section.task}/{section.scenario}: nothing within {pick.tolerance_abs:.0%} of {base.label}")
-                continue
-            ratio = "n/a" if pick.cost_ratio is None else f"{pick.cost_ratio:.2f}x the baseline's"
-            print(f"{section.task}/{section.scenario}: cheapest within {pick.tolerance_abs * 100:.0f} point(s) of "
-                  f"{base.label} ({base.mean('accuracy'):.4f}): {pick.pick.label} "
-                  f"(accuracy {pick.pick.mean('accuracy'):.4f}, {pick.cost_metric} {ratio})")
+            print(f"{section.task}/{section.scenario}: {budget_text(pick)}")

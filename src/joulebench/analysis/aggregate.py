@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from joulebench.analysis.labels import config_label, distinguishing_suffixes
-from joulebench.analysis.stats import MetricStat, summarize
+from joulebench.analysis.stats import Z95, MetricStat, summarize
 from joulebench.results.schema import METRICS, metric_value
 
 #: Per-record standard-error field for metrics that have one (quality on a finite split).
@@ -194,6 +194,19 @@ def _distinct(values: Iterable[object]) -> tuple:
     return tuple(seen)
 
 
+def _record_stderr(record: Mapping, metric: str) -> float | None:
+    """The record's own uncertainty of ``metric`` as a standard error: the quality metric's
+    stderr, or a cost metric's 95% interval over its measurement windows (``cost.ci95``) / 2z."""
+    if metric in STDERR_FIELDS:
+        section, key = STDERR_FIELDS[metric]
+        err = (record.get(section) or {}).get(key)
+        return None if err is None else float(err)
+    interval = ((record.get("cost") or {}).get("ci95") or {}).get(metric)
+    if isinstance(interval, (list, tuple)) and len(interval) == 2 and None not in interval:
+        return (float(interval[1]) - float(interval[0])) / (2 * Z95)
+    return None
+
+
 def _metric_stats(records: Sequence[Mapping]) -> dict[str, MetricStat]:
     """Summaries of every METRICS entry over the records, skipping unmeasured ones."""
     stats: dict[str, MetricStat] = {}
@@ -205,11 +218,9 @@ def _metric_stats(records: Sequence[Mapping]) -> dict[str, MetricStat]:
                 # NaN/inf (json allows them) mean "not measurable", like None.
                 continue
             values.append(value)
-            if metric in STDERR_FIELDS:
-                section, key = STDERR_FIELDS[metric]
-                err = (record.get(section) or {}).get(key)
-                if err is not None:
-                    stderrs.append(float(err))
+            err = _record_stderr(record, metric)
+            if err is not None:
+                stderrs.append(err)
         stat = summarize(values, stderrs)
         if stat is not None:
             stats[metric] = stat

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from joulebench.analysis.aggregate import Point
+from joulebench.analysis.paired import CostRatio, PairedDiff, cost_ratio, paired_difference, trained_longer
 from joulebench.analysis.pareto import Frontier
 from joulebench.analysis.stats import MetricStat
 from joulebench.results.schema import METRICS
@@ -85,6 +86,15 @@ def baselines(points: Sequence[Point]) -> list[Point]:
     return [b for b in found if b is not None]
 
 
+#: The two rules a budget question is answered by.
+RULES = ("point estimate", "non-inferiority")
+
+
+def _candidates(points: Sequence[Point], baseline: Point, same_model: bool) -> list[Point]:
+    return [p for p in points if p.task == baseline.task and p.scenario == baseline.scenario
+            and (not same_model or p.model == baseline.model)]
+
+
 def cheapest_within(
     points: Sequence[Point],
     baseline: Point,
@@ -93,8 +103,9 @@ def cheapest_within(
     *,
     quality_metric: str = "accuracy",
     same_model: bool = True,
+    rule: str = "point estimate",
 ) -> Point | None:
-    """The cheapest point whose quality is at least the baseline's minus a tolerance.
+    """The cheapest point whose quality is within a tolerance of the baseline's.
 
     Args:
         points: candidates; only those with the baseline's task and scenario (and model, when
@@ -104,35 +115,43 @@ def cheapest_within(
         cost_metric: METRICS key to minimise (or maximise if higher is better, e.g. throughput).
         quality_metric: METRICS key that must stay within tolerance.
         same_model: restrict to reductions of the baseline's model.
+        rule: ``"point estimate"``: quality >= baseline - tolerance by means;
+            ``"non-inferiority"``: the paired 95% interval of the quality difference lies above
+            -tolerance (the loss is shown to be smaller than the budget).
 
     Returns:
-        The cheapest qualifying point (ties broken by higher quality), or None when the
-        baseline has no quality value or no candidate has a cost value.
+        The cheapest qualifying point, by its cost ratio to the baseline (paired ABBA rounds
+        where the records have them), ties broken by higher quality; None when nothing qualifies.
     """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     floor = baseline.mean(quality_metric)
     if floor is None:
         return None
     floor -= tolerance_abs
     higher_better = METRICS[cost_metric]["higher_is_better"]
     q_higher = METRICS[quality_metric]["higher_is_better"]
-    qualifying = []
-    for p in points:
-        if p.task != baseline.task or p.scenario != baseline.scenario:
+    qualifying: list[tuple[Point, float]] = []
+    for p in _candidates(points, baseline, same_model):
+        quality, ratio = p.mean(quality_metric), cost_ratio(p, baseline, cost_metric)
+        if quality is None or ratio is None:
             continue
-        if same_model and p.model != baseline.model:
+        if rule == "point estimate" and quality < floor - _EPS:
             continue
-        quality, cost = p.mean(quality_metric), p.mean(cost_metric)
-        if quality is None or cost is None or quality < floor - _EPS:
-            continue
-        qualifying.append(p)
+        if rule == "non-inferiority" and p is not baseline:
+            diff = paired_difference(p, baseline, quality_metric)
+            if diff is None or not diff.non_inferior(tolerance_abs):
+                continue
+        qualifying.append((p, ratio.ratio))
     if not qualifying:
         return None
 
-    def rank(p: Point) -> tuple[float, float]:
-        cost, quality = p.mean(cost_metric), p.mean(quality_metric)
-        return (-cost if higher_better else cost, -quality if q_higher else quality)
+    def rank(item: tuple[Point, float]) -> tuple[float, float]:
+        p, ratio = item
+        quality = p.mean(quality_metric)
+        return (-ratio if higher_better else ratio, -quality if q_higher else quality)  # type: ignore[operator]
 
-    return min(qualifying, key=rank)
+    return min(qualifying, key=rank)[0]
 
 
 @dataclass(frozen=True)
@@ -145,6 +164,10 @@ class BudgetPick:
         cost_metric: what "cheapest" was measured on.
         pick: the chosen point, or None when nothing qualified.
         cost_ratio: pick cost / baseline cost (None when either is missing or zero).
+        rule: "point estimate" or "non-inferiority" (see :func:`cheapest_within`).
+        ratio: the ratio with its interval and whether it is paired.
+        quality_diff: the pick's paired quality difference to the baseline.
+        trained_longer: the pick's model had more training steps than the baseline's.
     """
 
     baseline: Point
@@ -152,21 +175,25 @@ class BudgetPick:
     cost_metric: str
     pick: Point | None
     cost_ratio: float | None
+    rule: str = "point estimate"
+    ratio: CostRatio | None = None
+    quality_diff: PairedDiff | None = None
+    trained_longer: bool = False
 
 
 def budget_pick(points: Sequence[Point], baseline: Point, tolerance_abs: float,
                 cost_metric: str = "energy_j_per_example",
-                quality_metric: str = "accuracy") -> BudgetPick:
-    """:func:`cheapest_within` plus the cost ratio against the baseline."""
+                quality_metric: str = "accuracy", rule: str = "point estimate") -> BudgetPick:
+    """:func:`cheapest_within` plus the cost ratio, quality difference and training flag."""
     pick = cheapest_within(points, baseline, tolerance_abs, cost_metric,
-                           quality_metric=quality_metric)
-    ratio = None
-    if pick is not None:
-        base_cost, pick_cost = baseline.mean(cost_metric), pick.mean(cost_metric)
-        if base_cost and pick_cost is not None:
-            ratio = pick_cost / base_cost
-    return BudgetPick(baseline=baseline, tolerance_abs=tolerance_abs, cost_metric=cost_metric,
-                      pick=pick, cost_ratio=ratio)
+                           quality_metric=quality_metric, rule=rule)
+    if pick is None:
+        return BudgetPick(baseline, tolerance_abs, cost_metric, None, None, rule)
+    ratio = cost_ratio(pick, baseline, cost_metric)
+    return BudgetPick(baseline=baseline, tolerance_abs=tolerance_abs, cost_metric=cost_metric, pick=pick,
+                      cost_ratio=None if ratio is None else ratio.ratio, rule=rule, ratio=ratio,
+                      quality_diff=paired_difference(pick, baseline, quality_metric),
+                      trained_longer=trained_longer(pick, baseline))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ accuracy-vs-energy (minimise x) and accuracy-vs-throughput (maximise x).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from joulebench.analysis.aggregate import Point
@@ -58,11 +58,15 @@ def _gain(a: Point, b: Point, metric: str) -> float:
     return diff if METRICS[metric]["higher_is_better"] else -diff
 
 
-def _noise(a: Point, b: Point, metric: str) -> float:
+#: ``noise(a, b, metric)``: half-width of the 95% interval of the difference a - b on ``metric``.
+Noise = Callable[[Point, Point, str], float]
+
+
+def independent_noise(a: Point, b: Point, metric: str) -> float:
     """Half-width of the 95% CI of the difference a - b, assuming independent estimates.
 
-    Unknown CIs count as zero: a metric measured once without an error model (latency, energy)
-    cannot be called noisy, so only metrics with a CI relax the comparison.
+    Cost metrics carry the interval over their measurement windows; an unknown CI counts as
+    zero (a record without any error model cannot be called noisy).
     """
     return math.hypot(a.ci95(metric) or 0.0, b.ci95(metric) or 0.0)
 
@@ -73,26 +77,29 @@ def dominates(a: Point, b: Point, x_metric: str, y_metric: str) -> bool:
     return gx >= 0 and gy >= 0 and (gx > 0 or gy > 0)
 
 
-def dominates_beyond_noise(a: Point, b: Point, x_metric: str, y_metric: str) -> bool:
+def dominates_beyond_noise(a: Point, b: Point, x_metric: str, y_metric: str,
+                           noise: Noise = independent_noise) -> bool:
     """Dominance that survives noise.
 
     ``a`` must be at least as good as ``b`` on both axes (by means) and better on at least one
-    axis by more than the 95% CI of the difference (``hypot`` of the two half-widths, i.e. the
-    difference is significant, a less conservative test than non-overlapping CIs).
+    axis by more than the 95% CI of the difference (``noise``: by default ``hypot`` of the two
+    half-widths; the report passes paired intervals for quality measured on the same examples).
     """
     gx, gy = _gain(a, b, x_metric), _gain(a, b, y_metric)
     if gx < 0 or gy < 0:
         return False
-    return gx > _noise(a, b, x_metric) or gy > _noise(a, b, y_metric)
+    return gx > noise(a, b, x_metric) or gy > noise(a, b, y_metric)
 
 
-def pareto_front(points: Sequence[Point], x_metric: str, y_metric: str) -> Frontier:
+def pareto_front(points: Sequence[Point], x_metric: str, y_metric: str,
+                 noise: Noise = independent_noise) -> Frontier:
     """Strict and noise-aware Pareto frontiers of ``points`` on two metrics.
 
     Args:
         points: aggregated points (typically one task and scenario).
         x_metric: key of METRICS for the x axis (e.g. "energy_j_per_example").
         y_metric: key of METRICS for the y axis (e.g. "accuracy").
+        noise: half-width of the interval of a difference (see :func:`dominates_beyond_noise`).
 
     Returns:
         The frontier; points lacking a value on either axis are listed in ``excluded``.
@@ -117,7 +124,7 @@ def pareto_front(points: Sequence[Point], x_metric: str, y_metric: str) -> Front
     strict = [p for p in usable
               if not any(dominates(q, p, x_metric, y_metric) for q in usable if q is not p)]
     noise_aware = [p for p in usable
-                   if not any(dominates_beyond_noise(q, p, x_metric, y_metric)
+                   if not any(dominates_beyond_noise(q, p, x_metric, y_metric, noise)
                               for q in usable if q is not p)]
     return Frontier(x_metric=x_metric, y_metric=y_metric, points=usable, strict=strict,
                     noise_aware=noise_aware, excluded=excluded)

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 
 from joulebench.analysis.aggregate import Point
 from joulebench.analysis.budgets import (
+    RULES,
     BudgetPick,
     MarginalGain,
     baselines,
     budget_pick,
     marginal_gains,
 )
-from joulebench.analysis.pareto import Frontier, pareto_front
+from joulebench.analysis.paired import paired_difference
+from joulebench.analysis.pareto import Frontier, Noise, independent_noise, pareto_front
 
 #: Cost axes a frontier is drawn against, in report order.
 COST_AXES = ("energy_j_per_example", "latency_ms_p50", "latency_ms_p99", "peak_mem_mb",
@@ -77,6 +79,23 @@ class Section:
         return seen
 
 
+def paired_noise() -> Noise:
+    """Noise for frontiers: the paired interval of a quality difference where both points have
+    per-example outcomes on the same examples, else the independent intervals (costs too)."""
+    cache: dict[tuple[int, int, str], float] = {}
+
+    def noise(a: Point, b: Point, metric: str) -> float:
+        if metric not in ("accuracy", "f1"):
+            return independent_noise(a, b, metric)
+        key = (id(a), id(b), metric)
+        if key not in cache:
+            diff = paired_difference(a, b, metric)
+            cache[key] = independent_noise(a, b, metric) if diff is None else (diff.high - diff.low) / 2
+        return cache[key]
+
+    return noise
+
+
 def build_sections(
     points: Sequence[Point],
     cost_axes: Sequence[str] = COST_AXES,
@@ -99,10 +118,11 @@ def build_sections(
         groups.setdefault((point.task, point.scenario), []).append(point)
     sections = []
     for (task, scenario), group in sorted(groups.items()):
-        frontiers = {x: pareto_front(group, x, quality_metric) for x in cost_axes}
+        noise = paired_noise()
+        frontiers = {x: pareto_front(group, x, quality_metric, noise) for x in cost_axes}
         bases = baselines(group)
-        picks = [budget_pick(group, base, tol, quality_metric=quality_metric)
-                 for base in bases for tol in tolerances]
+        picks = [budget_pick(group, base, tol, quality_metric=quality_metric, rule=rule)
+                 for base in bases for tol in tolerances for rule in RULES]
         energy = frontiers.get("energy_j_per_example")
         gains = marginal_gains(energy) if energy is not None else []
         sections.append(Section(task=task, scenario=scenario, points=group,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from joulebench.analysis.aggregate import Point
+from joulebench.analysis.budgets import BudgetPick
+from joulebench.analysis.paired import CostRatio, PairedDiff
 from joulebench.analysis.summary import Section
 
 #: Axis titles with units.
@@ -104,3 +106,37 @@ def frontier_title(section: Section, x_metric: str) -> str:
     """Plot title, e.g. ``"sst2 / offline: accuracy vs energy"``."""
     y_metric = section.frontiers[x_metric].y_metric
     return f"{section.task} / {section.scenario}: {y_metric} vs {SHORT_NAMES.get(x_metric, x_metric)}"
+
+
+def diff_text(diff: PairedDiff | None) -> str:
+    """A paired quality difference in points with its interval: ``-0.23 [-0.80, +0.34] pt``."""
+    if diff is None:
+        return DASH
+    return f"{100 * diff.delta:+.2f} [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}] pt"
+
+
+def ratio_text(ratio: CostRatio | None) -> str:
+    """A cost ratio with its paired interval, ``0.52× [0.49, 0.55]``, or ``0.52× (unpaired)``."""
+    if ratio is None:
+        return DASH
+    if ratio.low is None or ratio.high is None:
+        return f"{ratio.ratio:.2f}× (unpaired)"
+    return f"{ratio.ratio:.2f}× [{ratio.low:.2f}, {ratio.high:.2f}]"
+
+
+def rule_text(rule: str) -> str:
+    """What a budget rule means, in a few words."""
+    if rule == "non-inferiority":
+        return "non-inferiority (paired 95% interval of the loss above −budget)"
+    return "point estimate (mean accuracy ≥ baseline − budget)"
+
+
+def budget_text(pick: BudgetPick) -> str:
+    """One line answering a budget question (used by the demo's console output and the HTML)."""
+    head = f"within {100 * pick.tolerance_abs:g} pt of {pick.baseline.label}, by {pick.rule}: "
+    if pick.pick is None:
+        return head + "nothing qualifies"
+    text = f"{head}{pick.pick.label} (Δ accuracy {diff_text(pick.quality_diff)}, energy {ratio_text(pick.ratio)})"
+    if pick.trained_longer:
+        text += " [trained longer than the baseline]"
+    return text

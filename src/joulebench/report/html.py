@@ -14,6 +14,7 @@ from joulebench.analysis.budgets import point_energy_per_correct
 from joulebench.analysis.summary import Section
 from joulebench.report.format import (
     AXIS_TITLES,
+    budget_text,
     energy_method_text,
     frontier_title,
     hash_text,
@@ -130,14 +131,7 @@ def _points_table(section: Section) -> str:
 
 def _budget_list(section: Section) -> str:
     """Bullet list of the cheapest configuration within each tolerance of each baseline."""
-    items = []
-    for pick in section.budget_picks:
-        head = f"Within {100 * pick.tolerance_abs:g} pt of {pick.baseline.label}: "
-        if pick.pick is None:
-            items.append(head + "none qualifies")
-            continue
-        ratio = "" if pick.cost_ratio is None else f" ({pick.cost_ratio:.2f}× baseline energy)"
-        items.append(head + pick.pick.label + ratio)
+    items = [budget_text(pick) for pick in section.budget_picks]
     if not items:
         return ""
     return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"

@@ -5,14 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from joulebench.analysis.budgets import point_energy_per_correct
+from joulebench.analysis.paired import (
+    break_even_queries,
+    cost_ratio,
+    paired_difference,
+    slice_differences,
+    slice_sizes,
+    total_energy_j,
+    training_energy_j,
+    training_steps,
+)
 from joulebench.analysis.summary import Section
 from joulebench.report.format import (
     DASH,
     SHORT_NAMES,
+    diff_text,
     energy_method_text,
     metric_text,
     num,
+    ratio_text,
+    rule_text,
 )
+
+#: Queries for the "training + N inferences" column.
+TOTAL_QUERIES = 1_000_000
 
 
 def _cell(text: str) -> str:
@@ -61,24 +77,85 @@ def _frontiers(section: Section) -> list[str]:
 
 
 def _budgets(section: Section) -> list[str]:
-    """Cheapest configuration within each tolerance of each baseline."""
+    """Cheapest configuration within each tolerance of each baseline, by both rules."""
     if not section.budget_picks:
         return ["No baseline (regime `full`, no reductions) measured: budgets not computed."]
     rows = []
     for pick in section.budget_picks:
         chosen = pick.pick
-        ratio = DASH if pick.cost_ratio is None else f"{pick.cost_ratio:.2f}×"
+        label = DASH if chosen is None else chosen.label + (" †" if pick.trained_longer else "")
         rows.append([
             pick.baseline.label,
             f"{100 * pick.tolerance_abs:g} pt",
-            chosen.label if chosen else "none qualifies",
-            metric_text(chosen, "accuracy", with_ci=True) if chosen else DASH,
+            pick.rule,
+            label if chosen else "none qualifies",
+            diff_text(pick.quality_diff) if chosen else DASH,
             metric_text(chosen, pick.cost_metric) if chosen else DASH,
-            ratio,
+            ratio_text(pick.ratio) if chosen else DASH,
         ])
-    header = ["baseline", "max accuracy drop", "cheapest configuration", "accuracy",
-              "energy J/example", "energy vs baseline"]
-    return _table(header, rows)
+    header = ["baseline", "max accuracy drop", "rule", "cheapest configuration", "Δ accuracy (paired 95% CI)",
+              "energy J/example", "energy vs baseline (paired 95% CI)"]
+    notes = ["", *(f"- {rule}: {rule_text(rule)}" for rule in dict.fromkeys(p.rule for p in section.budget_picks)),
+             "- † trained longer than the baseline (more optimizer steps): its extra training energy is in the "
+             "table below."]
+    return _table(header, rows) + notes
+
+
+def _paired(section: Section) -> list[str]:
+    """Every configuration against its baseline: paired quality, paired cost, training cost."""
+    rows = []
+    for base in section.baselines:
+        for p in section.points:
+            if p.model != base.model:
+                continue
+            diff = paired_difference(p, base, section.quality_metric) if p is not base else None
+            p_value = DASH if diff is None or diff.mcnemar_p is None else f"{diff.mcnemar_p:.3g}"
+            even = break_even_queries(p, base)
+            rows.append([
+                p.label + (" ★" if p is base else ""),
+                diff_text(diff) if p is not base else "0 (baseline)",
+                p_value,
+                ratio_text(cost_ratio(p, base, "energy_j_per_example")),
+                ratio_text(cost_ratio(p, base, "latency_ms_mean")),
+                DASH if training_steps(p) is None else str(training_steps(p)),
+                num(training_energy_j(p)),
+                num(total_energy_j(p, TOTAL_QUERIES)),
+                DASH if even is None else ("0 (no extra training)" if even == 0 else f"{even:,.0f}"),
+            ])
+    if not rows:
+        return ["No baseline measured: nothing to pair with."]
+    header = ["configuration", "Δ accuracy vs baseline (paired bootstrap 95% CI)", "McNemar p",
+              "energy ratio (ABBA 95% CI)", "time ratio (ABBA 95% CI)", "training steps", "training energy (J)",
+              f"training + {TOTAL_QUERIES:,} queries (J)", "break-even queries"]
+    notes = ["", "Ratios are configuration / baseline per ABBA round (median, Student-t interval on the logs); "
+             "`(unpaired)` means the record was not timed with this baseline. Training energy covers the base "
+             "fine-tuning and every re-training the configuration needed (energy method as above); break-even is "
+             "the number of queries after which the extra training has paid for itself."]
+    return _table(header, rows) + notes
+
+
+def _slices(section: Section) -> list[str]:
+    """Paired accuracy difference per slice of the evaluation set, for every reduced configuration."""
+    lines: list[str] = []
+    for base in section.baselines:
+        sizes = slice_sizes(base)
+        if not sizes:
+            continue
+        names = list(sizes)
+        rows = []
+        for p in section.points:
+            if p is base or p.model != base.model:
+                continue
+            by_slice = slice_differences(p, base, section.quality_metric)
+            rows.append([p.label, *(diff_text(by_slice.get(name)) for name in names)])
+        if rows:
+            header = ["configuration", *(f"{name} (n={sizes[name]})" for name in names)]
+            lines += _table(header, rows)
+    if not lines:
+        return ["No per-example outcomes with slices in these records."]
+    return lines + ["", "Slices are declared per task and computed from the data (length quartiles by words; "
+                    "negation cues; words seen fewer than 5 times in the training split; gold label); none is "
+                    "tuned. Differences are paired on the examples of the slice."]
 
 
 def _gains(section: Section) -> list[str]:
@@ -128,6 +205,8 @@ def render_markdown(sections: Sequence[Section], source: str = "", n_records: in
         lines += ["### Configurations", ""] + _configurations(section) + [""]
         lines += ["### Pareto frontiers", ""] + _frontiers(section) + [""]
         lines += ["### Cheapest within tolerance of baseline", ""] + _budgets(section) + [""]
+        lines += ["### Paired with the baseline: quality, cost and training", ""] + _paired(section) + [""]
+        lines += ["### Where the loss falls: paired Δ accuracy per slice", ""] + _slices(section) + [""]
         lines += ["### Marginal gains along the energy frontier", ""] + _gains(section) + [""]
         shown = (images or {}).get((section.task, section.scenario))
         if shown:

@@ -14,8 +14,12 @@ def test_sections_split_by_task_and_scenario(record):
         ("mrpc", "offline", 1), ("sst2", "offline", 2), ("sst2", "online", 1)]
     sst2 = sections[1]
     assert list(sst2.frontiers) == list(COST_AXES)
-    assert [p.tolerance_abs for p in sst2.budget_picks] == [0.01, 0.02]
-    assert sst2.budget_picks[1].pick.label == "minilm-l6 full + int8"
+    assert [(p.tolerance_abs, p.rule) for p in sst2.budget_picks] == [
+        (0.01, "point estimate"), (0.01, "non-inferiority"), (0.02, "point estimate"), (0.02, "non-inferiority")]
+    assert sst2.budget_picks[2].pick.label == "minilm-l6 full + int8"
+    # these records keep no per-example predictions: no paired interval, so only the baseline is
+    # shown to be non-inferior
+    assert sst2.budget_picks[3].pick.label == "minilm-l6 full"
     assert len(sst2.gains) == 1
     assert sst2.energy_methods == ["estimate"]
 

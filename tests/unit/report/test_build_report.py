@@ -64,8 +64,11 @@ def test_markdown_summary_sections(built):
     assert "estimate (modelled, NOT measured" in md
     assert "| minilm-l6 full ★ | 3 | 90.87 ± " in md
     assert "Cheapest within tolerance of baseline" in md
-    assert "| minilm-l6 full | 1 pt | minilm-l6 full + int8 |" in md
-    assert "| minilm-l6 full | 2 pt | minilm-l6 full + int8 + layers(k=3) |" in md
+    assert "| minilm-l6 full | 1 pt | point estimate | minilm-l6 full + int8 |" in md
+    assert "| minilm-l6 full | 2 pt | point estimate | minilm-l6 full + int8 + layers(k=3) |" in md
+    # no per-example predictions in these records: only the baseline is shown non-inferior
+    assert "| minilm-l6 full | 2 pt | non-inferiority | minilm-l6 full |" in md
+    assert "Paired with the baseline" in md and "Where the loss falls" in md
     assert "minilm-l6 full + heads(keep=0.5): no value for energy_j_per_example" in md
     assert "Marginal gains along the energy frontier" in md
 

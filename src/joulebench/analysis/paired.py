@@ -1,0 +1,264 @@
+"""Paired comparisons with a baseline: quality on the same examples, cost from ABBA rounds.
+
+Every configuration of a task is scored on the same evaluation examples, so the difference to the
+baseline is judged per example (Dror et al. 2018): a paired bootstrap over examples gives the
+interval of the accuracy (or F1) difference, McNemar's exact test its p-value. Records keep the
+per-example predictions (``quality.predictions``, ``quality.labels``) for this.
+
+Cost ratios come from the records' own ABBA rounds (``cost.vs_baseline``), when the record was
+paired with this baseline; otherwise from the two points' medians, without an interval.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from joulebench.analysis.aggregate import Point
+from joulebench.measure.protocol import median_interval
+from joulebench.tasks.slices import unpack
+
+#: Bootstrap resamples and seed of paired intervals (fixed: reruns report identical numbers).
+PAIRED_BOOTSTRAP = 2000
+PAIRED_SEED = 0
+
+
+@dataclass(frozen=True)
+class PairedDiff:
+    """A quality difference (configuration - baseline) on the same examples.
+
+    Attributes:
+        metric: "accuracy" or "f1".
+        delta: the difference of the metric, in its own unit (0.01 = one accuracy point).
+        low, high: 95% paired-bootstrap interval of ``delta``.
+        n: examples compared.
+        mcnemar_p: two-sided exact McNemar p-value (accuracy of single records), else None.
+        discordant: (baseline right & configuration wrong, baseline wrong & configuration right).
+    """
+
+    metric: str
+    delta: float
+    low: float
+    high: float
+    n: int
+    mcnemar_p: float | None = None
+    discordant: tuple[int, int] | None = None
+
+    def non_inferior(self, tolerance_abs: float) -> bool:
+        """The interval excludes a loss of ``tolerance_abs`` or more."""
+        return self.low > -tolerance_abs
+
+
+def _outcomes(record: Mapping) -> tuple[np.ndarray, np.ndarray, str | None] | None:
+    quality = record.get("quality") or {}
+    preds, labels = quality.get("predictions"), quality.get("labels")
+    if not isinstance(preds, str) or not isinstance(labels, str) or len(preds) != len(labels) or not preds:
+        return None
+    as_int = lambda s: np.frombuffer(s.encode(), dtype=np.uint8) - ord("0")  # noqa: E731
+    return as_int(preds), as_int(labels), quality.get("examples_sha256")
+
+
+def outcomes(point: Point) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """(predictions, labels) of each of the point's records, None if any record lacks them or the
+    records were not scored on the same examples."""
+    found = [_outcomes(r) for r in point.records]
+    if not found or any(f is None for f in found):
+        return None
+    digests = {f[2] for f in found}  # type: ignore[index]
+    if len(digests) > 1:
+        return None
+    return [(f[0], f[1]) for f in found]  # type: ignore[index]
+
+
+@functools.lru_cache(maxsize=8)
+def _resamples(n: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs (binomial, p = 1/2)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def _f1(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    """F1 of the positive class along the last axis (rows of resampled examples)."""
+    tp = ((pred == 1) & (gold == 1)).sum(-1)
+    fp = ((pred == 1) & (gold == 0)).sum(-1)
+    fn = ((pred == 0) & (gold == 1)).sum(-1)
+    denominator = 2 * tp + fp + fn
+    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+
+
+def paired_difference(point: Point, baseline: Point, metric: str = "accuracy",
+                      mask: np.ndarray | None = None) -> PairedDiff | None:
+    """The paired difference of ``metric`` between ``point`` and ``baseline``.
+
+    With several records per point (seeds), each example's outcome is averaged over the records
+    (accuracy) or the statistic is averaged over records (F1) before the difference; the
+    bootstrap resamples examples, so it covers the evaluation-set sampling, not seed variation.
+
+    Args:
+        point: the configuration.
+        baseline: what it is compared with (scored on the same examples).
+        metric: "accuracy" or "f1".
+        mask: a slice of the examples (booleans), or None for all.
+
+    Returns:
+        The difference with its interval, or None when per-example outcomes are missing, the
+        examples differ, or the slice is empty.
+    """
+    mine, theirs = outcomes(point), outcomes(baseline)
+    if mine is None or theirs is None or len(mine[0][1]) != len(theirs[0][1]):
+        return None
+    if not np.array_equal(mine[0][1], theirs[0][1]):
+        return None  # not the same gold labels: not the same examples
+    gold = mine[0][1]
+    index = np.arange(len(gold)) if mask is None else np.flatnonzero(mask[: len(gold)])
+    if index.size == 0:
+        return None
+    boots = index[_resamples(index.size, PAIRED_BOOTSTRAP, PAIRED_SEED)]
+    if metric == "accuracy":
+        right_x = np.mean([p == g for p, g in mine], axis=0)
+        right_b = np.mean([p == g for p, g in theirs], axis=0)
+        diff = right_x - right_b
+        delta = float(diff[index].mean())
+        samples = diff[boots].mean(axis=1)
+        p_value = discordant = None
+        if len(mine) == 1 and len(theirs) == 1:
+            b = int(np.sum((right_b[index] == 1) & (right_x[index] == 0)))
+            c = int(np.sum((right_b[index] == 0) & (right_x[index] == 1)))
+            p_value, discordant = mcnemar_exact(b, c), (b, c)
+    elif metric == "f1":
+        def stat(runs: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> np.ndarray:
+            return np.mean([_f1(p[rows], g[rows]) for p, g in runs], axis=0)
+
+        delta = float(stat(mine, index) - stat(theirs, index))
+        samples = stat(mine, boots) - stat(theirs, boots)
+        p_value = discordant = None
+    else:
+        raise ValueError(f"paired differences are for accuracy or f1, got {metric!r}")
+    low, high = np.percentile(samples, [2.5, 97.5])
+    return PairedDiff(metric, delta, float(min(low, delta)), float(max(high, delta)), int(index.size),
+                      p_value, discordant)
+
+
+def slice_differences(point: Point, baseline: Point, metric: str = "accuracy") -> dict[str, PairedDiff]:
+    """Paired differences on each slice stored in the point's first record (``quality.slices``)."""
+    found = outcomes(point)
+    slices = (point.records[0].get("quality") or {}).get("slices") if point.records else None
+    if not found or not isinstance(slices, Mapping):
+        return {}
+    n = len(found[0][1])
+    out = {}
+    for name, bits in slices.items():
+        diff = paired_difference(point, baseline, metric, unpack(bits, n))
+        if diff is not None:
+            out[name] = diff
+    return out
+
+
+def slice_sizes(point: Point) -> dict[str, int]:
+    """Examples in each slice of the point's first record."""
+    found = outcomes(point)
+    slices = (point.records[0].get("quality") or {}).get("slices") if point.records else None
+    if not found or not isinstance(slices, Mapping):
+        return {}
+    n = len(found[0][1])
+    return {name: int(unpack(bits, n).sum()) for name, bits in slices.items()}
+
+
+@dataclass(frozen=True)
+class CostRatio:
+    """A cost ratio (configuration / baseline).
+
+    Attributes:
+        ratio: median of the per-round ratios (paired) or ratio of the medians.
+        low, high: 95% interval (paired rounds), or None when not paired.
+        paired: True when it comes from ABBA rounds with this baseline.
+        rounds: rounds behind it (over all records).
+    """
+
+    ratio: float
+    low: float | None
+    high: float | None
+    paired: bool
+    rounds: int = 0
+
+
+#: cost metric -> the name of its ratio in ``cost.vs_baseline``
+_RATIO_OF = {"energy_j_per_example": "energy", "latency_ms_mean": "time", "latency_ms_p50": "latency_p50",
+             "latency_ms_p99": "latency_p99", "throughput_eps": "throughput"}
+
+
+def cost_ratio(point: Point, baseline: Point, metric: str = "energy_j_per_example") -> CostRatio | None:
+    """The point's cost relative to the baseline's, paired when its records were timed with it."""
+    if point is baseline:
+        return CostRatio(1.0, 1.0, 1.0, paired=True)
+    name = _RATIO_OF.get(metric)
+    rounds: list[float] = []
+    for record in point.records:
+        pairing = (record.get("cost") or {}).get("vs_baseline") or {}
+        entry = pairing.get(name) if name else None
+        if pairing.get("baseline_config_hash") in baseline.config_hashes and isinstance(entry, Mapping):
+            rounds.extend(float(r) for r in entry.get("per_round") or [])
+    if rounds and all(r > 0 for r in rounds):
+        med, low, high = median_interval(rounds, log=True)
+        return CostRatio(med, low, high, paired=True, rounds=len(rounds))
+    mine, theirs = point.mean(metric), baseline.mean(metric)
+    if mine is None or not theirs:
+        return None
+    return CostRatio(mine / theirs, None, None, paired=False)
+
+
+def training_energy_j(point: Point) -> float | None:
+    """Mean training energy behind the point's records (base fine-tuning plus re-trainings)."""
+    values = [(r.get("train") or {}).get("total_energy_j") for r in point.records]
+    if not values or any(v is None for v in values):
+        return None
+    return float(np.mean(values))
+
+
+def training_steps(point: Point) -> int | None:
+    """Optimizer steps behind the point (base fine-tuning plus re-trainings, first record)."""
+    steps = (point.records[0].get("train") or {}).get("total_steps") if point.records else None
+    return None if steps is None else int(steps)
+
+
+def trained_longer(point: Point, baseline: Point) -> bool:
+    """True when the point's model had more optimizer steps than the baseline's."""
+    mine, theirs = training_steps(point), training_steps(baseline)
+    return mine is not None and theirs is not None and mine > theirs
+
+
+def break_even_queries(point: Point, baseline: Point) -> float | None:
+    """Queries after which the point's extra training energy is paid back by cheaper inference.
+
+    Returns:
+        0.0 when the point needed no extra training energy; None when it is not cheaper per query
+        or an energy is missing; else extra training J / saved J per query.
+    """
+    e_point, e_base = point.mean("energy_j_per_example"), baseline.mean("energy_j_per_example")
+    t_point, t_base = training_energy_j(point), training_energy_j(baseline)
+    if None in (e_point, e_base, t_point, t_base):
+        return None
+    extra = t_point - t_base  # type: ignore[operator]
+    if extra <= 0:
+        return 0.0
+    saved = e_base - e_point  # type: ignore[operator]
+    return None if saved <= 0 else extra / saved
+
+
+def total_energy_j(point: Point, queries: int) -> float | None:
+    """Training energy plus ``queries`` inferences at the point's energy per example."""
+    train, per_query = training_energy_j(point), point.mean("energy_j_per_example")
+    return None if train is None or per_query is None else train + queries * per_query
+
