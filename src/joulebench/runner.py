@@ -34,6 +34,7 @@ from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
 from joulebench.tasks import get_task
 from joulebench.tasks.slices import pack
+from joulebench.tasks.subset import held_out
 from joulebench.training.log import TrainingLog
 from joulebench.training.regimes import trainable_names
 from joulebench.training.trainer import fine_tune
@@ -220,6 +221,8 @@ class Runner:
             seed=config.train.seed,
             train_examples=lambda: task.load("train", data_dir, config.train.max_train_examples, config.train.seed),
             fine_tune=self._reduction_trainer(config, tokenizer, device, trainings),
+            calibration_examples=lambda n: held_out(task.load("train", data_dir), config.train.max_train_examples,
+                                                    config.train.seed, n),
             regime=config.regime, trainings=trainings,
         )
         model, reductions = apply_reductions(model, config.reductions, ctx)

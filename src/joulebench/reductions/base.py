@@ -41,6 +41,9 @@ class ReductionContext:
             what="re-train")`` that trains ``model`` in place with the run's training settings and
             regime (``trainable`` is an optional predicate on parameter names limiting it further),
             metered and logged in ``trainings`` under ``what``.
+        calibration_examples: callable ``(n) -> list`` of up to ``n`` training-split examples
+            that the training subset does not contain (for knobs chosen from data, e.g. an
+            early-exit threshold calibrated to an accuracy target).
         regime: the configuration's training regime ("full", "frozen", "top_k").
         trainings: where trainings a reduction runs itself (not through ``fine_tune``) are metered
             and logged (``joulebench.training.log.TrainingLog``); None outside the Runner.
@@ -53,6 +56,7 @@ class ReductionContext:
     seed: int = 0
     train_examples: Callable[[], list] | None = None
     fine_tune: Callable[..., None] | None = None
+    calibration_examples: Callable[[int], list] | None = None
     regime: str = "full"
     trainings: Any = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -39,7 +39,14 @@ EXIT_POOLINGS = ("cls", "mean")
 class EarlyExitConfig:
     """Parameters of ``early_exit``."""
 
-    threshold: float = param("Leave at the first layer whose prediction entropy (nats) is below this; 0 never exits.")
+    threshold: float | None = param(
+        "Leave at the first layer whose prediction entropy (nats) is below this; 0 never exits. Leave it out "
+        "and set max_drop to calibrate it.", None)
+    max_drop: float | None = param(
+        "Calibrate the threshold instead: the largest one whose accuracy drop against the model's own last "
+        "layer stays within this (0.01 = one point) on a calibration split carved from the training data "
+        "(never the evaluation split).", None)
+    calibration_examples: int = param("Held-out training examples the threshold is calibrated on.", 1000)
     exit_epochs: float = param("Epochs training the exit heads, backbone frozen (fractions allowed).", 1.0)
     exit_lr: float = param("AdamW learning rate of the exit heads.", 1e-3)
     exit_pooling: str = param(
@@ -48,8 +55,14 @@ class EarlyExitConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
-        if math.isnan(self.threshold) or self.threshold < 0:
+        if (self.threshold is None) == (self.max_drop is None):
+            raise ValueError("set exactly one of threshold (entropy in nats) and max_drop (calibrated threshold)")
+        if self.threshold is not None and (math.isnan(self.threshold) or self.threshold < 0):
             raise ValueError(f"threshold must be >= 0 (entropy in nats), got {self.threshold}")
+        if self.max_drop is not None and not 0 <= self.max_drop < 1:
+            raise ValueError(f"max_drop must be in [0, 1) (0.01 = one accuracy point), got {self.max_drop}")
+        if self.calibration_examples < 1:
+            raise ValueError(f"calibration_examples must be >= 1, got {self.calibration_examples}")
         if self.exit_epochs <= 0:
             raise ValueError(f"exit_epochs must be > 0, got {self.exit_epochs}")
         if self.exit_lr <= 0:
@@ -246,6 +259,59 @@ def train_exit_heads(
     return loss_value
 
 
+@torch.no_grad()
+def layer_entropies_and_predictions(backbone: Layerwise, heads: nn.ModuleList, batches: Iterable[dict],
+                                    device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every exit's entropy and prediction for every example (no example leaves early).
+
+    Returns:
+        ``(entropy, predicted, labels)``: entropy and predicted class of shape (examples, layers),
+        the last column from the model's own classifier, and the gold labels.
+    """
+    entropies, predictions, labels = [], [], []
+    for batch in batches:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        state = backbone.embed(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        per_layer = []
+        for index in range(backbone.num_layers):
+            state = backbone.layer(index, state)
+            per_layer.append(backbone.head(state) if index == backbone.num_layers - 1 else heads[index](state))
+        logits = torch.stack(per_layer, dim=1)  # (batch, layers, classes)
+        entropies.append(entropy(logits))
+        predictions.append(logits.argmax(-1))
+        labels.append(batch["labels"])
+    return torch.cat(entropies), torch.cat(predictions), torch.cat(labels)
+
+
+def calibrate_threshold(entropies: torch.Tensor, predictions: torch.Tensor, labels: torch.Tensor,
+                        max_drop: float) -> dict:
+    """The largest entropy threshold whose accuracy drop against the last layer is within ``max_drop``.
+
+    A larger threshold lets more examples leave earlier, so the largest admissible one is the
+    cheapest. Candidates are every entropy value seen (each changes at least one exit), plus 0.
+
+    Returns:
+        ``threshold``, ``accuracy_drop`` and ``mean_layers`` at that threshold on these examples.
+    """
+    n, layers = entropies.shape
+    last_correct = (predictions[:, -1] == labels).float().mean().item()
+    candidates = torch.unique(entropies[:, :-1].flatten())
+    best = {"threshold": 0.0, "accuracy_drop": 0.0, "mean_layers": float(layers)}
+    # entropy < t: a candidate c admits the exits with entropy < c; use the midpoint above it
+    ordered = torch.sort(candidates).values
+    if len(ordered) > 400:  # quantiles of the entropies: enough resolution, bounded work
+        ordered = torch.unique(torch.quantile(ordered, torch.linspace(0, 1, 400, dtype=ordered.dtype)))
+    for i in range(len(ordered)):
+        t = float(ordered[i + 1] + ordered[i]) / 2 if i + 1 < len(ordered) else float(ordered[i]) + 1e-6
+        leaves = entropies[:, :-1] < t
+        first = torch.where(leaves.any(1), leaves.float().argmax(1), torch.full((n,), layers - 1))
+        chosen = predictions[torch.arange(n), first]
+        drop = last_correct - (chosen == labels).float().mean().item()
+        if drop <= max_drop + 1e-12:
+            best = {"threshold": t, "accuracy_drop": drop, "mean_layers": float((first + 1).float().mean())}
+    return best
+
+
 def epochs_of_batches(encoded: Sequence[Encoded], pad_id: int, seed: int) -> Iterator[dict[str, torch.Tensor]]:
     """Endless training batches, reshuffled every epoch (as the fine-tuning loop does)."""
     for epoch in itertools.count():
@@ -293,15 +359,38 @@ class EarlyExit:
                 loss = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
         else:
             loss = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
+        threshold, calibration = cfg.threshold, None
+        if cfg.max_drop is not None:
+            threshold, calibration = self._calibrate(backbone, heads, cfg, ctx)
         for module in backbone.modules():  # training passes are not inference: forget their counts
             if hasattr(module, "reset_realised"):
                 module.reset_realised()
-        wrapped = EarlyExitBert(backbone, heads, cfg.threshold).eval()
+        wrapped = EarlyExitBert(backbone, heads, threshold).eval()
         return wrapped, {
-            "threshold": cfg.threshold,
+            "threshold": threshold,
+            "threshold_source": "given" if calibration is None else "calibrated",
+            "calibration": calibration,
             "exit_heads": len(heads),
             "exit_pooling": cfg.exit_pooling,
             "exit_train_steps": steps,
             "exit_train_examples": len(encoded),
             "exit_final_loss": None if loss is None else round(loss, 4),
+        }
+
+    @staticmethod
+    def _calibrate(backbone: Layerwise, heads: nn.ModuleList, cfg: EarlyExitConfig,
+                   ctx: ReductionContext) -> tuple[float, dict]:
+        """Choose the threshold on held-out training examples (never the evaluation split)."""
+        if ctx.calibration_examples is None:
+            raise UserError("early_exit max_drop needs a calibration split (run it through the Runner)")
+        examples = ctx.calibration_examples(cfg.calibration_examples)
+        encoded = encode(ctx.tokenizer, examples, ctx.max_seq_len)
+        batches = train_batches(encoded, 64, ctx.tokenizer.pad_token_id, seed=ctx.seed)
+        heads.eval()
+        found = calibrate_threshold(*layer_entropies_and_predictions(backbone, heads, batches, ctx.device),
+                                    cfg.max_drop)
+        return found["threshold"], {
+            "max_drop": cfg.max_drop, "split": "held-out training examples (not in the training subset)",
+            "examples": len(encoded), "accuracy_drop": round(found["accuracy_drop"], 5),
+            "mean_layers": round(found["mean_layers"], 4),
         }

@@ -56,3 +56,21 @@ def _key(seed: int, example: Example) -> bytes:
     text_b = "\x00" if example.text_b is None else example.text_b
     payload = f"{seed}\x1f{example.label}\x1f{example.text_a}\x1f{text_b}"
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=8).digest()
+
+
+def held_out(examples: list[Example], max_examples: int | None, seed: int, n: int) -> list[Example]:
+    """``n`` examples of a split that the training subset ``deterministic_subset(examples,
+    max_examples, seed)`` does not contain: a calibration split carved from the training data, so
+    that knobs chosen from data are never chosen on the split that is reported.
+
+    Raises:
+        UserError: the training subset uses the whole split, so nothing is left to hold out.
+    """
+    training = set(deterministic_subset(examples, max_examples, seed))
+    rest = [e for e in examples if e not in training]
+    if not rest:
+        raise UserError(
+            f"no training examples are left for a calibration split: train.max_train_examples={max_examples} "
+            f"uses all {len(examples)}; set it lower"
+        )
+    return deterministic_subset(rest, n, seed)

@@ -15,7 +15,8 @@ from joulebench.reductions.early_exit import entropy
 
 
 def exit_model(model, ctx, threshold, **params):
-    spec = ReductionSpec("early_exit", tuple(sorted({"threshold": threshold, **params}.items())))
+    given = {} if threshold is None else {"threshold": threshold}
+    spec = ReductionSpec("early_exit", tuple(sorted({**given, **params}.items())))
     wrapped, described = apply_reductions(model, (spec,), ctx)
     return wrapped, described[0]["details"]
 
@@ -145,3 +146,36 @@ def test_exit_heads_read_cls_or_the_mean_of_real_tokens(model, ctx, pooling):
     else:  # padding positions must not count: row 1 has 4 real tokens of 9
         expected = torch.stack([state.hidden[0, :9].mean(0), state.hidden[1, :4].mean(0)])
     assert torch.allclose(read, expected, atol=1e-6)
+
+
+def test_calibrate_threshold_takes_the_largest_within_the_drop():
+    from joulebench.reductions.early_exit import calibrate_threshold
+
+    # 4 examples, 3 layers (the last is the model's own classifier, always right here)
+    entropies = torch.tensor([[0.1, 0.1, 0.0], [0.3, 0.2, 0.0], [0.5, 0.4, 0.0], [0.9, 0.8, 0.0]])
+    labels = torch.tensor([1, 1, 1, 1])
+    # exit predictions: example 0 right everywhere; example 1 wrong at layer 1, right at layer 2;
+    # examples 2 and 3 wrong at both early exits
+    predictions = torch.tensor([[1, 1, 1], [0, 1, 1], [0, 0, 1], [0, 0, 1]])
+    none = calibrate_threshold(entropies, predictions, labels, max_drop=0.0)
+    # t in (0.2, 0.3]: example 0 leaves at layer 1 (right), example 1 at layer 2 (right); beyond
+    # 0.3 example 1 would leave at layer 1, wrong
+    assert 0.2 < none["threshold"] <= 0.3 and none["accuracy_drop"] == 0.0
+    assert none["mean_layers"] == pytest.approx((1 + 2 + 3 + 3) / 4)
+    quarter = calibrate_threshold(entropies, predictions, labels, max_drop=0.25)
+    # one wrong example allowed: t in (0.3, 0.4]: example 1 leaves at layer 1 (wrong), 2 stays
+    assert 0.3 < quarter["threshold"] <= 0.4 and quarter["accuracy_drop"] == pytest.approx(0.25)
+
+
+def test_max_drop_calibrates_on_held_out_training_examples(model, ctx):
+    seen = []
+    ctx.calibration_examples = lambda n: seen.append(n) or ctx.train_examples()[:n]
+    wrapped, details = exit_model(model, ctx, None, max_drop=0.02, calibration_examples=16)
+    assert seen == [16]
+    assert details["threshold_source"] == "calibrated" and details["threshold"] == wrapped.threshold
+    assert details["calibration"]["examples"] == 16 and details["calibration"]["accuracy_drop"] <= 0.02
+
+
+def test_threshold_and_max_drop_are_exclusive(model, ctx):
+    with pytest.raises(UserError, match="exactly one of threshold"):
+        exit_model(model, ctx, 0.5, max_drop=0.01)
