@@ -151,18 +151,34 @@ def config_without_seed(record: Mapping) -> dict:
     return config
 
 
+def _seedless_reductions(record: Mapping) -> list[dict]:
+    """The reductions' names and params; a mask file (whose path names its seed) is replaced by the
+    recipe that made it (``details.mask_recipe``), so the seeds of one recipe aggregate."""
+    out = []
+    for r in record.get("reductions") or []:
+        params = dict(r.get("params") or {})
+        recipe = (r.get("details") or {}).get("mask_recipe")
+        if recipe is not None and "mask" in params:
+            params["mask"] = {"recipe": recipe}
+        out.append({"name": r.get("name"), "params": params})
+    return out
+
+
 def identity_key(record: Mapping) -> str:
     """16-hex hash of what makes a configuration: the seedless config plus the top-level
-    task/model/regime/scenario/reductions (name and params; details are outcomes, not inputs).
+    task/model/regime/scenario/reductions (name and params; details are outcomes, not inputs,
+    except a mask's recipe, which stands in for the seed-specific mask file).
     """
+    reductions = _seedless_reductions(record)
+    config = config_without_seed(record)
+    config["reductions"] = reductions
     identity = {
-        "config": config_without_seed(record),
+        "config": config,
         "task": record.get("task"),
         "model": record.get("model"),
         "regime": record.get("regime"),
         "scenario": record.get("scenario"),
-        "reductions": [{"name": r.get("name"), "params": r.get("params") or {}}
-                       for r in record.get("reductions") or []],
+        "reductions": reductions,
     }
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -146,6 +150,49 @@ class RunConfig:
         }
 
 
+def bytes_digest(path: str) -> str:
+    """sha256 (16 hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+#: reduction name -> {parameter naming a file (a mask): digest of what the file holds}; configurations
+#: are identified by that content, not the path. Filled by ``joulebench.reductions.base.register_reduction``
+#: (a mask's digest covers its bits, not the provenance written beside them).
+FILE_PARAMS: dict[str, dict[str, Callable[[str], str]]] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_digest(digest: Callable[[str], str], path: str, mtime_ns: int, size: int) -> str:
+    return digest(path)
+
+
+def file_digest(path: str, digest: Callable[[str], str] = bytes_digest) -> str | None:
+    """``digest(path)``, cached while the file is unchanged, or None when the file cannot be read."""
+    try:
+        stat = os.stat(path)
+        return _cached_digest(digest, str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    except (OSError, ValueError):
+        return None
+
+
+def _content_identity(reductions: list[dict]) -> list[dict]:
+    """Reductions with file parameters replaced by the file's content digest (path kept when unreadable)."""
+    out = []
+    for r in reductions:
+        params = dict(r["params"])
+        for key, how in FILE_PARAMS.get(r["name"], {}).items():
+            value = params.get(key)
+            digest = file_digest(value, how) if isinstance(value, str) and value else None
+            if digest is not None:
+                params[key] = {"sha256": digest}
+        out.append({"name": r["name"], "params": params})
+    return out
+
+
 def stable_hash(data: Any) -> str:
     """16-hex sha256 of canonical JSON."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
@@ -153,9 +200,12 @@ def stable_hash(data: Any) -> str:
 
 
 def config_hash(config: RunConfig) -> str:
-    """Identity of a configuration in the store; the label ``name`` does not count."""
+    """Identity of a configuration in the store; the label ``name`` does not count, and a file
+    parameter (a mask) counts by its content: a changed mask never reuses an old record, and the
+    same mask under another path is the same configuration."""
     data = config.to_dict()
     data.pop("name", None)
+    data["reductions"] = _content_identity(data["reductions"])
     return stable_hash(data)
 
 

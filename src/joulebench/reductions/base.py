@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Protocol
 
 from torch import nn
 
-from joulebench.config.schema import ReductionSpec
+from joulebench.config.schema import FILE_PARAMS, ReductionSpec, bytes_digest
 from joulebench.errors import UserError
 from joulebench.registry import Registry
 
@@ -79,16 +79,30 @@ class Reduction(Protocol):
 REDUCTIONS: Registry[type] = Registry("reduction")
 
 
-def param(text: str, default: Any = dataclasses.MISSING) -> Any:
-    """A field of a reduction's config with help text (shown by ``joulebench ls``)."""
+def param(text: str, default: Any = dataclasses.MISSING, *, file: bool = False) -> Any:
+    """A field of a reduction's config with help text (shown by ``joulebench ls``).
+
+    ``file=True`` marks a parameter naming a file (a mask): configurations are then identified by
+    the file's content (``joulebench.config.schema.config_hash``), as the plugin's static
+    ``file_digest(path) -> str`` computes it (default: the file's bytes).
+    """
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple for sequence defaults: configs are frozen")
-    return field(default=default, metadata={"help": text})
+    return field(default=default, metadata={"help": text, "file": file})
 
 
 def register_reduction(name: str, help: str = "") -> Callable[[type], type]:
     """Class decorator: ``@register_reduction("int8")``."""
-    return REDUCTIONS.register(name, help)
+    register = REDUCTIONS.register(name, help)
+
+    def decorate(cls: type) -> type:
+        digest = getattr(cls, "file_digest", None) or bytes_digest
+        files = {f.name: digest for f in dataclasses.fields(cls.config_cls) if f.metadata.get("file")}
+        if files:
+            FILE_PARAMS[name] = files
+        return register(cls)
+
+    return decorate
 
 
 def build_reduction_config(spec: ReductionSpec, where: str = "reduction") -> Any:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
-from joulebench.reductions.base import ReductionContext, register_reduction
+from joulebench.reductions.base import ReductionContext, param, register_reduction
 from joulebench.reductions.lottery.masks import MaskEnforcer, TicketMask, apply_mask, check_compatible, load_mask
 from joulebench.reductions.lottery.price import ticket_details
 from joulebench.reductions.lottery.sparse import to_sparse_csr
@@ -27,6 +27,21 @@ from joulebench.reductions.lottery.sparse import to_sparse_csr
 EXECUTIONS = ("dense", "sparse_csr")
 INITS = ("pretrained", "rewind", "random", "finetuned")
 RANDOM_INIT_SEED_OFFSET = 1_000_003
+
+
+#: Provenance keys that describe how a mask was made (not which seed or file made it).
+RECIPE_KEYS = ("task", "model", "objective", "kind", "targets", "schedule", "method")
+
+
+def mask_recipe(provenance: dict, sparsity: float | None) -> dict:
+    """How a ticket mask was made, without its seed: seeds of one recipe aggregate in reports."""
+    recipe = {k: provenance[k] for k in RECIPE_KEYS if k in provenance}
+    training = provenance.get("training")
+    if isinstance(training, dict):
+        recipe["training"] = {**training, "train": {k: v for k, v in (training.get("train") or {}).items()
+                                                    if k != "seed"}}
+    recipe["sparsity"] = None if sparsity is None else round(float(sparsity), 3)
+    return recipe
 
 
 def _help(text: str, default: Any) -> Any:
@@ -37,7 +52,8 @@ def _help(text: str, default: Any) -> Any:
 class TicketConfig:
     """Parameters of the ``ticket`` reduction."""
 
-    mask: str = _help("Path of a ticket mask (.safetensors written by `joulebench ticket`).", "")
+    mask: str = param("Path of a ticket mask (.safetensors written by `joulebench ticket`); identified by its content.",
+                      "", file=True)
     execution: str = _help("dense (masked weights, dense kernels) or sparse_csr (CSR matmul for pruned layers).",
                            "dense")
     init: str = _help("pretrained: rewind to pre-trained weights and fine-tune the subnetwork (a ticket); "
@@ -130,6 +146,11 @@ class Ticket:
 
     config_cls = TicketConfig
 
+    @staticmethod
+    def file_digest(path: str) -> str:
+        """A mask file's identity: the digest of its bits (not the provenance saved beside them)."""
+        return load_mask(path).digest()
+
     def apply(self, model: nn.Module, cfg: TicketConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Rewind, mask, fine-tune with the mask held, then optionally convert to CSR."""
         mask = load_mask(cfg.mask)
@@ -151,6 +172,7 @@ class Ticket:
         details.update(
             init=cfg.init, rewound_to=ref if cfg.init in ("pretrained", "rewind") else None,
             mask_provenance=mask.provenance,
+            mask_recipe=mask_recipe(mask.provenance, details.get("sparsity")),
             matching=None,
             matching_note="needs the dense baseline over seeds; `joulebench ticket` commands fill it in",
         )

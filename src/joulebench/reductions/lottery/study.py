@@ -33,6 +33,7 @@ from joulebench.reductions.lottery import tables
 from joulebench.reductions.lottery.imp import ImpSchedule, iterative_magnitude_pruning
 from joulebench.reductions.lottery.masks import MaskEnforcer, TicketMask, apply_mask, load_mask, save_mask
 from joulebench.reductions.lottery.price import nonzero_flops_per_example, ticket_details
+from joulebench.reductions.lottery.reduction import mask_recipe
 from joulebench.reductions.lottery.pruning import global_magnitude_mask, random_mask_like
 from joulebench.reductions.lottery.reduction import prepare_ticket
 from joulebench.reductions.lottery.settings import StudySettings
@@ -239,7 +240,8 @@ class TicketStudy:
         execution = params.get("execution", "dense")
         details = ticket_details(mask, model, execution)
         details.update(init=params.get("init", "pretrained"), mask_digest=mask.digest(),
-                       mask_provenance=mask.provenance, **(extra or {}))
+                       mask_provenance=mask.provenance,
+                       mask_recipe=mask_recipe(mask.provenance, details.get("sparsity")), **(extra or {}))
         if execution == "sparse_csr":
             model = copy.deepcopy(model)
             details.update(to_sparse_csr(model, mask, min_sparsity=float(params.get("csr_min_sparsity", 0.0))))
@@ -292,8 +294,14 @@ class TicketStudy:
 
     # -- search ---------------------------------------------------------------------------------------
     def mask_path(self, task: str, kind: str, seed: int, level: float) -> Path:
-        """Where a mask of this kind, seed and sparsity is saved."""
-        return self.masks_dir / f"{task}-{kind}-seed{seed}-{_level_tag(level)}.safetensors"
+        """Where a mask of this kind, seed and sparsity is saved; the name carries a hash of the
+        study's search recipe, so a study re-run with other settings into the same folder makes
+        new masks instead of reusing the old ones."""
+        recipe = {k: v for k, v in self._provenance(task, seed, kind, self.s.search.levels()).items()
+                  if k not in ("seed", "objective")}
+        recipe["training"]["train"].pop("seed", None)
+        recipe["search"] = {k: v for k, v in dataclasses.asdict(self.s.search).items() if k != "seeds"}
+        return self.masks_dir / f"{task}-{kind}-seed{seed}-{_level_tag(level)}-r{stable_hash(recipe)[:8]}.safetensors"
 
     def search(self, task: str | None = None, levels: tuple[float, ...] | None = None,
                baselines: bool = True) -> dict[float, Path]:

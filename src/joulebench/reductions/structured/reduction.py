@@ -18,7 +18,7 @@ from torch import nn
 
 from joulebench.config.schema import _help
 from joulebench.errors import UserError
-from joulebench.reductions.base import ReductionContext, register_reduction
+from joulebench.reductions.base import ReductionContext, param, register_reduction
 from joulebench.reductions.structured.compact import compact
 from joulebench.reductions.structured.data import SCORE_SPLITS, encode_batches, scoring_examples
 from joulebench.reductions.structured.importance import METHODS
@@ -36,7 +36,8 @@ class StructuredPruneConfig:
     ffn_frac: float | None = _help(
         "Fraction of FFN units (ffn_unit: neuron) or FFN blocks (ffn_unit: block) to remove (a cap under "
         "stop_fraction).", None)
-    mask: str | None = _help("Saved mask JSON (joulebench prune search); instead of the fractions.", None)
+    mask: str | None = param("Saved mask JSON (joulebench prune search); instead of the fractions; identified by "
+                             "its content.", None, file=True)
     importance: str = _help("gradient (gate gradients on held-out training data) or magnitude (weight norms).",
                             "gradient")
     variant: str = _help("good (keep the most important), bad (keep the least important) or random; same size.",
@@ -154,6 +155,14 @@ class StructuredPrune:
 
     config_cls = StructuredPruneConfig
 
+    @staticmethod
+    def file_digest(path: str) -> str:
+        """A mask file's identity: the digest of what it keeps and the study arm it stands for (a bad or
+        random variant that happens to equal the good mask is still its own arm), not the rest of the
+        metadata saved beside it."""
+        mask = load_mask(path)
+        return f"{mask.digest()}-{mask.meta.get('variant', 'good')}"
+
     def apply(self, model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         before = param_count(model)
         mask, info = find_mask(model, cfg, ctx)
@@ -178,6 +187,11 @@ class StructuredPrune:
             "param_count_after": param_count(model),
             **mask.summary(),
             "mask_digest": mask.digest(),
+            # how the mask was made, without its seed: seeds of one recipe aggregate in reports
+            "mask_recipe": {**{k: mask.meta[k] for k in ("task", "model", "importance", "ffn_unit", "stop_fraction")
+                               if k in mask.meta},
+                            "variant": mask.meta.get("variant", cfg.variant),
+                            "heads_kept": mask.n_heads_kept, "ffn_units_kept": mask.n_ffn_kept},
             **info,
         }
         return model, details
