@@ -51,7 +51,7 @@ def main() -> None:
     encoded = encode(loaded.tokenizer, examples, 64)
     (config,) = parse_config({
         "task": "sst2", "max_seq_len": 64,
-        "measure": {"batch_size": 64, "warmup_calls": 3, "min_calls": 1, "min_duration_s": 0, "threads": threads},
+        "measure": {"batch_size": 64, "warmup_calls": 3, "repeats": 1, "passes": 1, "threads": threads},
     })
     batches = eval_batches(encoded, 64, loaded.tokenizer.pad_token_id)
     runner = Runner()

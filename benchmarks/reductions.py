@@ -1,38 +1,40 @@
-"""Each inference-time reduction vs the dense model, measured through the Runner, side by side.
+"""Each inference-time reduction vs the dense model, measured through the Runner, paired.
 
 Fine-tunes minilm-l6 on SST-2 once (a capped training set; the checkpoint is cached and reused
 by every configuration), then runs each reduction exactly as a user's config would, offline
-(batch 64) and online (batch 1) where relevant. Accuracy and what each reduction realised come
-from the Runner's record. Latency and energy ratios are *paired*: right after the Runner's own
-measurement, the reduced model and the dense model are timed alternately for ``--rounds``
-rounds (same scenario, same threads) and the ratio is the median of the per-round ratios, so
-drift in machine load hits both sides of each ratio alike.
+(batch 64) and online (batch 1) where relevant, each one timed by the Runner in ABBA rounds with
+the dense model (``measure.repeats`` rounds of whole passes over the same examples). Accuracy
+differences are paired on the dev sentences (paired bootstrap interval); cost ratios are the
+median of the per-round ratios with a 95% interval. Early-exit thresholds are calibrated on
+held-out training sentences (``max_drop``), never chosen on the dev set they are reported on.
 
-    python benchmarks/reductions.py --data-dir ../shared/data
+    python benchmarks/reductions.py --data-dir ../shared/data --out benchmarks/results/reductions
 
-Energy uses the ``estimate`` meter (process CPU seconds x an assumed 15 W per busy core), so its
-ratio is a CPU-time ratio, not a power measurement.
+Re-running the same command resumes (records already in OUT are kept). Energy uses the
+``estimate`` meter (process CPU seconds x an assumed 15 W per busy core), so its ratio is a
+CPU-time ratio, not a power measurement.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from joulebench.analysis.aggregate import aggregate
+from joulebench.analysis.paired import cost_ratio, paired_difference
 from joulebench.config.loader import parse_config
+from joulebench.env_info import cpu_features, cpu_model
 from joulebench.measure import pin_threads
-from joulebench.models.batching import encode
 from joulebench.models.checkpoints import CheckpointCache
-from joulebench.runner import MeasuredModel, Runner, RunOptions
+from joulebench.report.format import diff_text, ratio_text
+from joulebench.results.store import ResultStore
+from joulebench.runner import Runner, RunOptions, paired_baseline
 
 TRAIN_EXAMPLES = 4000
-#: Early-exit thresholds (entropy, nats) tried with exit heads reading the mean of the tokens.
-THRESHOLDS = (0.1, 0.2, 0.35, 0.5)
+#: Accuracy budgets the early-exit threshold is calibrated to (on held-out training sentences).
+EXIT_DROPS = (0.005, 0.01, 0.02)
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ def cases() -> list[Case]:
     out += [Case("layer_drop k=3", ({"name": "layer_drop", "keep_layers": 3},), "offline"),
             Case("layer_drop k=3 +retrain", ({"name": "layer_drop", "keep_layers": 3, "retrain": True},), "offline")]
     out += [Case("early_exit cls t=0.5", ({"name": "early_exit", "threshold": 0.5},), "online")]
-    out += [Case(f"early_exit mean t={t}", ({"name": "early_exit", "threshold": t, "exit_pooling": "mean"},),
-                 "online") for t in THRESHOLDS]
+    out += [Case(f"early_exit mean max_drop={d}", ({"name": "early_exit", "max_drop": d, "exit_pooling": "mean"},),
+                 "online") for d in EXIT_DROPS]
     out += [Case("token_prune 0.5", ({"name": "token_prune", "keep_ratio": 0.5},), scenario)
             for scenario in ("offline", "online")]
     out += [Case("token_prune 0.5 after L1", ({"name": "token_prune", "keep_ratio": 0.5, "after_layers": [1]},),
@@ -62,8 +64,8 @@ def cases() -> list[Case]:
              ({"name": "layer_drop", "keep_layers": 4, "retrain": True}, "int8",
               {"name": "seq_len", "max_seq_len": 64}), "offline"),
         Case("token_prune 0.5 + int8", ({"name": "token_prune", "keep_ratio": 0.5}, "int8"), "offline"),
-        Case("early_exit mean t=0.2 + int8",
-             ({"name": "early_exit", "threshold": 0.2, "exit_pooling": "mean"}, "int8"), "online"),
+        Case("early_exit mean max_drop=0.01 + int8",
+             ({"name": "early_exit", "max_drop": 0.01, "exit_pooling": "mean"}, "int8"), "online"),
     ]
     return out
 
@@ -74,8 +76,7 @@ def config_for(case: Case, args: argparse.Namespace) -> Any:
         "task": "sst2", "model": "minilm-l6", "max_seq_len": 128, "name": case.label,
         "train": {"max_train_examples": args.train_examples, "epochs": 1.0, "seed": 0},
         "measure": {"scenario": case.scenario, "batch_size": 64, "threads": args.threads, "energy_meter": "estimate",
-                    "warmup_calls": 2, "min_duration_s": args.min_duration_s, "max_duration_s": 30.0,
-                    "online_examples": 200,
+                    "warmup_calls": 2, "repeats": args.rounds, "online_examples": 200,
                     "eval_max_examples": args.eval_max_examples},
         "reductions": list(case.reductions),
     }
@@ -95,7 +96,10 @@ def realised(record: dict) -> str:
             parts.append(f"{d['linear_layers_quantized']} Linear {d['dtype']} ({d['backend']})")
         elif name == "early_exit":
             hist = ", ".join(f"L{k}:{v:.0%}" for k, v in d.get("exit_layer_histogram", {}).items())
-            parts.append(f"mean layers {d.get('mean_layers_computed')}/{d.get('layers_total')} [{hist}]")
+            calibrated = d.get("calibration")
+            source = (f"t={d['threshold']:.3g} calibrated on {calibrated['examples']} held-out train sentences"
+                      if calibrated else f"t={d['threshold']}")
+            parts.append(f"{source}; mean layers {d.get('mean_layers_computed')}/{d.get('layers_total')} [{hist}]")
         elif name == "token_prune":
             parts.append(f"tokens kept {d.get('tokens_kept_ratio')}, token-layers {d.get('token_layers_ratio')}")
         elif name == "seq_len":
@@ -106,128 +110,82 @@ def realised(record: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True, help="folder holding glue/SST-2")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/reductions"),
+                        help="records go to OUT/results.jsonl (re-running resumes)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--min-duration-s", type=float, default=2.0, help="timed seconds per measurement (min)")
-    parser.add_argument("--rounds", type=int, default=4, help="paired dense/reduced timing rounds per case")
+    parser.add_argument("--rounds", type=int, default=4, help="ABBA rounds with the dense model per case")
     parser.add_argument("--train-examples", type=int, default=TRAIN_EXAMPLES, help="training-set cap")
     parser.add_argument("--eval-max-examples", type=int, default=None, help="dev-set cap (smoke runs only)")
-    parser.add_argument("--records", type=Path, default=None, help="append every record here (JSONL) as it comes")
     args = parser.parse_args()
     pin_threads(args.threads)
 
-    runner = Runner(RunOptions(data_dir=args.data_dir, cache=CheckpointCache(), force=True))
+    runner = Runner(RunOptions(data_dir=args.data_dir, cache=CheckpointCache()))
+    store = ResultStore.in_dir(args.out)
     dev = "all 872" if args.eval_max_examples is None else f"{args.eval_max_examples} of the 872"
+    print(f"machine: {cpu_model()} ({', '.join(cpu_features()) or 'no listed features'}); threads={args.threads}")
     print(f"fine-tuning minilm-l6 on {args.train_examples} SST-2 training examples (1 epoch, cached), "
-          f"evaluating on {dev} dev sentences; threads={args.threads}; energy method: estimate; "
-          f"{args.rounds} paired rounds per case", flush=True)
-    dense = {s: dense_reference(runner, config_for(Case("dense", (), s), args)) for s in ("offline", "online")}
-    rows: list[Row] = []
+          f"evaluating on {dev} dev sentences; energy method: estimate; {args.rounds} ABBA rounds per case",
+          flush=True)
     for case in cases():
-        began = time.perf_counter()
-        paired: list[tuple[float, float]] = []
-
-        def time_side_by_side(measured: MeasuredModel, scenario: str = case.scenario,
-                              paired: list = paired) -> None:
-            def mine() -> dict:
-                return runner.measure_cost(measured.model, measured.encoded, measured.config, measured.pad_id,
-                                           measured.device, measured.threads)
-
-            def ref() -> dict:
-                return runner.measure_cost(*dense[scenario], measured.config, measured.pad_id,
-                                           measured.device, measured.threads)
-
-            for i in range(args.rounds):  # ABBA order: neither side always goes first
-                if i % 2 == 0:
-                    reduced = mine()
-                    dense_cost = ref()
-                else:
-                    dense_cost = ref()
-                    reduced = mine()
-                paired.append((reduced["latency_ms_p50"] / dense_cost["latency_ms_p50"],
-                               reduced["energy_j_per_example"] / dense_cost["energy_j_per_example"]))
-
-        record = runner.run(config_for(case, args), on_model=time_side_by_side)
-        save(args.records, record)
-        rows.append(Row(case, record, statistics.median(p[0] for p in paired),
-                        statistics.median(p[1] for p in paired), [p[0] for p in paired]))
-        print(f"  {case.label} [{case.scenario}]: acc {record['quality']['accuracy']:.4f}, "
-              f"p50 {record['cost']['latency_ms_p50']:.3f} ms/example, paired latency ratio {rows[-1].latency:.2f}x "
-              f"({time.perf_counter() - began:.0f} s)", flush=True)
-    report(rows)
+        config = config_for(case, args)
+        record = runner.run(config, store, baseline=paired_baseline(config))
+        state = "measured" if record is not None else "already in the store"
+        print(f"  {case.label} [{case.scenario}]: {state}", flush=True)
+    report(store.records(), args)
 
 
-@dataclass
-class Row:
-    case: Case
-    record: dict
-    latency: float  # median over rounds of reduced / dense p50 latency
-    energy: float  # the same for energy per example
-    latency_rounds: list[float]
-
-
-def dense_reference(runner: Runner, config: Any) -> tuple[Any, list]:
-    """The dense fine-tuned model and its encoded dev set: the other side of every paired ratio."""
-    (model, tokenizer, task), _ = runner.fine_tuned(config, "cpu")
-    examples = task.load("validation", runner.options.data_dir, config.measure.eval_max_examples, 0)
-    return model.eval(), encode(tokenizer, examples, config.max_seq_len)
-
-
-def save(path: Path | None, record: dict) -> None:
-    """Append ``record`` to ``path`` (JSONL), so a long run's results survive an interruption."""
-    if path is not None:
-        with path.open("a") as fh:
-            fh.write(json.dumps(record, default=str) + "\n")
-
-
-def report(rows: list[Row]) -> None:
-    """Print the table and the targets."""
-    dense_acc = {r.case.scenario: r.record["quality"]["accuracy"] for r in rows if r.case.label == "dense"}
-    print("\n| reduction | scenario | accuracy | Δ acc (points) | p50 ms/example | latency ratio (paired) | "
-          "energy ratio (paired, estimate) | realised |")
+def report(records: list[dict], args: argparse.Namespace) -> None:
+    """Print the table and the targets from the stored records."""
+    wanted = {(c.label, c.scenario) for c in cases()}
+    points = {(p.name, p.scenario): p for p in aggregate(records) if (p.name, p.scenario) in wanted}
+    dense = {s: points[("dense", s)] for s in ("offline", "online")}
+    print("\n| reduction | scenario | accuracy | Δ acc vs dense (paired 95% CI) | ms/example "
+          "| time ratio (ABBA 95% CI) | energy ratio (ABBA 95% CI, estimate) | realised |")
     print("|---|---|---|---|---|---|---|---|")
     table = {}
-    for row in rows:
-        acc = row.record["quality"]["accuracy"]
-        delta = 100 * (acc - dense_acc[row.case.scenario])
-        table[(row.case.label, row.case.scenario)] = (delta, row.latency)
-        spread = f" ({min(row.latency_rounds):.2f}-{max(row.latency_rounds):.2f})"
-        print(f"| {row.case.label} | {row.case.scenario} | {acc:.4f} | {delta:+.2f} | "
-              f"{row.record['cost']['latency_ms_p50']:.2f} | {row.latency:.2f}x{spread} | {row.energy:.2f}x | "
-              f"{realised(row.record)} |")
-    print("\nTargets:")
+    for case in cases():
+        point = points.get((case.label, case.scenario))
+        if point is None:
+            continue
+        base = dense[case.scenario]
+        diff = paired_difference(point, base) if point is not base else None
+        time_ratio = cost_ratio(point, base, "latency_ms_mean")
+        energy_ratio = cost_ratio(point, base, "energy_j_per_example")
+        table[(case.label, case.scenario)] = (0.0 if diff is None else 100 * diff.delta,
+                                              time_ratio.ratio if time_ratio else float("nan"), diff)
+        record = point.records[0]
+        print(f"| {case.label} | {case.scenario} | {point.mean('accuracy'):.4f} | "
+              f"{diff_text(diff) if diff else '0 (reference)'} | {record['cost']['latency_ms_mean']:.2f} | "
+              f"{ratio_text(time_ratio)} | {ratio_text(energy_ratio)} | {realised(record)} |")
+    print("\nTargets (time ratio = wall time per example over whole passes, paired with the dense model):")
     for line in targets(table):
         print(f"- {line}")
 
 
-def targets(rows: dict[tuple[str, str], tuple[float, float]]) -> list[str]:
-    """The issue's targets, each with MET or MISSED and the numbers behind it."""
+def targets(rows: dict[tuple[str, str], tuple[float, float, Any]]) -> list[str]:
+    """The targets of issue #3, each with MET or MISSED and the numbers behind it."""
 
     def verdict(ok: bool) -> str:
         return "MET" if ok else "MISSED"
 
     out = []
-    d, r = rows[("int8", "offline")]
+    d, r, _ = rows[("int8", "offline")]
     out.append(f"int8 offline <= 0.80x latency with <= 1 point loss: {r:.2f}x, {d:+.2f} pts -> "
                f"{verdict(r <= 0.8 and d >= -1)}")
-    d, r = rows[("layer_drop k=3", "offline")]
-    retrained = rows[("layer_drop k=3 +retrain", "offline")]
+    d, r, _ = rows[("layer_drop k=3", "offline")]
+    rd, rr, _ = rows[("layer_drop k=3 +retrain", "offline")]
     out.append(f"half the layers ~0.55x or better: {r:.2f}x without retraining ({d:+.2f} pts), "
-               f"{retrained[1]:.2f}x retrained ({retrained[0]:+.2f} pts) -> "
-               f"{verdict(max(r, retrained[1]) <= 0.55 * 1.05)}")
-    ok_exits = [(rows[(f"early_exit mean t={t}", "online")], t) for t in THRESHOLDS
-                if rows[(f"early_exit mean t={t}", "online")][0] >= -1]
-    if ok_exits:
-        (d, r), t = min(ok_exits, key=lambda x: x[0][1])
-        out.append(f"early exit losing <= 1 point >= 1.3x faster at batch 1: best t={t}: {1 / r:.2f}x faster, "
-                   f"{d:+.2f} pts -> {verdict(1 / r >= 1.3)}")
-    else:
-        out.append("early exit losing <= 1 point >= 1.3x faster at batch 1: no threshold lost <= 1 point -> MISSED")
+               f"{rr:.2f}x retrained ({rd:+.2f} pts) -> {verdict(max(r, rr) <= 0.55 * 1.05)}")
+    d, r, _ = rows[("early_exit mean max_drop=0.01", "online")]
+    out.append(f"early exit losing <= 1 point >= 1.3x faster at batch 1 (threshold calibrated for <= 1 point on "
+               f"held-out training sentences; dev result): {1 / r:.2f}x faster, {d:+.2f} pts -> "
+               f"{verdict(1 / r >= 1.3 and d >= -1)}")
     for label in ("token_prune 0.5", "token_prune 0.5 after L1"):
         for scenario in ("offline", "online"):
-            d, r = rows[(label, scenario)]
+            d, r, _ = rows[(label, scenario)]
             out.append(f"token pruning keeping half the tokens >= 1.4x faster ({label}, {scenario}): "
                        f"{1 / r:.2f}x faster, {d:+.2f} pts -> {verdict(1 / r >= 1.4)}")
-    d, r = rows[("seq_len 32", "offline")]
+    d, r, _ = rows[("seq_len 32", "offline")]
     out.append(f"32 tokens vs 128 visibly cheaper (< 0.95x): {r:.2f}x, {d:+.2f} pts -> {verdict(r < 0.95)}")
     return out
 

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import torch
 
-from joulebench.measure import make_energy_meter, measure_calls, pin_threads
+from joulebench.measure import make_energy_meter, pin_threads
+from joulebench.measure.timing import time_passes, warm_up
 from joulebench.models.batching import eval_batches
 from joulebench.reductions.lottery import (
     TicketMask,
@@ -54,12 +55,12 @@ def _inputs(tokenizer, data_dir: Path | None, n: int, max_seq_len: int) -> tuple
     return [Encoded(i, [0] * len(i), 0) for i in ids], "random tokens (no --data-dir)"
 
 
-def _time(model, batches, meter, repeats_s: float) -> tuple[list[float], float | None, str]:
+def _time(model, batches, meter, passes: int) -> tuple[list[float], float | None, str]:
     calls = [lambda b=b: model(**b.inputs) for b in batches]
     sizes = [b.size for b in batches]
     with torch.inference_mode():
-        t = measure_calls(calls, sizes, warmup_calls=1, min_calls=len(calls), min_duration_s=repeats_s,
-                          max_duration_s=None, meter=meter)
+        warm_up(calls, 1)
+        t = time_passes(calls, sizes, passes=passes, meter=meter)
     energy = None if t.energy.energy_j is None else t.energy.energy_j / t.n_examples
     return t.per_example_ms(), energy, t.energy.method
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=128, help="offline examples (batches of 64)")
     parser.add_argument("--online-examples", type=int, default=24, help="batch-size-1 requests")
     parser.add_argument("--repeats", type=int, default=3, help="alternating rounds per variant")
-    parser.add_argument("--min-seconds", type=float, default=1.0, help="least timed seconds per variant and round")
+    parser.add_argument("--passes", type=int, default=2, help="whole passes over the batches per variant and round")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
 
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             method = ""
             for _ in range(args.repeats):  # alternate, so load drift hits every variant alike
                 for name, model in (("dense", dense_model), ("masked", masked), ("csr", csr)):
-                    per_ex, joules, method = _time(model, batches, meter, args.min_seconds)
+                    per_ex, joules, method = _time(model, batches, meter, args.passes)
                     samples[name].extend(per_ex)
                     if joules is not None:
                         energy[name].append(joules)
@@ -159,10 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         batch = {k: v.to("cuda") for k, v in scenarios["offline b64"][0].inputs.items()}
         sync = torch.cuda.synchronize
         with torch.inference_mode():
-            t_dense = measure_calls([lambda: half(**batch)], [64], warmup_calls=3, min_calls=20, min_duration_s=1,
-                                    max_duration_s=None, meter=make_energy_meter("auto", device="cuda"), sync=sync)
-            t_semi = measure_calls([lambda: semi(**batch)], [64], warmup_calls=3, min_calls=20, min_duration_s=1,
-                                   max_duration_s=None, meter=make_energy_meter("auto", device="cuda"), sync=sync)
+            warm_up([lambda: half(**batch), lambda: semi(**batch)], 6, sync)
+            t_dense = time_passes([lambda: half(**batch)], [64], passes=20,
+                                  meter=make_energy_meter("auto", device="cuda"), sync=sync)
+            t_semi = time_passes([lambda: semi(**batch)], [64], passes=20,
+                                 meter=make_energy_meter("auto", device="cuda"), sync=sync)
         d, s = statistics.median(t_dense.per_example_ms()), statistics.median(t_semi.per_example_ms())
         print(f"- 2:4 semi-structured (CUDA fp16, {info['semi_structured_layers']} layers, {info['note']}): "
               f"dense {d:.4f} vs 2:4 {s:.4f} ms/ex ({s / d:.2f}×)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 import subprocess
 from functools import lru_cache
@@ -40,6 +41,35 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+#: CPU flags that decide which kernels are fast (int8 dot products, bf16 matmuls, tiles), as /proc/cpuinfo names them.
+NOTABLE_CPU_FLAGS = ("avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16",
+                     "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16")
+
+
+@lru_cache(maxsize=1)
+def cpu_features() -> tuple[str, ...]:
+    """The notable CPU features this machine reports (``NOTABLE_CPU_FLAGS`` order), () when unknown."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = set(line.split(":", 1)[1].split())
+                return tuple(f for f in NOTABLE_CPU_FLAGS if f in flags)
+    except OSError:
+        pass
+    return ()
+
+
+def torch_backends() -> dict:
+    """What this torch build offers on the CPU: its SIMD level, oneDNN, quantized engines."""
+    import torch
+
+    return {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "mkldnn": bool(torch.backends.mkldnn.is_available()),
+        "quantized_engines": [e for e in torch.backends.quantized.supported_engines if e != "none"],
+    }
+
+
 def environment(threads: int, device: str) -> dict:
     """The ``env`` section of a record."""
     import torch
@@ -55,6 +85,9 @@ def environment(threads: int, device: str) -> dict:
         "python": platform.python_version(),
         "git_rev": git_revision(),
         "cpu": cpu_model(),
+        "cpu_features": list(cpu_features()),
+        "cpu_count": os.cpu_count(),
+        "torch_backends": torch_backends(),
         "gpu": gpu,
         "threads": threads,
         "device": device,
