@@ -192,12 +192,30 @@ def report(
 
 
 @app.command()
-def validate(config: Annotated[list[Path], typer.Argument(help="YAML config or sweep files.")]) -> None:
+def validate(
+    config: Annotated[list[Path] | None, typer.Argument(help="YAML config or sweep files.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Also print every train/measure field (default and "
+                                          "meaning) and the record schema.")] = False,
+) -> None:
     """Check configuration (and sweep) files without running them."""
+    import dataclasses
+
     from joulebench.config import config_hash
+    from joulebench.config.schema import MeasureConfig, TrainConfig, field_help
+    from joulebench.results import schema
     from joulebench.sweep import load_any
 
-    for path in config:
+    if explain:
+        for section, cls in (("train", TrainConfig), ("measure", MeasureConfig)):
+            print(f"{section}:")
+            defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+            for name, text in field_help(cls).items():
+                print(f"  {name:<20} default {defaults[name]!r:<10} {text}")
+        print(f"\nrecord schema (joulebench.results.schema, version {schema.SCHEMA_VERSION}):")
+        print(schema.__doc__)
+    if not config and not explain:
+        raise UserError("validate: name at least one config file (or --explain)")
+    for path in config or []:
         for cfg in load_any(path):
             print(f"ok  {path}  {config_hash(cfg)}  {cfg.task}/{cfg.model}/{cfg.regime} "
                   f"{[r.name for r in cfg.reductions]} {cfg.measure.scenario}")

@@ -22,41 +22,89 @@ quality (dict)
     f1, f1_stderr    float, for pair tasks (binary F1 of the positive class; stderr by bootstrap).
     n_examples       int, evaluated examples.
     split            str, the split evaluated ("validation").
+    predictions      str, the predicted class of every evaluated example, one digit each, in split
+                     order: analysis pairs any two configurations on the same examples with it
+                     (paired bootstrap, McNemar; ``joulebench.analysis.paired``).
+    labels           str, the gold class of every example, same layout.
+    examples_sha256  str, 16-hex digest of the gold labels in order: a pairing check.
+    slices           dict, slice name -> hex bitmask (bit i = example i, ``tasks.slices.pack``): the
+                     task's declared slices of the evaluation set (length quartiles, negation, rare
+                     words, labels; for pairs: length quartiles, word overlap, labels).
 
 cost (dict)
-    energy_j_per_example   float | None, joules per example in the timed window.
-    energy_j_total         float | None, joules over the timed window.
+    A measurement is ``measure.repeats`` windows, each ``measure.passes`` whole passes over the
+    same examples (offline: every batch of the split; online: the seeded request sample). Each
+    figure below is the median over the windows; ``ci95`` holds its 95% interval.
+    energy_j_per_example   float | None, joules per example (median over windows).
     energy_method          "nvml" | "rapl" | "estimate" | None.
     energy_note            str, the method's assumptions, or why energy is None.
-    latency_ms_mean/p50/p90/p99  float: per request (online) or amortised per example (offline).
-    latency_samples_ms     list[float], raw per-call samples (per request, or per batch / size).
-    throughput_eps         float, examples per second over the timed window.
-    peak_mem_mb            float | None, process RSS peak (CPU) or max CUDA allocation (GPU).
+    latency_ms_mean/p50/p90/p99  float: per request (online) or amortised per example (offline);
+                           each window's statistic, median over windows.
+    latency_samples_ms     list[float], raw per-call samples of every window (per request, or per
+                           batch / size).
+    throughput_eps         float, examples per second over a window (median over windows).
+    ci95                   dict, metric -> [low, high]: Student-t 95% interval over the windows (around
+                           their mean, widened to contain the median); None where a window lacks it.
+    windows                list of {duration_s, n_examples, passes, energy_j, energy_j_per_example,
+                           latency_ms_p50, latency_ms_p99, throughput_eps}, one per window.
+    protocol               dict: ``selection`` (which examples, in words), ``n_examples`` per pass,
+                           ``indices_sha256`` (the examples timed, a pairing check), ``repeats``,
+                           ``passes``, ``warmup_calls``, ``order`` ("alone", or the ABBA order
+                           "TB BT TB BT": T = this configuration, B = its baseline).
+    vs_baseline            dict, present when timed in ABBA rounds with a baseline:
+                           ``baseline_config_hash``, ``rounds``, ``order``, and for each of
+                           ``energy`` (J/example), ``time`` (wall time per example), ``latency_p50``,
+                           ``latency_p99``, ``throughput``: ``{ratio, ci95: [low, high], per_round}``
+                           (this / baseline per round; median, Student-t interval on the logs), or
+                           None when not measurable; ``baseline_windows`` as ``windows``.
+    vs_baseline_note       str, when a baseline was asked for but this is the baseline itself.
+    peak_mem_mb            float | None, process RSS peak (CPU) or max CUDA allocation (GPU), over
+                           this configuration's windows (in a paired run the process also holds the
+                           baseline's weights).
     peak_mem_method        "rss_hwm" (kernel peak RSS, reset per window) | "rss" (sampled every 5 ms)
                            | "cuda_max_allocated".
     flops_per_example      float | None, forward FLOPs per example (torch flop counter).
-    param_count            int, parameters of the model as run.
-    batch_size             int, examples per call in the timed window.
-    n_timed_examples       int, examples processed in the timed window.
-    duration_s             float, wall time of the timed window.
+    param_count            int, parameters of the model as run, packed int8 weights included.
+    batch_size             int, examples per call in the timed windows.
+    n_timed_examples       int, examples processed over all windows.
+    duration_s             float, wall time of all windows.
     threads                int, torch intra-op threads used.
     device                 "cpu" | "cuda".
 
 train (dict)
     checkpoint       str, hash of what produced the fine-tuned weights.
     reused           bool, True when loaded from the checkpoint cache instead of trained.
-    train_examples   int; epochs float; train_time_s float | None (None when reused).
+    steps            int | None, optimizer steps of the base fine-tuning.
+    train_examples   int; epochs float; train_time_s float | None.
+    cost             dict | None, what the base fine-tuning cost, metered like inference (also for a
+                     reused checkpoint: read from its provenance): ``time_s``, ``energy_j``,
+                     ``energy_method``, ``energy_note``, ``peak_mem_mb``, ``peak_mem_method``;
+                     None (with ``cost_note``) for checkpoints saved before this was recorded.
+    retraining       list of {what, steps, examples, epochs, regime?, final_loss?, cost}: every
+                     training a reduction ran (layer-drop retrain, exit heads, structured and
+                     ticket retraining), metered the same way.
+    total_steps      int | None, base steps + retraining steps.
+    total_energy_j   float | None, base + retraining energy (None when any part is unknown).
 
 env (dict)
     joulebench, torch, transformers, python   versions.
     git_rev          str | None, the project's git revision.
     cpu              str, CPU model; gpu str | None.
+    cpu_features     list[str], notable CPU flags (avx2, avx512f, avx512_vnni, avx512_bf16, amx_*...).
+    cpu_count        int, logical CPUs.
+    torch_backends   dict: ``cpu_capability`` (torch's SIMD level), ``mkldnn`` (oneDNN available),
+                     ``quantized_engines``.
     time_utc         str, ISO-8601 time of the record.
+
+Reductions' ``details`` may carry ``mask_recipe`` (how a ticket or structured mask was made,
+without its seed): reports aggregate the seeds of one recipe. ``early_exit`` details carry
+``threshold_source`` ("given" or "calibrated") and ``calibration`` (max_drop, split, examples,
+accuracy_drop, mean_layers) when the threshold was calibrated on held-out training examples.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TOP_LEVEL_KEYS = (
     "schema_version", "config_hash", "name", "config", "task", "model", "regime",

@@ -99,3 +99,17 @@ def test_usage_errors_exit_2_without_traceback(args, fragment):
     result = cli(*args)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and fragment in result.stderr
+
+
+def test_removed_measure_key_names_its_replacement(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("task: sst2\nmeasure: {min_duration_s: 5}\n")
+    result = cli("validate", str(path))
+    assert_one_line_error(result, "min_duration_s", "measure.passes and measure.repeats")
+
+
+def test_validate_explain_documents_the_measure_fields_and_record_schema():
+    result = cli("validate", "--explain")
+    assert result.returncode == 0, result.stderr
+    for text in ("repeats", "sample_seed", "vs_baseline", "predictions", "total_energy_j", "cpu_features"):
+        assert text in result.stdout

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from joulebench.config import config_hash, parse_config
 from joulebench.models.checkpoints import CheckpointCache
@@ -73,3 +74,40 @@ def test_top_k_trains_only_top_layers(runner):
     layers, layers0 = model.bert.encoder.layer, pristine.bert.encoder.layer
     assert layers[0].output.dense.weight.equal(layers0[0].output.dense.weight)
     assert not layers[1].output.dense.weight.equal(layers0[1].output.dense.weight)
+
+
+def test_paired_record_carries_ratios_outcomes_slices_and_training_cost(runner, tmp_path):
+    from joulebench.runner import paired_baseline
+
+    (config,) = make_config(reductions=[{"name": "layer_drop", "keep_layers": 1, "retrain": True}])
+    record = runner.run(config, ResultStore.in_dir(tmp_path), baseline=paired_baseline(config))
+    cost, quality, train = record["cost"], record["quality"], record["train"]
+    pairing = cost["vs_baseline"]
+    assert pairing["baseline_config_hash"] == config_hash(paired_baseline(config))
+    assert pairing["order"] == "TB BT" and len(pairing["energy"]["per_round"]) == 2
+    low, high = pairing["time"]["ci95"]
+    assert low <= pairing["time"]["ratio"] <= high
+    assert cost["protocol"]["n_examples"] == 40 and cost["n_timed_examples"] == 2 * 40
+    assert set(cost["ci95"]) >= {"energy_j_per_example", "latency_ms_p50", "throughput_eps"}
+    assert len(quality["predictions"]) == len(quality["labels"]) == 40
+    assert {"length_q1", "negation", "label_0"} <= set(quality["slices"])
+    base_cost = train["cost"]
+    assert base_cost["time_s"] > 0 and base_cost["energy_method"] == cost["energy_method"]
+    [retrain] = train["retraining"]
+    assert retrain["what"] == "layer_drop retrain" and retrain["steps"] > 0 and retrain["cost"]["time_s"] > 0
+    assert train["total_steps"] == train["steps"] + retrain["steps"]
+    assert train["total_energy_j"] == pytest.approx(base_cost["energy_j"] + retrain["cost"]["energy_j"])
+
+
+def test_frozen_retraining_follows_the_regime(runner):
+    from joulebench.models.loading import load_classifier
+
+    (config,) = make_config(regime="frozen", reductions=[{"name": "layer_drop", "keep_layers": 1, "retrain": True}])
+    seen = []
+    record = runner.run(config, on_model=seen.append)
+    assert record["train"]["retraining"][0]["regime"] == "frozen"
+    pretrained = load_classifier("tiny-random-bert", 2).model.state_dict()
+    retrained = seen[0].model.state_dict()
+    layer0 = [k for k in retrained if k.startswith("bert.encoder.layer.0.")]
+    assert layer0 and all(torch.equal(retrained[k], pretrained[k]) for k in layer0)  # the kept layer stayed frozen
+    assert not torch.equal(retrained["classifier.weight"], pretrained["classifier.weight"])  # the head trained
