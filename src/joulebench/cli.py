@@ -14,16 +14,14 @@ try:  # typer >= 0.26 vendors its own click; its exceptions are not click's
     from typer._click import exceptions as _typer_click_exceptions
 except ImportError:  # pragma: no cover - older typer uses click itself
     _typer_click_exceptions = click.exceptions
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from joulebench.commands import prune, ticket
+from joulebench.display import ProgressBars, console
 from joulebench.errors import UserError
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Accuracy per joule for reduced pre-trained encoders."
 )
-console = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
@@ -35,37 +33,7 @@ CacheDir = Annotated[
 ]
 
 
-class _Bars:
-    """rich progress bars keyed by what is running (train, evaluate, ...)."""
-
-    def __init__(self) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=console, transient=True,
-        )
-        self.tasks: dict[str, int] = {}
-
-    def __call__(self, what: str, done: int, total: int) -> None:
-        if not console.is_terminal:  # logs and CI: a plain line every 10%
-            step = max(1, total // 10)
-            if done == total or done % step == 0:
-                console.print(f"  {what}: {done}/{total}")
-            return
-        if what not in self.tasks:
-            self.tasks[what] = self.progress.add_task(what, total=total)
-        self.progress.update(self.tasks[what], completed=done, total=total)
-        if done >= total:
-            self.progress.remove_task(self.tasks.pop(what))
-
-    def __enter__(self) -> _Bars:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
-
-
-def _runner(data_dir: Path | None, cache_dir: Path | None, force: bool, bars: _Bars):
+def _runner(data_dir: Path | None, cache_dir: Path | None, force: bool, bars: ProgressBars):
     from joulebench.models.checkpoints import CheckpointCache
     from joulebench.runner import Runner, RunOptions
     from joulebench.tasks import resolve_data_dir
@@ -93,7 +61,7 @@ def _run_all(configs: list, out: Path, data_dir: Path | None, cache_dir: Path | 
 
     store = ResultStore.in_dir(out)
     records = []
-    with _Bars() as bars:
+    with ProgressBars() as bars:
         runner = _runner(data_dir, cache_dir, force, bars)
         for i, config in enumerate(configs, start=1):
             label = config.name or f"{config.task}/{config.model}/{config.regime}"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+#: Where commands print progress and messages (stderr: stdout stays for results).
+console = Console(stderr=True)
 
 
 def _fmt(value: object, spec: str = ".3g") -> str:
@@ -44,3 +48,33 @@ def print_records(records: list[dict], console: Console | None = None) -> None:
     if "estimate" in methods:
         note = next(r["cost"]["energy_note"] for r in records if r["cost"].get("energy_method") == "estimate")
         console.print(f"[yellow]energy is estimated, not measured:[/] {note}")
+
+
+class ProgressBars:
+    """rich progress bars keyed by what is running (train, evaluate, ...)."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, transient=True,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if not console.is_terminal:  # logs and CI: a plain line every 10%
+            step = max(1, total // 10)
+            if done == total or done % step == 0:
+                console.print(f"  {what}: {done}/{total}")
+            return
+        if what not in self.tasks:
+            self.tasks[what] = self.progress.add_task(what, total=total)
+        self.progress.update(self.tasks[what], completed=done, total=total)
+        if done >= total:
+            self.progress.remove_task(self.tasks.pop(what))
+
+    def __enter__(self) -> ProgressBars:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)

@@ -70,7 +70,7 @@ def score(
     cache_dir: CacheDir = None,
 ) -> None:
     """Importance of every head and FFN block of the fine-tuned model (per-layer normalised)."""
-    from joulebench.cli import _Bars, console
+    from joulebench.display import ProgressBars, console
     from joulebench.reductions.structured.data import encode_batches, scoring_examples
     from joulebench.reductions.structured.importance import METHODS
     from joulebench.reductions.structured.layers import geometry
@@ -80,7 +80,7 @@ def score(
     if importance not in METHODS:
         raise UserError(f"--importance must be one of {', '.join(METHODS)}, got {importance!r}")
     base = _configs(config, max_train_examples, epochs)[0]
-    with _Bars() as bars:
+    with ProgressBars() as bars:
         runner = _runner(data_dir, cache_dir, False, bars)
         (model, tokenizer, task), _ = runner.fine_tuned(base, "cpu")
     fine_tune = task.load("train", runner.options.data_dir, base.train.max_train_examples, base.train.seed)
@@ -128,7 +128,7 @@ def search(
     force: Annotated[bool, typer.Option("--force", help="Re-run configurations already stored.")] = False,
 ) -> None:
     """Iterative search with the stopping rule, then good/bad/random x pruned/retrained x seeds."""
-    from joulebench.cli import _Bars, console
+    from joulebench.display import ProgressBars, console
     from joulebench.reductions.structured.reduction import StructuredPruneConfig
     from joulebench.reductions.structured.study import StudySettings, markdown_table, run_study, summarize
     from joulebench.results.store import ResultStore
@@ -149,7 +149,7 @@ def search(
         raise UserError(f"prune search: need seeds and variants from good,bad,random (got {variants!r})")
     bases = _configs(config, max_train_examples, epochs)
     store = ResultStore.in_dir(out)
-    with _Bars() as bars:
+    with ProgressBars() as bars:
         runner = _runner(data_dir, cache_dir, force, bars)
         rows = run_study(runner, bases, settings, store, out / "masks", log=console.print)
     summary = summarize(rows)
@@ -171,14 +171,14 @@ def export(
     cache_dir: CacheDir = None,
 ) -> None:
     """Compact the fine-tuned model with a saved mask and save it (safetensors + structure.json)."""
-    from joulebench.cli import _Bars
+    from joulebench.display import ProgressBars
     from joulebench.reductions.structured.compact import compact, save_compacted
     from joulebench.reductions.structured.layers import param_count
     from joulebench.reductions.structured.mask import load_mask
 
     base = _configs(config, None, None)[0]
     chosen = load_mask(mask)
-    with _Bars() as bars:
+    with ProgressBars() as bars:
         (model, tokenizer, _), _ = _runner(data_dir, cache_dir, False, bars).fine_tuned(base, "cpu")
     before = param_count(model)
     compact(model, chosen)

@@ -107,7 +107,7 @@ def register_reduction(name: str, help: str = "") -> Callable[[type], type]:
 
 def build_reduction_config(spec: ReductionSpec, where: str = "reduction") -> Any:
     """Validate a spec's params into the reduction's frozen config (UserError on bad values)."""
-    from joulebench.config.loader import build_dataclass
+    from joulebench.config.build import build_dataclass
 
     try:
         plugin = REDUCTIONS.get(spec.name)

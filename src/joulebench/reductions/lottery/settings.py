@@ -144,7 +144,7 @@ _SECTIONS: dict[str, type] = {
 
 
 def _section(cls: type, data: Any, where: str) -> Any:
-    from joulebench.config.loader import build_dataclass
+    from joulebench.config.build import build_dataclass
 
     if data is None:
         data = {}
