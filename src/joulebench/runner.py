@@ -27,7 +27,7 @@ from joulebench.measure.protocol import (
     summarize_measurement,
 )
 from joulebench.models.batching import Encoded, EvalBatch, collate, encode, eval_batches
-from joulebench.models.checkpoints import CheckpointCache
+from joulebench.models.checkpoints import CheckpointCache, CorruptCheckpoint
 from joulebench.models.loading import load_classifier
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.results.schema import SCHEMA_VERSION
@@ -166,8 +166,10 @@ class Runner:
         model, tokenizer = loaded.model, loaded.tokenizer
         key = self.train_key(config)
         cache = self.options.cache
+        if cache.has(key) and not self._load_cached(key, model):
+            # a corrupt entry was removed: start again from the pre-trained weights
+            model = load_classifier(config.model, task.num_labels, seed=config.train.seed).model
         if cache.has(key):
-            cache.load_into(key, model)
             provenance = cache.provenance(key)
             info = {"checkpoint": key, "reused": True, "steps": provenance.get("steps"),
                     "train_time_s": (provenance.get("cost") or {}).get("time_s"),
@@ -192,6 +194,17 @@ class Runner:
         info.update(train_examples=config.train.max_train_examples, epochs=config.train.epochs)
         model.eval()
         return (model, tokenizer, task), info
+
+    def _load_cached(self, key: str, model: nn.Module) -> bool:
+        """Load checkpoint ``key`` into ``model``; a corrupt entry is reported, removed, and False returned
+        (it is then trained again, never silently used)."""
+        try:
+            self.options.cache.load_into(key, model)
+            return True
+        except CorruptCheckpoint as exc:
+            log.warning("checkpoint cache entry %s is corrupt (%s): removing it and training again", key, exc)
+            self.options.cache.remove(key)
+            return False
 
     # -- one configuration ----------------------------------------------------------------------
     def run(self, config: RunConfig, store: ResultStore | None = None,

@@ -11,9 +11,18 @@ from pathlib import Path
 
 from torch import nn
 
+from joulebench.errors import UserError
+
 #: A temporary checkpoint dir this old belongs to a run that was killed while saving (a save
 #: takes seconds); the next save removes it.
 STALE_TEMP_S = 6 * 3600
+
+
+class CorruptCheckpoint(UserError):
+    """A cached checkpoint that cannot be loaded; the message names the file and what is wrong.
+
+    The runner catches it, removes the entry and trains again; anywhere else it is a one-line error.
+    """
 
 
 def default_cache_dir() -> Path:
@@ -74,11 +83,24 @@ class CheckpointCache:
             return {}
 
     def load_into(self, key: str, model: nn.Module) -> None:
-        """Load saved weights into an already built model of the same architecture."""
+        """Load saved weights into an already built model of the same architecture.
+
+        Raises:
+            CorruptCheckpoint: the weights file is truncated, corrupt or does not fit the model.
+        """
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        state = load_file(str(self.path(key) / "model.safetensors"))
-        model.load_state_dict(state, strict=True)
+        path = self.path(key) / "model.safetensors"
+        try:
+            state = load_file(str(path))
+            model.load_state_dict(state, strict=True)
+        except (SafetensorError, OSError, RuntimeError) as exc:
+            raise CorruptCheckpoint(f"{path}: {' '.join(str(exc).split())[:200]}") from None
+
+    def remove(self, key: str) -> None:
+        """Delete checkpoint ``key`` (a corrupt entry, before it is trained again)."""
+        shutil.rmtree(self.path(key), ignore_errors=True)
 
 
 def _fsync_dir(path: Path) -> None:

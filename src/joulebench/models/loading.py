@@ -92,9 +92,16 @@ def resolve_model(ref: str) -> Any:
     return ref
 
 
+def _weights_file(target: str) -> str:
+    """The weights file of a model folder (for error messages), or the folder itself."""
+    found = sorted(Path(target).glob("*.safetensors")) if Path(target).is_dir() else []
+    return str(found[0]) if len(found) == 1 else str(target)
+
+
 def load_classifier(ref: str, num_labels: int, seed: int = 0) -> LoadedModel:
     """Load ``ref`` as a sequence classifier with a freshly initialised ``num_labels`` head."""
     import torch
+    from safetensors import SafetensorError
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig
     from transformers import logging as hf_logging
 
@@ -115,6 +122,9 @@ def load_classifier(ref: str, num_labels: int, seed: int = 0) -> LoadedModel:
         )
     except UserError:
         raise
+    except SafetensorError as exc:
+        raise UserError(f"model {ref!r}: {_weights_file(target)} is not a readable safetensors file "
+                        f"({str(exc).strip()[:160]}); re-install the package or re-download the model") from None
     except OSError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(

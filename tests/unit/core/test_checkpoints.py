@@ -46,3 +46,52 @@ def test_stale_temp_dirs_from_killed_runs_are_removed_fresh_ones_kept(tmp_path):
     os.utime(old, (long_ago, long_ago))
     assert CheckpointCache(tmp_path).remove_stale_temps() == [old]
     assert not old.exists() and fresh.exists()
+
+
+def _truncate(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_truncated_cache_entry_is_a_one_line_error_naming_the_file(tmp_path):
+    from joulebench.errors import UserError
+    from joulebench.models.checkpoints import CorruptCheckpoint
+
+    cache = CheckpointCache(tmp_path)
+    model = _tiny()
+    cache.save("k", model, {})
+    _truncate(tmp_path / "k" / "model.safetensors")
+    with pytest.raises(CorruptCheckpoint, match=r"k/model\.safetensors") as err:
+        cache.load_into("k", _tiny())
+    assert isinstance(err.value, UserError) and "\n" not in str(err.value)
+
+
+def test_the_runner_reports_and_retrains_a_corrupt_cache_entry(tmp_path, fixture_data_dir, caplog):
+    from joulebench.config import parse_config
+    from joulebench.runner import Runner, RunOptions
+
+    (config,) = parse_config({"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 16,
+                              "train": {"batch_size": 16, "max_train_examples": 16}})
+    runner = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(tmp_path)))
+    _, first = runner.fine_tuned(config, "cpu")
+    assert first["reused"] is False
+    _truncate(tmp_path / first["checkpoint"] / "model.safetensors")
+    with caplog.at_level("WARNING", logger="joulebench.runner"):
+        _, again = runner.fine_tuned(config, "cpu")
+    assert again["reused"] is False  # trained again, not silently used
+    assert "is corrupt" in caplog.text and "model.safetensors" in caplog.text
+    _, third = runner.fine_tuned(config, "cpu")
+    assert third["reused"] is True
+
+
+def test_a_corrupt_model_folder_is_a_user_error_naming_the_weights_file(tmp_path):
+    import shutil
+
+    from joulebench.errors import UserError
+    from joulebench.models.loading import load_classifier, resolve_model
+
+    folder = tmp_path / "model"
+    shutil.copytree(resolve_model("minilm-l6"), folder)
+    _truncate(folder / "model.safetensors")
+    with pytest.raises(UserError, match=r"model\.safetensors is not a readable safetensors file"):
+        load_classifier(str(folder), 2)
