@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from joulebench.config.schema import RunConfig, config_hash, stable_hash
+from joulebench.config.schema import RunConfig, config_hash, reductions_identity, stable_hash
 from joulebench.env_info import environment
 from joulebench.measure import counted_forward, make_energy_meter, pin_threads
 from joulebench.measure.metered import Metered
@@ -102,7 +102,7 @@ def online_indices(n_examples: int, requests: int, seed: int) -> list[int]:
     return random.Random(seed).sample(range(n_examples), min(requests, n_examples))
 
 
-def _digest(values: Sequence[int]) -> str:
+def _digest(values: Sequence[object]) -> str:
     return hashlib.sha256(",".join(map(str, values)).encode()).hexdigest()[:16]
 
 
@@ -233,11 +233,12 @@ class Runner:
             task=task, tokenizer=tokenizer, max_seq_len=config.max_seq_len, device=device,
             seed=config.train.seed,
             train_examples=lambda: task.load("train", data_dir, config.train.max_train_examples, config.train.seed),
-            fine_tune=self._reduction_trainer(config, tokenizer, device, trainings),
             calibration_examples=lambda n: held_out(task.load("train", data_dir), config.train.max_train_examples,
                                                     config.train.seed, n),
             regime=config.regime, trainings=trainings,
         )
+        ctx.cached_training = self._cached_training(config, ctx, trainings)
+        ctx.fine_tune = self._reduction_trainer(config, tokenizer, device, ctx)
         model, reductions = apply_reductions(model, config.reductions, ctx)
         model.to(device).eval()
         examples = task.load("validation", data_dir, config.measure.eval_max_examples, 0)
@@ -300,23 +301,56 @@ class Runner:
         self._baseline = (key, measured)
         return measured
 
+    def _cached_training(self, config: RunConfig, ctx: ReductionContext,
+                         trainings: TrainingLog) -> Callable[..., bool]:
+        """Train once, evaluate many: a training inside a reduction is keyed by what produced its
+        weights (the base checkpoint, the reductions so far with their parameters and masks by
+        content, what is trained, and the facts given) and cached like the base checkpoint."""
+        cache = self.options.cache
+
+        def run(what: str, module: nn.Module, train: Callable[[], dict], **facts: Any) -> bool:
+            key = stable_hash({"base": self.train_key(config), "chain": reductions_identity(ctx.chain),
+                               "what": what, "facts": facts})
+            if cache.has(key) and self._load_cached(key, module):
+                trainings.reused(what, key, cache.provenance(key), **facts)
+                log.info("%s: reused trained weights %s from the cache", what, key)
+                self._report(f"{what}: reused from the cache", 1, 1)
+                return True
+            with trainings.window(what, **facts) as entry:
+                entry.update(train())
+            entry["checkpoint"] = key
+            cache.save_module(key, module, {"what": what, "facts": facts, "steps": entry.get("steps"),
+                                            "cost": entry["cost"], "training": config.training_dict(),
+                                            "chain": reductions_identity(ctx.chain)})
+            return False
+
+        return run
+
     def _reduction_trainer(self, config: RunConfig, tokenizer: Any, device: str,
-                           trainings: TrainingLog) -> Callable[..., None]:
+                           ctx: ReductionContext) -> Callable[..., None]:
         def train(model: nn.Module, examples: list | None = None, trainable: Callable[[str], bool] | None = None,
                   epochs: float | None = None, after_step: Callable[[nn.Module], None] | None = None,
                   what: str = "re-train") -> None:
             task = get_task(config.task)
+            given = examples is not None
             if examples is None:
                 examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)
             encoded = encode(tokenizer, examples, config.max_seq_len)
             by_regime = set(trainable_names(model, config.regime, config.train.top_k_layers))
             names = [n for n, _ in model.named_parameters() if n in by_regime and (trainable is None or trainable(n))]
-            with trainings.window(what, examples=len(encoded), regime=config.regime,
-                                  epochs=config.train.epochs if epochs is None else epochs) as entry:
+
+            def run() -> dict:
                 result = fine_tune(model, encoded, config.train, tokenizer.pad_token_id, trainable=names,
                                    device=device, epochs=epochs, after_step=after_step,
-                                   progress=lambda s, t, loss: self._report("re-train", s, t))
-                entry.update(steps=result.steps, final_loss=result.final_loss)
+                                   progress=lambda s, t, loss: self._report(what, s, t))
+                return {"steps": result.steps, "final_loss": result.final_loss}
+
+            facts = {"examples": len(encoded), "regime": config.regime,
+                     "epochs": config.train.epochs if epochs is None else epochs,
+                     "trained_parameters": _digest(names)}
+            if given:  # examples other than the run's training set: their content counts
+                facts["examples_sha256"] = stable_hash([(e.text_a, e.text_b, e.label) for e in examples])
+            ctx.cached_training(what, model, run, **facts)  # type: ignore[misc]
         return train
 
     @torch.inference_mode()

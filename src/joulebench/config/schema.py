@@ -179,6 +179,11 @@ def file_digest(path: str, digest: Callable[[str], str] = bytes_digest) -> str |
         return None
 
 
+def reductions_identity(specs: tuple[ReductionSpec, ...]) -> list[dict]:
+    """Reductions as they count in an identity: names and params, file parameters by content."""
+    return _content_identity([{"name": r.name, "params": r.params_dict()} for r in specs])
+
+
 def _content_identity(reductions: list[dict]) -> list[dict]:
     """Reductions with file parameters replaced by the file's content digest (path kept when unreadable)."""
     out = []

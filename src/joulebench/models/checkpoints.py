@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from torch import nn
@@ -43,12 +44,25 @@ class CheckpointCache:
         return (self.path(key) / "model.safetensors").is_file()
 
     def save(self, key: str, model: nn.Module, provenance: dict) -> Path:
-        """Save weights with safetensors plus the provenance that produced them."""
+        """Save a Hugging Face model (``save_pretrained``, safetensors) plus the provenance that produced it."""
+        return self._save(key, lambda tmp: model.save_pretrained(tmp, safe_serialization=True), provenance)
+
+    def save_module(self, key: str, module: nn.Module, provenance: dict) -> Path:
+        """Save any module's ``state_dict`` as ``model.safetensors`` (a reduced model, exit heads...)."""
+        from safetensors.torch import save_file
+
+        def write(tmp: Path) -> None:
+            state = {k: v.detach().contiguous().clone() for k, v in module.state_dict().items()}
+            save_file(state, str(tmp / "model.safetensors"))
+
+        return self._save(key, write, provenance)
+
+    def _save(self, key: str, write: Callable[[Path], None], provenance: dict) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         self.remove_stale_temps()
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.root))
         try:
-            model.save_pretrained(tmp, safe_serialization=True)
+            write(tmp)
             (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
             _fsync_tree(tmp)  # the data must be on disk before the rename makes it visible
         except BaseException:

@@ -47,6 +47,13 @@ class ReductionContext:
         regime: the configuration's training regime ("full", "frozen", "top_k").
         trainings: where trainings a reduction runs itself (not through ``fine_tune``) are metered
             and logged (``joulebench.training.log.TrainingLog``); None outside the Runner.
+        cached_training: callable ``(what, module, train) -> bool``: runs ``train()`` (which trains
+            ``module`` in place and returns facts such as ``{"steps": n}``) metered and logged, and
+            caches the trained weights keyed by what produced them (base checkpoint, the reductions
+            so far, ``what``); when the cache has them it loads them into ``module`` instead and
+            returns True. None outside the Runner (then train directly).
+        chain: the reductions applied so far, the current one last (set by :func:`apply_reductions`):
+            what a training inside a reduction depends on.
     """
 
     task: Any
@@ -59,6 +66,8 @@ class ReductionContext:
     calibration_examples: Callable[[int], list] | None = None
     regime: str = "full"
     trainings: Any = None
+    cached_training: Callable[..., bool] | None = None
+    chain: tuple[ReductionSpec, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -195,7 +204,8 @@ def apply_reductions(
     """
     validate_reduction_chain(specs, device=ctx.device)
     described = []
-    for spec in specs:
+    for i, spec in enumerate(specs):
+        ctx.chain = tuple(specs[: i + 1])
         cfg = build_reduction_config(spec)
         plugin = REDUCTIONS.get(spec.name)()
         model, details = plugin.apply(model, cfg, ctx)

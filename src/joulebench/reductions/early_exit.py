@@ -353,12 +353,20 @@ class EarlyExit:
         backbone.to(ctx.device)
         torch.manual_seed(ctx.seed)  # head dropout
         batches = epochs_of_batches(encoded, ctx.tokenizer.pad_token_id, ctx.seed)
-        if ctx.trainings is not None:
-            with ctx.trainings.window("early_exit heads", steps=steps, examples=len(encoded),
-                                      epochs=cfg.exit_epochs):
-                loss = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
+        trained: dict = {}
+
+        def train() -> dict:
+            trained["loss"] = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
+            return {"steps": steps, "final_loss": trained["loss"]}
+
+        if ctx.cached_training is not None:  # train once: the same heads on the same backbone come from the cache
+            reused = ctx.cached_training("early_exit heads", heads, train, examples=len(encoded),
+                                         epochs=cfg.exit_epochs, lr=cfg.exit_lr, pooling=cfg.exit_pooling)
         else:
-            loss = train_exit_heads(backbone, heads, batches, steps, cfg.exit_lr, ctx.device)
+            train()
+            reused = False
+        loss = trained.get("loss")
+        heads.to(ctx.device).eval()
         threshold, calibration = cfg.threshold, None
         if cfg.max_drop is not None:
             threshold, calibration = self._calibrate(backbone, heads, cfg, ctx)
@@ -375,6 +383,7 @@ class EarlyExit:
             "exit_train_steps": steps,
             "exit_train_examples": len(encoded),
             "exit_final_loss": None if loss is None else round(loss, 4),
+            "exit_heads_reused": reused,
         }
 
     @staticmethod

@@ -35,6 +35,14 @@ class TrainingLog:
         entry["cost"] = metered.cost
         self.entries.append(entry)
 
+    def reused(self, what: str, checkpoint: str, provenance: dict, **facts: object) -> dict:
+        """Log a training whose weights came from the cache: the entry carries the cost of the run that
+        made them (from the cached provenance) and ``reused: True``."""
+        entry = {"what": what, **facts, "steps": provenance.get("steps"), "reused": True, "checkpoint": checkpoint,
+                 "cost": provenance.get("cost")}
+        self.entries.append(entry)
+        return entry
+
     @property
     def steps(self) -> int:
         """Optimizer steps over every logged training."""
@@ -43,5 +51,5 @@ class TrainingLog:
     @property
     def energy_j(self) -> float | None:
         """Energy over every logged training, None when any was not measurable."""
-        values = [e["cost"]["energy_j"] for e in self.entries]
+        values = [(e.get("cost") or {}).get("energy_j") for e in self.entries]
         return None if any(v is None for v in values) else float(sum(values))

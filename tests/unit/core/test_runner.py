@@ -111,3 +111,26 @@ def test_frozen_retraining_follows_the_regime(runner):
     layer0 = [k for k in retrained if k.startswith("bert.encoder.layer.0.")]
     assert layer0 and all(torch.equal(retrained[k], pretrained[k]) for k in layer0)  # the kept layer stayed frozen
     assert not torch.equal(retrained["classifier.weight"], pretrained["classifier.weight"])  # the head trained
+
+
+def test_trainings_inside_reductions_are_cached_and_reused(runner, tmp_path):
+    drop = {"name": "layer_drop", "keep_layers": 1, "retrain": True}
+    exits = {"name": "early_exit", "threshold": 0.3, "exit_epochs": 0.5}
+    (alone,) = make_config(reductions=[drop])
+    (with_int8,) = make_config(reductions=[drop, "int8"])
+    first, second = runner.run(alone), runner.run(with_int8)
+    assert first["train"]["retraining"][0].get("reused") is None and first["train"]["retraining"][0]["steps"] > 0
+    reused = second["train"]["retraining"][0]
+    assert reused["reused"] is True and reused["checkpoint"] == first["train"]["retraining"][0]["checkpoint"]
+    assert reused["cost"] == first["train"]["retraining"][0]["cost"]  # the cost of the run that made them
+    assert second["train"]["total_steps"] == first["train"]["total_steps"]
+    # a different recipe (another depth) trains anew
+    (deeper,) = make_config(reductions=[{**drop, "keep_layers": 2}])
+    assert runner.run(deeper)["train"]["retraining"][0].get("reused") is None
+    # exit heads too: the same heads on the same backbone, with or without int8 after them
+    (exit_alone,) = make_config(reductions=[exits])
+    (exit_int8,) = make_config(reductions=[exits, "int8"])
+    a, b = runner.run(exit_alone), runner.run(exit_int8)
+    assert a["reductions"][0]["details"]["exit_heads_reused"] is False
+    assert b["reductions"][0]["details"]["exit_heads_reused"] is True
+    assert b["train"]["retraining"][0]["reused"] is True
