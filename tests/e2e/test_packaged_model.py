@@ -90,7 +90,8 @@ baselines: {dense_seeds: [0], random_pruning: true, random_reinit: false, sparsi
     from joulebench.reductions.lottery import load_mask
     from joulebench.results.store import ResultStore
 
-    mask = load_mask(out / "masks" / "sst2-imp-seed0-s50.safetensors")
+    [found] = (out / "masks").glob("sst2-imp-seed0-s50-r*.safetensors")  # the name carries the recipe hash
+    mask = load_mask(found)
     assert abs(mask.sparsity - 0.5) < 1e-3  # exact global sparsity over the encoder's 36 Linear weights
     assert len(mask.masks) == 36 and not any("pooler" in key for key in mask.masks)
     records = ResultStore.in_dir(out).records()
