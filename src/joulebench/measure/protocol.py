@@ -102,10 +102,21 @@ def median_interval(values: Sequence[float], log: bool = False) -> tuple[float, 
     return med, min(lo, med), max(hi, med)
 
 
-def _peak(memory: list[PeakMemory]) -> tuple[float | None, str | None]:
-    if not memory:
-        return None, None
-    return max(m.peak_mb for m in memory), memory[0].method
+def _measure(sides: dict[str, Workload], order: str, *, passes: int, warmup_calls: int, meter: EnergyMeter,
+             device: str, sync: Callable[[], None] | None) -> dict[str, Measurement]:
+    """Warm every side up, then time one window per letter of ``order`` (a side's key), each side's
+    peak memory taken over its own windows only."""
+    for workload in sides.values():
+        warm_up(workload.calls, warmup_calls, sync)
+    windows: dict[str, list[TimingResult]] = {key: [] for key in sides}
+    peaks: dict[str, list[PeakMemory]] = {key: [] for key in sides}
+    for key in order.replace(" ", ""):
+        workload = sides[key]
+        with PeakMemory(device=device) as mem:
+            windows[key].append(time_passes(workload.calls, workload.sizes, passes=passes, meter=meter, sync=sync))
+        peaks[key].append(mem)
+    return {key: Measurement(windows[key], max(m.peak_mb for m in peaks[key]), peaks[key][0].method)
+            for key in sides}
 
 
 def measure_alone(
@@ -121,13 +132,8 @@ def measure_alone(
     """``repeats`` windows of ``passes`` whole passes over ``workload``, after an untimed warm-up."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    warm_up(workload.calls, warmup_calls, sync)
-    windows, memory = [], []
-    for _ in range(repeats):
-        with PeakMemory(device=device) as mem:
-            windows.append(time_passes(workload.calls, workload.sizes, passes=passes, meter=meter, sync=sync))
-        memory.append(mem)
-    return Measurement(windows, *_peak(memory))
+    return _measure({"T": workload}, "T" * repeats, passes=passes, warmup_calls=warmup_calls, meter=meter,
+                    device=device, sync=sync)["T"]
 
 
 def measure_paired(
@@ -149,24 +155,10 @@ def measure_paired(
     """
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
-    warm_up(target.calls, warmup_calls, sync)
-    warm_up(baseline.calls, warmup_calls, sync)
-    sides = {"T": (target, Measurement()), "B": (baseline, Measurement())}
-    memory: list[PeakMemory] = []
-    order = []
-    for r in range(rounds):
-        pair = "TB" if r % 2 == 0 else "BT"
-        order.append(pair)
-        for side in pair:
-            workload, measurement = sides[side]
-            with PeakMemory(device=device) as mem:
-                window = time_passes(workload.calls, workload.sizes, passes=passes, meter=meter, sync=sync)
-            measurement.windows.append(window)
-            if side == "T":
-                memory.append(mem)
-    target_m, base_m = sides["T"][1], sides["B"][1]
-    target_m.peak_mem_mb, target_m.peak_mem_method = _peak(memory)
-    return target_m, base_m, " ".join(order)
+    order = " ".join("TB" if r % 2 == 0 else "BT" for r in range(rounds))
+    measured = _measure({"T": target, "B": baseline}, order, passes=passes, warmup_calls=warmup_calls,
+                        meter=meter, device=device, sync=sync)
+    return measured["T"], measured["B"], order
 
 
 def summarize_measurement(measurement: Measurement) -> dict:
