@@ -162,13 +162,15 @@ class Runner:
         from the checkpoint's provenance.
         """
         task = get_task(config.task)
-        loaded = load_classifier(config.model, task.num_labels, seed=config.train.seed)
+        loaded = load_classifier(config.model, task.num_labels, seed=config.train.seed,
+                                 pooling=config.classifier_pooling)
         model, tokenizer = loaded.model, loaded.tokenizer
         key = self.train_key(config)
         cache = self.options.cache
         if cache.has(key) and not self._load_cached(key, model):
             # a corrupt entry was removed: start again from the pre-trained weights
-            model = load_classifier(config.model, task.num_labels, seed=config.train.seed).model
+            model = load_classifier(config.model, task.num_labels, seed=config.train.seed,
+                                    pooling=config.classifier_pooling).model
         if cache.has(key):
             provenance = cache.provenance(key)
             info = {"checkpoint": key, "reused": True, "steps": provenance.get("steps"),
@@ -191,7 +193,8 @@ class Runner:
             info = {"checkpoint": key, "reused": False, "steps": result.steps,
                     "train_time_s": round(result.train_time_s, 3), "final_loss": result.final_loss,
                     "cost": metered.cost}
-        info.update(train_examples=config.train.max_train_examples, epochs=config.train.epochs)
+        info.update(train_examples=config.train.max_train_examples, epochs=config.train.epochs,
+                    classifier_pooling=loaded.pooling, classifier_pooling_source=loaded.pooling_source)
         model.eval()
         return (model, tokenizer, task), info
 
@@ -330,7 +333,8 @@ class Runner:
                            ctx: ReductionContext) -> Callable[..., None]:
         def train(model: nn.Module, examples: list | None = None, trainable: Callable[[str], bool] | None = None,
                   epochs: float | None = None, after_step: Callable[[nn.Module], None] | None = None,
-                  what: str = "re-train") -> None:
+                  what: str = "re-train", loss_fn: Callable[[nn.Module, dict], torch.Tensor] | None = None
+                  ) -> bool:
             task = get_task(config.task)
             given = examples is not None
             if examples is None:
@@ -341,7 +345,7 @@ class Runner:
 
             def run() -> dict:
                 result = fine_tune(model, encoded, config.train, tokenizer.pad_token_id, trainable=names,
-                                   device=device, epochs=epochs, after_step=after_step,
+                                   device=device, epochs=epochs, after_step=after_step, loss_fn=loss_fn,
                                    progress=lambda s, t, loss: self._report(what, s, t))
                 return {"steps": result.steps, "final_loss": result.final_loss}
 
@@ -350,7 +354,7 @@ class Runner:
                      "trained_parameters": _digest(names)}
             if given:  # examples other than the run's training set: their content counts
                 facts["examples_sha256"] = stable_hash([(e.text_a, e.text_b, e.label) for e in examples])
-            ctx.cached_training(what, model, run, **facts)  # type: ignore[misc]
+            return ctx.cached_training(what, model, run, **facts)  # type: ignore[misc]
         return train
 
     @torch.inference_mode()

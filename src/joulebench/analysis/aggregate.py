@@ -145,6 +145,8 @@ def config_without_seed(record: Mapping) -> dict:
     (the label does not count in ``config_hash`` either)."""
     config = copy.deepcopy(dict(record.get("config") or {}))
     config.pop("name", None)
+    if config.get("classifier_pooling") == "cls":  # records made before the key existed were all cls
+        config.pop("classifier_pooling")
     train = config.get("train")
     if isinstance(train, dict):
         train.pop("seed", None)

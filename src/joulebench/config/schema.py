@@ -53,6 +53,9 @@ class TrainConfig:
 
 SCENARIOS = ("offline", "online")
 
+#: What a classification head reads (``joulebench.models.pooling``).
+CLASSIFIER_POOLINGS = ("cls", "mean", "auto")
+
 #: Measure keys of earlier versions, with what replaced them (the loader names them in its error).
 REMOVED_MEASURE_KEYS = {
     "min_calls": "a window is now whole passes over the same examples: use measure.passes and measure.repeats",
@@ -123,6 +126,10 @@ class RunConfig:
     task: str = _help("Task key, e.g. sst2, mrpc, qqp.")
     model: str = _help("Model alias (minilm-l6), Hugging Face Hub id, or local path.", "minilm-l6")
     regime: str = _help("Training regime: full, frozen or top_k.", "full")
+    classifier_pooling: str = _help(
+        "What the classification head reads: cls (BERT's pooler over [CLS]), mean (mean of the real "
+        "tokens; BERT-layout models) or auto (the model's own pooling: a sentence-transformers pooling "
+        "config when present, else cls).", "auto")
     max_seq_len: int = _help("Tokens kept per example when training and evaluating.", 128)
     train: TrainConfig = _help("Fine-tuning settings.", default_factory=TrainConfig)
     measure: MeasureConfig = _help("Measurement settings.", default_factory=MeasureConfig)
@@ -133,6 +140,9 @@ class RunConfig:
         """Raise ValueError naming the field when a value is impossible."""
         if self.max_seq_len < 2:
             raise ValueError(f"max_seq_len must be >= 2, got {self.max_seq_len}")
+        if self.classifier_pooling not in CLASSIFIER_POOLINGS:
+            raise ValueError(f"classifier_pooling must be one of {', '.join(CLASSIFIER_POOLINGS)}, "
+                             f"got {self.classifier_pooling!r}")
         self.train.validate()
         self.measure.validate()
 
@@ -143,11 +153,17 @@ class RunConfig:
         return data
 
     def training_dict(self) -> dict[str, Any]:
-        """Only what determines the fine-tuned weights (the checkpoint identity)."""
-        return {
+        """Only what determines the fine-tuned weights (the checkpoint identity).
+
+        ``classifier_pooling: cls`` is left out, so checkpoints trained before the key existed
+        (all cls) keep their identity."""
+        data = {
             "task": self.task, "model": self.model, "regime": self.regime,
             "max_seq_len": self.max_seq_len, "train": dataclasses.asdict(self.train),
         }
+        if self.classifier_pooling != "cls":
+            data["classifier_pooling"] = self.classifier_pooling
+        return data
 
 
 def bytes_digest(path: str) -> str:
@@ -210,6 +226,8 @@ def config_hash(config: RunConfig) -> str:
     same mask under another path is the same configuration."""
     data = config.to_dict()
     data.pop("name", None)
+    if data.get("classifier_pooling") == "cls":  # records made before the key existed were all cls
+        data.pop("classifier_pooling")
     data["reductions"] = _content_identity(data["reductions"])
     return stable_hash(data)
 

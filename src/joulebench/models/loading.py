@@ -64,6 +64,8 @@ class LoadedModel:
     model: nn.Module
     tokenizer: Any
     source: str
+    pooling: str = "cls"
+    pooling_source: str = "classifier_pooling: cls"
 
 
 def resolve_model(ref: str) -> Any:
@@ -98,26 +100,54 @@ def _weights_file(target: str) -> str:
     return str(found[0]) if len(found) == 1 else str(target)
 
 
-def load_classifier(ref: str, num_labels: int, seed: int = 0) -> LoadedModel:
-    """Load ``ref`` as a sequence classifier with a freshly initialised ``num_labels`` head."""
+def resolve_pooling(ref: str, pooling: str) -> tuple[str, str]:
+    """``classifier_pooling`` of a run resolved for model ``ref``: ("mean"|"cls", where it came from)."""
+    from joulebench.models.pooling import POOLINGS, declared_pooling
+
+    if pooling not in POOLINGS:
+        raise UserError(f"classifier_pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+    if pooling != "auto":
+        return pooling, f"classifier_pooling: {pooling}"
+    target = resolve_model(ref)
+    if isinstance(target, dict):
+        return "cls", "auto: default (no pooling config)"
+    found, where = declared_pooling(target)
+    return found, f"auto: {where}"
+
+
+def load_classifier(ref: str, num_labels: int, seed: int = 0, pooling: str = "cls") -> LoadedModel:
+    """Load ``ref`` as a sequence classifier with a freshly initialised ``num_labels`` head.
+
+    Args:
+        pooling: what the head reads: ``cls`` (BERT's pooler over [CLS]), ``mean`` (the mean of
+            the real tokens; BERT-layout models) or ``auto`` (the model's declared pooling).
+    """
     import torch
     from safetensors import SafetensorError
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig
     from transformers import logging as hf_logging
+
+    from joulebench.models.pooling import MeanPooledBertForSequenceClassification, check_mean_supported
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     target = resolve_model(ref)
+    chosen, source = resolve_pooling(ref, pooling)
     torch.manual_seed(seed)  # the new head's initialisation follows the run's seed
     if isinstance(target, dict):  # tiny random model built from a config
         from transformers import BertForSequenceClassification
 
         tokenizer = AutoTokenizer.from_pretrained(target["tokenizer"])
         config = BertConfig(**target["config"], num_labels=num_labels)
-        return LoadedModel(BertForSequenceClassification(config).eval(), tokenizer, ref)
+        cls = MeanPooledBertForSequenceClassification if chosen == "mean" else BertForSequenceClassification
+        return LoadedModel(cls(config).eval(), tokenizer, ref, chosen, source)
     try:
         tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=False)
-        model = AutoModelForSequenceClassification.from_pretrained(
+        builder: Any = AutoModelForSequenceClassification
+        if chosen == "mean":
+            check_mean_supported(AutoConfig.from_pretrained(target, trust_remote_code=False).model_type, ref)
+            builder = MeanPooledBertForSequenceClassification
+        model = builder.from_pretrained(
             target, num_labels=num_labels, use_safetensors=True, trust_remote_code=False
         )
     except UserError:
@@ -132,4 +162,4 @@ def load_classifier(ref: str, num_labels: int, seed: int = 0) -> LoadedModel:
         ) from None
     except (ValueError, KeyError) as exc:
         raise UserError(f"model {ref!r}: not a loadable sequence-classification encoder ({str(exc)[:200]})") from None
-    return LoadedModel(model.eval(), tokenizer, ref)
+    return LoadedModel(model.eval(), tokenizer, ref, chosen, source)

@@ -38,9 +38,10 @@ class ReductionContext:
         seed: the run's seed.
         train_examples: callable returning the (capped) training examples.
         fine_tune: callable ``fine_tune(model, examples=None, trainable=None, epochs=None,
-            what="re-train")`` that trains ``model`` in place with the run's training settings and
-            regime (``trainable`` is an optional predicate on parameter names limiting it further),
-            metered and logged in ``trainings`` under ``what``.
+            what="re-train", loss_fn=None) -> bool`` that trains ``model`` in place with the run's
+            training settings and regime (``trainable`` is an optional predicate on parameter names
+            limiting it further; ``loss_fn(model, batch)`` replaces the model's own loss), metered,
+            logged in ``trainings`` under ``what`` and cached; True when the weights came from the cache.
         calibration_examples: callable ``(n) -> list`` of up to ``n`` training-split examples
             that the training subset does not contain (for knobs chosen from data, e.g. an
             early-exit threshold calibrated to an accuracy target).

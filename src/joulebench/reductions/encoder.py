@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
+from joulebench.models.pooling import mean_of_tokens, pooling_of
 
 #: Attribute paths of the encoder layer list in the model families ``layer_drop`` supports.
 LAYER_PATHS = (("bert", "encoder", "layer"), ("distilbert", "transformer", "layer"),
@@ -178,7 +179,7 @@ class LayerwiseBert(nn.Module):
         return EncoderState(hidden, state.mask, state.input_tokens)
 
     def head(self, state: EncoderState) -> torch.Tensor:
-        return classify_cls(self.model, state.hidden)
+        return classify(self.model, state)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -188,10 +189,14 @@ class LayerwiseBert(nn.Module):
         return self.head(state)
 
 
-def classify_cls(model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
-    """The model's pooler (when it has one) and classifier applied to token 0 ([CLS])."""
-    pooler = getattr(model.bert, "pooler", None)
-    pooled = pooler(hidden) if pooler is not None else hidden[:, 0]
+def classify(model: nn.Module, state: EncoderState) -> torch.Tensor:
+    """The model's own head on the final state: its pooler (when it has one) over token 0 ([CLS]),
+    or, for a mean-pooled classifier, the mean of the real tokens left in ``state``."""
+    if pooling_of(model) == "mean":
+        pooled = mean_of_tokens(state.hidden, state.mask)
+    else:
+        pooler = getattr(model.bert, "pooler", None)
+        pooled = pooler(state.hidden) if pooler is not None else state.hidden[:, 0]
     return model.classifier(model.dropout(pooled) if hasattr(model, "dropout") else pooled)
 
 

@@ -44,11 +44,19 @@ def keep_bottom_layers(model: nn.Module, keep: int) -> int:
     Raises:
         UserError: ``keep`` exceeds the model's layer count.
     """
-    owner, attr, layers = find_layers(model)
-    total = len(layers)
+    total = len(find_layers(model)[2])
     if keep > total:
         raise UserError(f"layer_drop: keep_layers={keep} but the model has only {total} encoder layers")
-    setattr(owner, attr, nn.ModuleList(list(layers)[:keep]))
+    return keep_layers_at(model, list(range(keep)))
+
+
+def keep_layers_at(model: nn.Module, indices: Sequence[int]) -> int:
+    """Keep only the encoder layers at ``indices`` (0-based, increasing), in place; return the
+    original count. The kept layers are renumbered 0.. in the order given."""
+    owner, attr, layers = find_layers(model)
+    total = len(layers)
+    setattr(owner, attr, nn.ModuleList([layers[i] for i in indices]))
+    keep = len(indices)
     config = model.config
     # Both names are in use (BERT: num_hidden_layers, DistilBERT: n_layers); save_pretrained and
     # the regimes read the count from the config, so it must match the module list.

@@ -14,6 +14,8 @@ from joulebench.config.schema import TrainConfig
 from joulebench.models.batching import Encoded, train_batches
 
 StepHook = Callable[[nn.Module], None]
+#: ``loss(model, batch) -> scalar tensor``; a batch holds input_ids, attention_mask, token_type_ids, labels.
+LossFn = Callable[[nn.Module, dict], torch.Tensor]
 Progress = Callable[[int, int, float], None]
 
 
@@ -41,6 +43,7 @@ def fine_tune(
     after_step: StepHook | None = None,
     progress: Progress | None = None,
     epochs: float | None = None,
+    loss_fn: LossFn | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``encoded`` examples.
 
@@ -49,6 +52,8 @@ def fine_tune(
         after_step: called after each optimizer step (e.g. to re-apply pruning masks).
         progress: called as ``progress(step, total_steps, loss)``.
         epochs: overrides ``cfg.epochs`` (used by reductions that re-train briefly).
+        loss_fn: the training loss (default: the model's own, ``model(**batch).loss``), e.g.
+            distillation against a teacher, or cross-entropy of a wrapper returning logits.
     """
     epochs = cfg.epochs if epochs is None else epochs
     names = set(trainable) if trainable is not None else None
@@ -80,7 +85,7 @@ def fine_tune(
             if step >= total:
                 break
             batch = {k: v.to(device) for k, v in batch.items()}
-            loss = model(**batch).loss
+            loss = model(**batch).loss if loss_fn is None else loss_fn(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
             optimizer.step()

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
-from joulebench.reductions.lottery.targets import DEFAULT_TARGETS, check_targets, prunable_weights
+from joulebench.reductions.lottery.targets import DEFAULT_TARGETS, base_model, check_targets, prunable_weights
 
 #: Version of the mask file layout; bumped on incompatible changes.
 MASK_FORMAT = 1
@@ -170,7 +170,9 @@ def check_compatible(model: nn.Module, mask: TicketMask) -> None:
                 f"mask does not fit the model: tensor {key!r} is {tuple(mask.masks[key].shape)} in the mask "
                 f"but {tuple(weight.shape)} in the model"
             )
-    extra = [k for k in mask.masks if k not in weights]
+    # A mean-pooled classifier has no pooler: a mask's pooler tensors have nothing to prune there.
+    unpooled = getattr(base_model(model), "pooler", None) is None
+    extra = [k for k in mask.masks if k not in weights and not (unpooled and k.startswith("pooler."))]
     if extra:
         raise MaskMismatchError(
             f"mask does not fit the model: tensor {extra[0]!r} in the mask is not a prunable weight of the model"

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
+from joulebench.models.pooling import pooling_of
 from joulebench.reductions.base import ReductionContext, param, register_reduction
 from joulebench.reductions.lottery.masks import MaskEnforcer, TicketMask, apply_mask, check_compatible, load_mask
 from joulebench.reductions.lottery.price import ticket_details
@@ -84,7 +85,8 @@ class TicketConfig:
             raise ValueError(f"csr_min_sparsity must be in [0, 1), got {self.csr_min_sparsity}")
 
 
-def initial_model(model_ref: str, num_labels: int, seed: int, random_init: bool = False) -> nn.Module:
+def initial_model(model_ref: str, num_labels: int, seed: int, random_init: bool = False,
+                  pooling: str = "cls") -> nn.Module:
     """The classifier as it is before fine-tuning: pre-trained encoder, head drawn from ``seed``.
 
     This is what the runner starts from, so rewinding to it rewinds the dense run too. With
@@ -93,7 +95,7 @@ def initial_model(model_ref: str, num_labels: int, seed: int, random_init: bool 
     """
     from joulebench.models.loading import load_classifier
 
-    model = load_classifier(model_ref, num_labels, seed=seed).model
+    model = load_classifier(model_ref, num_labels, seed=seed, pooling=pooling).model
     if random_init:
         torch.manual_seed(RANDOM_INIT_SEED_OFFSET + seed)
         model = type(model)(model.config)
@@ -131,11 +133,11 @@ def prepare_ticket(model: nn.Module, mask: TicketMask, init: str, model_ref: str
     if rewind_path is not None:
         from safetensors.torch import load_file
 
-        twin = initial_model(model_ref, num_labels, seed)
+        twin = initial_model(model_ref, num_labels, seed, pooling=pooling_of(model))
         twin.load_state_dict(load_file(str(rewind_path)), strict=True)
         load_start_state(model, twin, "ticket (init rewind)")
     elif init in ("pretrained", "rewind", "random"):
-        start = initial_model(model_ref, num_labels, seed, random_init=init == "random")
+        start = initial_model(model_ref, num_labels, seed, random_init=init == "random", pooling=pooling_of(model))
         load_start_state(model, start, f"ticket (init {init})")
     apply_mask(model, mask)
 

@@ -204,7 +204,8 @@ class TicketStudy:
         from joulebench.tasks import get_task
 
         task = get_task(config.task)
-        loaded = load_classifier(config.model, task.num_labels, seed=config.train.seed)
+        loaded = load_classifier(config.model, task.num_labels, seed=config.train.seed,
+                                 pooling=config.classifier_pooling)
         model, tokenizer = loaded.model, loaded.tokenizer
         if init == "finetuned":
             (dense, _, _), info = self.runner.fine_tuned(config, self.device)
@@ -332,7 +333,7 @@ class TicketStudy:
 
         dense_config = self.run_config(task, seed, name=f"dense {task} seed{seed}")
         num_labels = get_task(task).num_labels
-        loaded = load_classifier(dense_config.model, num_labels, seed=seed)
+        loaded = load_classifier(dense_config.model, num_labels, seed=seed, pooling=dense_config.classifier_pooling)
         model, tokenizer = loaded.model, loaded.tokenizer
         rewind_step = self.s.search.rewind_step
         paths: dict[float, Path] = {}
@@ -413,7 +414,8 @@ class TicketStudy:
         from joulebench.models.loading import load_classifier
         from joulebench.tasks import get_task
 
-        model = load_classifier(self.s.base.model, get_task(task).num_labels, seed=seed).model
+        model = load_classifier(self.s.base.model, get_task(task).num_labels, seed=seed,
+                                pooling=self.s.base.classifier_pooling).model
         weights = {k: w.detach() for k, w in prunable_weights(model, self.s.search.targets).items()}
         paths = {}
         for r, level in enumerate(levels, start=1):

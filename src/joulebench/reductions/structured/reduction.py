@@ -117,8 +117,9 @@ def _pretrained(model: nn.Module, ctx: ReductionContext) -> nn.Module:
     if not ref:
         raise UserError("structured_prune retrain: cannot tell which pre-trained weights this model came from")
     from joulebench.models.loading import load_classifier
+    from joulebench.models.pooling import pooling_of
 
-    return load_classifier(ref, ctx.task.num_labels, seed=ctx.seed).model
+    return load_classifier(ref, ctx.task.num_labels, seed=ctx.seed, pooling=pooling_of(model)).model
 
 
 def find_mask(model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContext) -> tuple[StructureMask, dict]:
