@@ -17,8 +17,10 @@ from torch import nn
 from transformers import BertForSequenceClassification
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from joulebench.config.schema import CLASSIFIER_POOLINGS as POOLINGS
+from joulebench.config.schema import CLASSIFIER_POOLINGS
 from joulebench.errors import UserError
+
+POOLINGS = CLASSIFIER_POOLINGS
 
 
 def declared_pooling(target: Any) -> tuple[str, str]:

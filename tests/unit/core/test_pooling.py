@@ -22,7 +22,8 @@ def test_mean_of_tokens_ignores_padding():
 def test_declared_pooling_reads_the_sentence_transformers_config(tmp_path):
     assert declared_pooling(str(tmp_path)) == ("cls", "default (no pooling config)")
     (tmp_path / "pool").mkdir()
-    (tmp_path / "modules.json").write_text(json.dumps([{"path": "pool", "type": "sentence_transformers.models.Pooling"}]))
+    modules = [{"path": "pool", "type": "sentence_transformers.models.Pooling"}]
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
     (tmp_path / "pool" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
     assert declared_pooling(str(tmp_path)) == ("mean", "pool/config.json")
     (tmp_path / "pool" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
