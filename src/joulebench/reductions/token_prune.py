@@ -9,6 +9,15 @@ classifier reads it) and padding never displaces a real token.
 ``keep_ratio`` is the fraction of each example's real tokens left after the last pruning layer;
 with several layers it is reached geometrically (each keeps ``keep_ratio ** (1/n)`` of what
 reaches it), the "progressively fewer" retention schedule of PoWER-BERT with one knob.
+
+Trained to its target (PoWER-BERT's recipe, Goyal et al. 2020, section 3): with ``retrain: true``
+the model is re-fine-tuned *with its token elimination in place* (hard extraction in every
+forward pass, the run's training settings and regime, cached like every training), so the layers
+learn to work on the tokens they keep. PoWER-BERT learns the retention configuration with
+soft-extraction layers and a length penalty; here it is *searched*: with ``max_drop`` instead of
+``keep_ratio``, each ratio of ``search_ratios`` (most aggressive first) is trained that way and
+scored on ``calibration_examples`` held-out training sentences (never the evaluation split), and
+the smallest ratio whose accuracy there is within ``max_drop`` of the unpruned model's is kept.
 """
 
 from __future__ import annotations
@@ -17,8 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import copy
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from joulebench.errors import UserError
 from joulebench.reductions.base import ReductionContext, param, register_reduction
@@ -35,15 +47,36 @@ from joulebench.reductions.encoder import (
 class TokenPruneConfig:
     """Parameters of ``token_prune``."""
 
-    keep_ratio: float = param("Fraction of each example's real tokens kept after the last pruning layer, in (0, 1].")
+    keep_ratio: float | None = param(
+        "Fraction of each example's real tokens kept after the last pruning layer, in (0, 1] (or give max_drop).",
+        None)
     after_layers: tuple[int, ...] = param(
         "Encoder layers (1-based) after which tokens are pruned; several layers prune progressively.", (1, 2, 3)
     )
+    retrain: bool = param("Re-fine-tune the model with the pruning in place (PoWER-BERT), cached.", False)
+    retrain_epochs: float = param("Epochs of that re-fine-tuning (fractions allowed).", 1.0)
+    max_drop: float | None = param(
+        "Instead of keep_ratio: the smallest of search_ratios whose accuracy on held-out training sentences is "
+        "within this drop of the unpruned model's (each candidate trained as retrain says).", None)
+    search_ratios: tuple[float, ...] = param("Candidate keep ratios for max_drop.", (0.2, 0.3, 0.4, 0.5, 0.7))
+    calibration_examples: int = param("Held-out training sentences scoring the max_drop candidates.", 1000)
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
-        if not 0 < self.keep_ratio <= 1:
+        if (self.keep_ratio is None) == (self.max_drop is None):
+            raise ValueError("give exactly one of keep_ratio (fixed) or max_drop (searched on held-out training data)")
+        if self.keep_ratio is not None and not 0 < self.keep_ratio <= 1:
             raise ValueError(f"keep_ratio must be in (0, 1], got {self.keep_ratio}")
+        if self.max_drop is not None and not 0 <= self.max_drop < 1:
+            raise ValueError(f"max_drop must be in [0, 1), got {self.max_drop}")
+        ratios = self.search_ratios
+        if not isinstance(ratios, (list, tuple)) or not ratios or any(
+                isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r <= 1 for r in ratios):
+            raise ValueError(f"search_ratios must be a non-empty list of ratios in (0, 1], got {ratios!r}")
+        if self.retrain_epochs <= 0:
+            raise ValueError(f"retrain_epochs must be > 0, got {self.retrain_epochs}")
+        if self.calibration_examples < 1:
+            raise ValueError(f"calibration_examples must be >= 1, got {self.calibration_examples}")
         layers = self.after_layers
         if (
             not isinstance(layers, (list, tuple)) or not layers
@@ -198,14 +231,84 @@ class TokenPrune:
                 f"token_prune: after_layers has {last} but the model has {backbone.num_layers} encoder layers; "
                 f"pruning after layer {backbone.num_layers} or later saves nothing"
             )
-        pruned = TokenPrunedBert(backbone, cfg.keep_ratio, cfg.after_layers)
+        search = None
+        if cfg.max_drop is not None:
+            pruned, search = self._search(backbone, cfg, ctx)
+        else:
+            pruned = TokenPrunedBert(backbone, cfg.keep_ratio, cfg.after_layers)
+            if cfg.retrain:
+                _retrain(pruned, cfg, ctx)
         step = pruned.step_ratio
         return pruned.eval(), {
-            "keep_ratio": cfg.keep_ratio,
+            "keep_ratio": pruned.keep_ratio,
+            "keep_ratio_source": "given" if search is None else "searched",
             "after_layers": list(cfg.after_layers),
+            "retrained": cfg.retrain,
+            "search": search,
             "keep_ratio_per_step": round(step, 4),
             "nominal_token_layers_ratio": round(_nominal_token_layers(backbone.num_layers, cfg.after_layers, step), 4),
         }
+
+    @staticmethod
+    def _search(backbone: LayerwiseBert, cfg: TokenPruneConfig,
+                ctx: ReductionContext) -> tuple[TokenPrunedBert, dict]:
+        """The most aggressive candidate ratio within ``max_drop`` on held-out training sentences."""
+        if ctx.calibration_examples is None:
+            raise UserError("token_prune max_drop needs a calibration split (run it through the Runner)")
+        from joulebench.models.batching import encode
+
+        encoded = encode(ctx.tokenizer, ctx.calibration_examples(cfg.calibration_examples), ctx.max_seq_len)
+        reference = held_out_accuracy(backbone, encoded, ctx)
+        tried = []
+        chosen = None
+        for ratio in sorted(set(cfg.search_ratios)):
+            candidate = TokenPrunedBert(copy.deepcopy(backbone), ratio, cfg.after_layers)
+            if cfg.retrain:
+                _retrain(candidate, cfg, ctx, what=f"token_prune retrain keep_ratio={ratio}")
+            accuracy = held_out_accuracy(candidate, encoded, ctx)
+            tried.append({"keep_ratio": ratio, "accuracy": round(accuracy, 5),
+                          "accuracy_drop": round(reference - accuracy, 5)})
+            if reference - accuracy <= cfg.max_drop:
+                chosen = candidate
+                break
+        found = chosen is not None
+        if chosen is None:  # no candidate within budget: keep every token (and say so)
+            chosen = TokenPrunedBert(backbone, 1.0, cfg.after_layers)
+        chosen.reset_realised()
+        return chosen, {"max_drop": cfg.max_drop, "split": "held-out training examples (not in the training subset)",
+                        "examples": len(encoded), "unpruned_accuracy": round(reference, 5), "tried": tried,
+                        "within_budget": found}
+
+
+def _pruned_loss(model: nn.Module, batch: dict) -> torch.Tensor:
+    """Cross-entropy of a layer-wise model's logits (it returns logits, not an output with a loss)."""
+    logits = model(batch["input_ids"], batch.get("attention_mask"), batch.get("token_type_ids"))
+    return F.cross_entropy(logits, batch["labels"])
+
+
+def _retrain(pruned: TokenPrunedBert, cfg: TokenPruneConfig, ctx: ReductionContext,
+             what: str = "token_prune retrain") -> None:
+    """Re-fine-tune ``pruned`` with its token elimination active in every forward pass."""
+    if ctx.fine_tune is None:
+        raise UserError("token_prune: retrain=true needs a fine-tuning context (run it through the Runner)")
+    ctx.fine_tune(pruned, epochs=cfg.retrain_epochs, what=what, loss_fn=_pruned_loss)
+    pruned.eval()
+    pruned.reset_realised()
+
+
+@torch.no_grad()
+def held_out_accuracy(model: nn.Module, encoded: list, ctx: ReductionContext) -> float:
+    """Accuracy of a layer-wise model (logits out) on encoded examples."""
+    from joulebench.models.batching import train_batches
+
+    model.eval()
+    right = total = 0
+    for batch in train_batches(encoded, 64, ctx.tokenizer.pad_token_id, seed=ctx.seed):
+        batch = {k: v.to(ctx.device) for k, v in batch.items()}
+        logits = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        right += int((logits.argmax(-1) == batch["labels"]).sum())
+        total += int(batch["labels"].numel())
+    return right / max(total, 1)
 
 
 def _nominal_token_layers(n_layers: int, after: Sequence[int], step: float) -> float:

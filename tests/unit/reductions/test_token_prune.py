@@ -111,3 +111,66 @@ def test_bad_after_layers_fail_at_load_time(bad):
 def test_pruning_after_the_last_layer_is_an_error(model, ctx):
     with pytest.raises(UserError, match="after_layers has 4 but the model has 4 encoder layers"):
         prune(model, ctx, 0.5, [4])
+
+
+# -- trained to its target ------------------------------------------------------------------------
+def _runner_config(prune, **train):
+    from joulebench.config import parse_config
+
+    (config,) = parse_config({
+        "task": "sst2", "model": "tiny-random-bert", "max_seq_len": 32, "train": {"batch_size": 16, **train},
+        "measure": {"batch_size": 16, "repeats": 2, "warmup_calls": 1}, "reductions": [prune]})
+    return config
+
+
+def test_keep_ratio_or_max_drop_exactly_one():
+    from joulebench.config import parse_config
+
+    with pytest.raises(UserError, match="exactly one of keep_ratio"):
+        parse_config({"task": "sst2", "reductions": [{"name": "token_prune", "keep_ratio": 0.5, "max_drop": 0.01}]})
+    with pytest.raises(UserError, match="exactly one of keep_ratio"):
+        parse_config({"task": "sst2", "reductions": [{"name": "token_prune"}]})
+
+
+def test_retrain_trains_with_the_pruning_in_place_and_is_cached(fixture_data_dir, cache_dir):
+    from joulebench.models.checkpoints import CheckpointCache
+    from joulebench.runner import Runner, RunOptions
+
+    runner = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir)))
+    spec = {"name": "token_prune", "keep_ratio": 0.5, "after_layers": [1], "retrain": True}
+    untrained = runner.run(_runner_config({**spec, "retrain": False}))
+    first = runner.run(_runner_config(spec))
+    training = first["train"]["retraining"]
+    assert [t["what"] for t in training] == ["token_prune retrain"] and training[0]["steps"] > 0
+    assert first["reductions"][0]["details"]["retrained"] is True
+    assert untrained["train"]["retraining"] == []
+    second = runner.run(_runner_config(spec))
+    assert second["train"]["retraining"][0]["reused"] is True
+    assert second["quality"]["predictions"] == first["quality"]["predictions"]
+
+
+def test_max_drop_searches_ratios_on_held_out_training_data(fixture_data_dir, cache_dir):
+    from joulebench.models.checkpoints import CheckpointCache
+    from joulebench.runner import Runner, RunOptions
+
+    runner = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir)))
+    # a drop of 1.0 admits anything: the most aggressive candidate is kept after one try
+    loose = runner.run(_runner_config({"name": "token_prune", "max_drop": 0.99, "after_layers": [1],
+                                       "search_ratios": [0.6, 0.3], "calibration_examples": 8},
+                                      max_train_examples=20))
+    details = loose["reductions"][0]["details"]
+    assert details["keep_ratio"] == 0.3 and details["keep_ratio_source"] == "searched"
+    search = details["search"]
+    assert [t["keep_ratio"] for t in search["tried"]] == [0.3] and search["within_budget"] is True
+    assert search["examples"] == 8 and "held-out" in search["split"]
+    # a negative budget is impossible: every candidate is tried, none kept, no token pruned
+    strict = runner.run(_runner_config({"name": "token_prune", "max_drop": 0.0, "after_layers": [1],
+                                        "search_ratios": [0.6, 0.3], "calibration_examples": 8, "retrain": True},
+                                       max_train_examples=20))
+    search = strict["reductions"][0]["details"]["search"]
+    if not search["within_budget"]:
+        assert strict["reductions"][0]["details"]["keep_ratio"] == 1.0 and len(search["tried"]) == 2
+        assert [t["what"] for t in strict["train"]["retraining"]] == [
+            "token_prune retrain keep_ratio=0.3", "token_prune retrain keep_ratio=0.6"]
+    else:  # a candidate matched the unpruned accuracy exactly on 8 sentences
+        assert search["tried"][-1]["accuracy_drop"] <= 0
