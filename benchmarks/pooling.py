@@ -24,6 +24,7 @@ from pathlib import Path
 from joulebench.analysis.aggregate import aggregate
 from joulebench.analysis.paired import paired_difference
 from joulebench.config.loader import parse_config
+from joulebench.config.schema import config_hash
 from joulebench.env_info import cpu_features, cpu_model
 from joulebench.measure import pin_threads
 from joulebench.models.checkpoints import CheckpointCache
@@ -49,7 +50,7 @@ def rows() -> list[Row]:
                {"epochs": 1, "batch_size": 32, "lr": 2.0e-3, "warmup_ratio": 0.06, "seed": 0})]
     for n in (500, 1000):
         for seed in (0, 1):
-            out.append(Row(f"full, {n} sentences, default lr, seed {seed}", "full",
+            out.append(Row(f"full, {n} sentences, default lr, seeds 0 and 1", "full",
                            {"epochs": 1, "batch_size": 32, "max_train_examples": n, "seed": seed}))
     out.append(Row("full, 4,000 sentences, lr 1e-4 (the demo's budget), seed 0", "full",
                    {"epochs": 1, "batch_size": 32, "max_train_examples": 4000, "lr": 1.0e-4, "seed": 0}))
@@ -85,16 +86,25 @@ def main() -> None:
             record = runner.run(config_for(row, pooling, args), store)
             state = "measured" if record is not None else "already in the store"
             print(f"  {row.label} [{pooling}]: {state}", flush=True)
-    points = {p.name: p for p in aggregate(store.records())}
+    points = {r["config_hash"]: p for p in aggregate(store.records()) for r in p.records}
     print("\n| training | steps | accuracy, cls | accuracy, mean | Δ mean − cls (paired 95% CI) |")
     print("|---|---|---|---|---|")
+    printed = set()
     for row in chosen:
-        cls, mean = (points.get(f"{row.label} [{p}]") for p in POOLINGS)
+        if row.label in printed:  # the seeds of one budget are one point (accuracy averaged over seeds)
+            continue
+        printed.add(row.label)
+        cls, mean = (points.get(config_hash(config_for(row, p, args))) for p in POOLINGS)
         if cls is None or mean is None:
             continue
         steps = mean.records[0]["train"].get("steps")
-        print(f"| {row.label} | {steps} | {cls.mean('accuracy'):.4f} | {mean.mean('accuracy'):.4f} | "
+        seeds = "" if len(mean.seeds) < 2 else f" (per seed: cls {_per_seed(cls)}, mean {_per_seed(mean)})"
+        print(f"| {row.label}{seeds} | {steps} | {cls.mean('accuracy'):.4f} | {mean.mean('accuracy'):.4f} | "
               f"{diff_text(paired_difference(mean, cls))} |")
+
+
+def _per_seed(point) -> str:
+    return " / ".join(f"{r['quality']['accuracy']:.3f}" for r in point.records)
 
 
 if __name__ == "__main__":
