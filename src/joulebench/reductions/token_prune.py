@@ -22,11 +22,10 @@ the smallest ratio whose accuracy there is within ``max_drop`` of the unpruned m
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
-
-import copy
 
 import torch
 from torch import nn
