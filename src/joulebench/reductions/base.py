@@ -152,6 +152,15 @@ def family_of(name: str) -> str:
     return getattr(REDUCTIONS.get(name), "family", name)
 
 
+def must_come_before(name: str, before: Sequence[str], blocking: Sequence[str], why: str) -> None:
+    """For ``check_chain``: ValueError when one of the ``blocking`` families/tags is already ``before``
+    reduction ``name`` (``why`` ends the message)."""
+    bound = [b for b in before if b in blocking]
+    if bound:
+        what = "quantize with backend onnxruntime" if bound[0] == "exported_graph" else bound[0]
+        raise ValueError(f"{name} must come before {what} ({why})")
+
+
 def validate_reduction_chain(
     specs: Sequence[ReductionSpec], where: str = "reductions", device: str | None = None
 ) -> None:

@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from joulebench.errors import UserError
-from joulebench.reductions.base import ReductionContext, param, register_reduction
+from joulebench.reductions.base import ReductionContext, must_come_before, param, register_reduction
 from joulebench.reductions.encoder import find_layers
 from joulebench.reductions.layer_drop import keep_layers_at
 
@@ -110,7 +110,6 @@ class DistillLoss:
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         hidden = self.cfg.hidden_weight > 0
         with torch.no_grad():
-            self.teacher.to(batch["input_ids"].device)
             taught = self.teacher(**inputs, output_hidden_states=hidden)
         out = student(**inputs, output_hidden_states=hidden)
         loss = distillation_loss(out.logits, taught.logits, batch["labels"], self.cfg.temperature, self.cfg.alpha)
@@ -132,10 +131,7 @@ class Distill:
     @staticmethod
     def check_chain(cfg: DistillConfig, before: Sequence[str], device: str | None) -> None:
         """The student is re-trained: nothing that builds on weights or layers may come before it."""
-        bound = [name for name in before if name in _MUST_FOLLOW]
-        if bound:
-            what = "quantize with backend onnxruntime" if bound[0] == "exported_graph" else bound[0]
-            raise ValueError(f"distill must come before {what} (the student is trained from the weights)")
+        must_come_before("distill", before, _MUST_FOLLOW, "the student is trained from the weights")
 
     def apply(self, model: nn.Module, cfg: DistillConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Copy the teacher, cut the student's layers, train it on the teacher's soft targets."""
@@ -143,7 +139,7 @@ class Distill:
             raise UserError("distill trains a student: run it through the Runner (it needs the training set)")
         total = len(find_layers(model)[2])
         chosen = student_layers(total, cfg.keep_layers, cfg.layer_init)
-        teacher = copy.deepcopy(model).eval()
+        teacher = copy.deepcopy(model).to(ctx.device).eval()  # once, not per training step
         for p in teacher.parameters():
             p.requires_grad_(False)
         keep_layers_at(model, chosen)

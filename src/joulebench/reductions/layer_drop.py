@@ -15,7 +15,7 @@ from typing import ClassVar
 from torch import nn
 
 from joulebench.errors import UserError
-from joulebench.reductions.base import ReductionContext, param, register_reduction
+from joulebench.reductions.base import ReductionContext, must_come_before, param, register_reduction
 from joulebench.reductions.encoder import find_layers
 
 #: Reductions that attach to the layers themselves; dropping layers after them would orphan that.
@@ -75,10 +75,7 @@ class LayerDrop:
     @staticmethod
     def check_chain(cfg: LayerDropConfig, before: Sequence[str], device: str | None) -> None:
         """Layers must be dropped before anything attaches to them."""
-        bound = [name for name in before if name in _LAYER_BOUND]
-        if bound:
-            what = "quantize with backend onnxruntime" if bound[0] == "exported_graph" else bound[0]
-            raise ValueError(f"layer_drop must come before {what} (which is built on the model's layers)")
+        must_come_before("layer_drop", before, _LAYER_BOUND, "which is built on the model's layers")
 
     def apply(self, model: nn.Module, cfg: LayerDropConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Drop the layers in place and re-fine-tune when asked."""
