@@ -111,7 +111,7 @@ def sweep(
 ) -> int:
     """Run every configuration of a sweep not yet in OUT; re-run the same command to resume."""
     from joulebench.display import print_records
-    from joulebench.sweep import run_sweep
+    from joulebench.experiments.sweep import run_sweep
 
     outcome = run_sweep(sweep_file, out, data_dir=data_dir, cache_dir=cache_dir, executor=executor,
                         keep_going=keep_going, dry_run=dry_run, pair=pair, console=console)
@@ -124,6 +124,34 @@ def sweep(
 
 
 @app.command()
+def search(
+    search_file: Annotated[Path, typer.Argument(help="YAML search: a base configuration plus a search: section.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory; trials go to OUT/results.jsonl.")],
+    trials: Annotated[int, typer.Option("--trials", help="Distinct points of the space to measure in all, those "
+                                        "already in OUT included (re-run the command to continue).")] = 12,
+    goal: Annotated[str | None, typer.Option("--goal", help="One objective and constraints, e.g. 'min "
+                                             "energy_j_per_example s.t. accuracy >= baseline - 0.01'; stops when "
+                                             "trials stop improving the answer beyond its interval.")] = None,
+    patience: Annotated[int, typer.Option("--patience", help="Goal mode: trials in a row without an "
+                                          "improvement beyond noise before stopping.")] = 6,
+    executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
+    parallel: Annotated[int, typer.Option("--parallel", help="Trials in flight at once (ray).")] = 1,
+    data_dir: DataDir = None,
+    cache_dir: CacheDir = None,
+) -> int:
+    """Search reductions and their parameters with Optuna instead of running the grid."""
+    from joulebench.experiments.search import load_search, parse_goal, run_search
+    from joulebench.experiments.search.summary import summary_lines
+
+    space = load_search(search_file)
+    parsed_goal = parse_goal(goal) if goal else None
+    outcome = run_search(space, out, trials, goal=parsed_goal, patience=patience, executor=executor,
+                         parallel=parallel, data_dir=data_dir, cache_dir=cache_dir, console=console)
+    print("\n".join(summary_lines(outcome, space, parsed_goal)))
+    return 1 if outcome.failures else 0
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("joulebench-demo"),
     data_dir: DataDir = None,
@@ -132,9 +160,9 @@ def demo(
     """The main job, offline: a small sweep of reductions over the packaged MiniLM on SST-2, then the report."""
     from joulebench.demo import demo_config_path, print_budgets
     from joulebench.display import print_records
+    from joulebench.experiments.sweep import run_sweep
     from joulebench.report.build import build_report
     from joulebench.results.store import ResultStore
-    from joulebench.sweep import run_sweep
 
     outcome = run_sweep(demo_config_path(), out, data_dir=data_dir, cache_dir=cache_dir, console=console)
     store = ResultStore.in_dir(out)
@@ -170,8 +198,9 @@ def validate(
 
     from joulebench.config import config_hash
     from joulebench.config.schema import MeasureConfig, TrainConfig, field_help
+    from joulebench.experiments.search import load_search
+    from joulebench.experiments.sweep import load_any
     from joulebench.results import schema
-    from joulebench.sweep import load_any
 
     if explain:
         for section, cls in (("train", TrainConfig), ("measure", MeasureConfig)):
@@ -184,9 +213,21 @@ def validate(
     if not config and not explain:
         raise UserError("validate: name at least one config file (or --explain)")
     for path in config or []:
+        if _is_search_file(path):
+            space = load_search(path)
+            print(f"ok  {path}  search: {len(space.slots)} reduction slot(s), {len(space.keys)} key(s), "
+                  f"objectives {[o.text for o in space.objectives]}, sampler {space.sampler}")
+            continue
         for cfg in load_any(path):
             print(f"ok  {path}  {config_hash(cfg)}  {cfg.task}/{cfg.model}/{cfg.regime} "
                   f"{[r.name for r in cfg.reductions]} {cfg.measure.scenario}")
+
+
+def _is_search_file(path: Path) -> bool:
+    from joulebench.experiments.search.space import is_search
+    from joulebench.experiments.sweep import read_yaml
+
+    return path.is_file() and is_search(read_yaml(path))
 
 
 @app.command("ls")

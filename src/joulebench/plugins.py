@@ -7,10 +7,10 @@ from joulebench.registry import Registry
 
 def all_registries() -> list[Registry]:
     """Every registry, plugins loaded."""
+    from joulebench.experiments.sweep.executors import EXECUTORS
     from joulebench.measure.energy import ENERGY_METERS
     from joulebench.models.loading import MODEL_ALIASES
     from joulebench.reductions import REDUCTIONS
-    from joulebench.sweep.executors import EXECUTORS
     from joulebench.tasks import TASKS
     from joulebench.training.regimes import REGIMES
 

@@ -178,6 +178,7 @@ class Runner:
                     "cost": provenance.get("cost")}
             if info["cost"] is None:
                 info["cost_note"] = "checkpoint saved before training cost was recorded"
+            self._report(f"train {config.task}/{config.regime}: reused from the cache", 1, 1)
         else:
             examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)
             encoded = encode(tokenizer, examples, config.max_seq_len)

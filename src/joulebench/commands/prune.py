@@ -129,8 +129,8 @@ def search(
 ) -> None:
     """Iterative search with the stopping rule, then good/bad/random x pruned/retrained x seeds."""
     from joulebench.display import ProgressBars, console
+    from joulebench.experiments.structured.study import StudySettings, markdown_table, run_study, summarize
     from joulebench.reductions.structured.reduction import StructuredPruneConfig
-    from joulebench.reductions.structured.study import StudySettings, markdown_table, run_study, summarize
     from joulebench.results.store import ResultStore
 
     settings = StudySettings(

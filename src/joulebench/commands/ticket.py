@@ -32,9 +32,9 @@ def _say(message: str) -> None:
 def _study(config: Path, out: Path, data_dir: Path | None, cache_dir: Path | None, force: bool, **override: object):
     import dataclasses
 
+    from joulebench.experiments.lottery.settings import load_study
+    from joulebench.experiments.lottery.study import TicketStudy
     from joulebench.models.checkpoints import CheckpointCache
-    from joulebench.reductions.lottery.settings import load_study
-    from joulebench.reductions.lottery.study import TicketStudy
     from joulebench.tasks import resolve_data_dir
 
     settings = load_study(config)
@@ -119,7 +119,7 @@ def table(
     ] = None,
 ) -> None:
     """Print the accuracy-vs-sparsity, price (and transfer) tables from OUT/results.jsonl; runs nothing."""
-    from joulebench.reductions.lottery import tables
+    from joulebench.experiments.lottery import tables
     from joulebench.results.store import ResultStore
 
     records = ResultStore.in_dir(out).records()
@@ -132,7 +132,7 @@ def table(
 @app.command("validate")
 def validate(config: Annotated[list[Path], typer.Argument(help="Ticket study YAML files.")]) -> None:
     """Check ticket study files without running them."""
-    from joulebench.reductions.lottery.settings import load_study
+    from joulebench.experiments.lottery.settings import load_study
 
     for path in config:
         s = load_study(path)

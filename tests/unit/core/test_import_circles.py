@@ -69,3 +69,30 @@ def test_no_import_circles() -> None:
         if module not in index:
             visit(module)
     assert circles == [], circles
+
+
+#: Packages above the runner: nothing outside them (and the shells over them) may import them.
+UPPER = ("joulebench.experiments", "joulebench.commands", "joulebench.cli", "joulebench.demo")
+#: Top-level entry points that may import them: ``python -m joulebench`` and the ``ls`` listing.
+SHELLS = ("joulebench.__main__", "joulebench.plugins")
+
+
+def _is_under(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_lower_layers_never_import_experiments_or_the_cli() -> None:
+    mods = _modules()
+    offenders = sorted(
+        f"{module} imports {target}"
+        for module, path in mods.items() if not _is_under(module, UPPER + SHELLS)
+        for target in _imports(path, module, mods) if _is_under(target, UPPER)
+    )
+    assert offenders == [], offenders
+
+
+def test_the_study_packages_live_in_experiments_not_reductions() -> None:
+    mods = _modules()
+    assert {"joulebench.experiments.sweep", "joulebench.experiments.search", "joulebench.experiments.lottery.study",
+            "joulebench.experiments.structured.study"} <= set(mods)
+    assert not [m for m in mods if m.startswith("joulebench.reductions.") and m.endswith(".study")]

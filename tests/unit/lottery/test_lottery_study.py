@@ -8,12 +8,12 @@ import yaml
 
 from joulebench.config import config_hash, load_configs, parse_config
 from joulebench.errors import UserError
+from joulebench.experiments.lottery.settings import load_study, parse_study
+from joulebench.experiments.lottery.study import TicketStudy
+from joulebench.experiments.lottery.tables import accuracy_table, arm, price_table, transfer_matrix
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import load_classifier
 from joulebench.reductions.lottery import TicketMask, global_magnitude_mask, load_mask, prunable_weights, save_mask
-from joulebench.reductions.lottery.settings import load_study, parse_study
-from joulebench.reductions.lottery.study import TicketStudy
-from joulebench.reductions.lottery.tables import accuracy_table, arm, price_table, transfer_matrix
 from joulebench.results.schema import TOP_LEVEL_KEYS
 from joulebench.runner import Runner, RunOptions
 

@@ -79,3 +79,16 @@ def test_distilled_student_differs_from_layer_drop_retrain_at_the_same_depth(fix
     dropped = runner.run(_config([{"name": "layer_drop", "keep_layers": 1, "retrain": True}]))
     assert student["train"]["retraining"][0]["steps"] == dropped["train"]["retraining"][0]["steps"]
     assert student["train"]["retraining"][0]["checkpoint"] != dropped["train"]["retraining"][0]["checkpoint"]
+
+
+def test_a_warm_cache_rerun_trains_nothing_and_the_log_says_each_training_was_reused(fixture_data_dir, cache_dir):
+    spec = {"name": "distill", "keep_layers": 1, "layer_init": "bottom"}
+    Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir))).run(_config([spec]))
+    lines: list[str] = []
+    warm = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir),
+                             progress=lambda what, done, total: lines.append(what)))
+    record = warm.run(_config([spec]))
+    assert record["train"]["reused"] is True and record["reductions"][0]["details"]["student_reused"] is True
+    assert "train sst2/full: reused from the cache" in lines
+    assert "distill student: reused from the cache" in lines
+    assert not [line for line in lines if line in ("train sst2/full", "distill student")]  # no training step

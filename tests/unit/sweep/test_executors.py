@@ -12,9 +12,9 @@ from rich.console import Console
 
 from joulebench.config import config_hash
 from joulebench.errors import UserError
+from joulebench.experiments.sweep import expand_sweep, load_sweep, run_sweep
+from joulebench.experiments.sweep.executors.ray import DEVICE_RESOURCE, task_resources
 from joulebench.results.store import ResultStore
-from joulebench.sweep import expand_sweep, load_sweep, run_sweep
-from joulebench.sweep.executors.ray import DEVICE_RESOURCE, task_resources
 
 
 def quiet() -> Console:

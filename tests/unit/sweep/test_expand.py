@@ -8,7 +8,7 @@ import pytest
 
 from joulebench.config import config_hash
 from joulebench.errors import UserError
-from joulebench.sweep import expand_sweep, is_sweep, load_any, load_sweep, sweep_keys
+from joulebench.experiments.sweep import expand_sweep, is_sweep, load_any, load_sweep, sweep_keys
 
 REPO = Path(__file__).parents[3]
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from joulebench.config import config_hash
+from joulebench.experiments.sweep import load_sweep, make_plan
 from joulebench.runner import Runner
-from joulebench.sweep import load_sweep, make_plan
 
 train_key = Runner().train_key
 

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from joulebench.config import parse_config
-from joulebench.sweep.progress import Eta, SweepProgress, format_duration
+from joulebench.experiments.sweep.progress import Eta, SweepProgress, format_duration
 
 
 def test_eta_separates_training_from_measuring():

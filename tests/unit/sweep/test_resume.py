@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from joulebench.config import config_hash
-from joulebench.sweep import load_sweep
+from joulebench.experiments.sweep import load_sweep
 
 
 def complete_records(path: Path) -> int:

@@ -7,8 +7,8 @@ registers the ``ticket`` reduction.
 
 Modules: ``targets`` (what is pruned), ``masks`` (artefacts, applying, enforcing), ``pruning``
 (mask makers), ``imp`` (the IMP loop), ``mlm`` (MLM objective and head), ``sparse`` (CSR and 2:4
-execution), ``price`` (FLOPs and bytes), ``reduction`` (the registered reduction), ``study``
-(search / evaluate / transfer / mlm with records), ``settings`` (study configs).
+execution), ``price`` (FLOPs and bytes), ``reduction`` (the registered reduction). The study
+that writes records (search / evaluate / transfer / mlm) is ``joulebench.experiments.lottery``.
 """
 
 from joulebench.reductions.lottery.imp import ImpSchedule, StepCapture, iterative_magnitude_pruning

@@ -5,8 +5,9 @@ Importing this package registers the ``structured_prune`` reduction.
 Modules: ``layers`` (where the structures live), ``mask`` (what is kept, as JSON), ``gates``
 (masking by forward hooks), ``importance`` (gradient and magnitude scores), ``search`` (iterative
 pruning with a stopping rule; good/bad/random variants), ``compact`` (physical removal,
-save/load), ``data`` (held-out scoring examples), ``reduction`` (the registered reduction) and
-``study`` (the good/bad/random x pruned/retrained x seeds study behind ``joulebench prune``).
+save/load), ``data`` (held-out scoring examples) and ``reduction`` (the registered reduction). The
+good/bad/random x pruned/retrained x seeds study behind ``joulebench prune`` is
+``joulebench.experiments.structured``.
 """
 
 from joulebench.reductions.structured.compact import compact, current_mask, load_compacted, save_compacted

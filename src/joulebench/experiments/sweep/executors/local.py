@@ -6,8 +6,7 @@ import socket
 import time
 
 from joulebench.config.schema import RunConfig, config_hash
-from joulebench.results.store import ResultStore
-from joulebench.sweep.executors.base import (
+from joulebench.experiments.sweep.executors.base import (
     ExecutorOptions,
     SweepEvents,
     SweepOutcome,
@@ -15,6 +14,7 @@ from joulebench.sweep.executors.base import (
     describe_failure,
     register_executor,
 )
+from joulebench.results.store import ResultStore
 
 
 @register_executor("local", help="one configuration at a time in this process (the default)")

@@ -20,7 +20,7 @@ from joulebench.results.store import ResultStore
 
 
 class SweepEvents(Protocol):
-    """What an executor tells the progress display (``joulebench.sweep.progress.SweepProgress``)."""
+    """What an executor tells the progress display (``joulebench.experiments.sweep.progress.SweepProgress``)."""
 
     def ready(self, slots: int) -> None:
         """Up to ``slots`` configurations will run at the same time."""

@@ -24,8 +24,7 @@ from typing import Any
 
 from joulebench.config.schema import RunConfig, config_hash
 from joulebench.errors import UserError
-from joulebench.results.store import ResultStore
-from joulebench.sweep.executors.base import (
+from joulebench.experiments.sweep.executors.base import (
     ExecutorOptions,
     SweepEvents,
     SweepOutcome,
@@ -33,8 +32,9 @@ from joulebench.sweep.executors.base import (
     describe_failure,
     register_executor,
 )
+from joulebench.results.store import ResultStore
 
-log = logging.getLogger("joulebench.sweep")
+log = logging.getLogger("joulebench.experiments.sweep")
 
 #: Custom resource that, when the cluster declares it, marks one measuring slot per machine.
 DEVICE_RESOURCE = "joulebench_device"

@@ -26,16 +26,16 @@ from torch import nn
 
 from joulebench.config.schema import ReductionSpec, RunConfig, config_hash, stable_hash
 from joulebench.errors import UserError
+from joulebench.experiments.lottery import tables
+from joulebench.experiments.lottery.settings import StudySettings
 from joulebench.models.batching import encode, eval_batches
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.reductions.base import build_reduction_config
-from joulebench.reductions.lottery import tables
 from joulebench.reductions.lottery.imp import ImpSchedule, iterative_magnitude_pruning
 from joulebench.reductions.lottery.masks import MaskEnforcer, TicketMask, apply_mask, load_mask, save_mask
 from joulebench.reductions.lottery.price import nonzero_flops_per_example, ticket_details
 from joulebench.reductions.lottery.pruning import global_magnitude_mask, random_mask_like
 from joulebench.reductions.lottery.reduction import mask_recipe, prepare_ticket
-from joulebench.reductions.lottery.settings import StudySettings
 from joulebench.reductions.lottery.sparse import to_sparse_csr
 from joulebench.reductions.lottery.targets import prunable_weights
 from joulebench.results.schema import SCHEMA_VERSION

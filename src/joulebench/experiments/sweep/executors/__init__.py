@@ -1,6 +1,6 @@
 """Sweep executors, one module each, registered by key (``--executor local|ray``)."""
 
-from joulebench.sweep.executors.base import (
+from joulebench.experiments.sweep.executors.base import (
     EXECUTORS,
     Executor,
     ExecutorOptions,
@@ -9,8 +9,8 @@ from joulebench.sweep.executors.base import (
     Timing,
     register_executor,
 )
-from joulebench.sweep.executors.local import LocalExecutor
-from joulebench.sweep.executors.ray import RayExecutor  # imports Ray only when constructed
+from joulebench.experiments.sweep.executors.local import LocalExecutor
+from joulebench.experiments.sweep.executors.ray import RayExecutor  # imports Ray only when constructed
 
 __all__ = [
     "EXECUTORS", "Executor", "ExecutorOptions", "LocalExecutor", "RayExecutor", "SweepEvents", "SweepOutcome",

@@ -8,10 +8,10 @@ from pathlib import Path
 from rich.console import Console
 
 from joulebench.config.schema import RunConfig
-from joulebench.sweep.executors import EXECUTORS, ExecutorOptions, SweepOutcome
-from joulebench.sweep.expand import load_sweep
-from joulebench.sweep.plan import SweepPlan, make_plan
-from joulebench.sweep.progress import SweepProgress, label, print_line
+from joulebench.experiments.sweep.executors import EXECUTORS, ExecutorOptions, SweepOutcome
+from joulebench.experiments.sweep.expand import load_sweep
+from joulebench.experiments.sweep.plan import SweepPlan, make_plan
+from joulebench.experiments.sweep.progress import SweepProgress, label, print_line
 
 
 def run_sweep(

@@ -1,0 +1,385 @@
+"""Search files: a base configuration plus a ``search:`` section naming what may vary.
+
+    task: sst2
+    model: minilm-l6
+    train: {epochs: 1, max_train_examples: 4000}
+    measure: {scenario: offline, repeats: 3}
+    search:
+      reductions:                 # slots, applied in this order when present
+        - name: layer_drop
+          optional: true          # the sampler decides whether the slot is used at all
+          params:
+            keep_layers: {int: [2, 5]}
+        - name: seq_len
+          optional: true
+          params:
+            max_seq_len: {choices: [16, 24, 32]}
+        - {name: int8, optional: true}
+      keys:                       # other configuration keys (dotted, as in a sweep)
+        measure.batch_size: {choices: [32, 64]}
+      objectives: [maximize accuracy, minimize energy_j_per_example]
+      constraints: ["accuracy >= baseline - 0.01"]
+      sampler: tpe                # tpe (default), nsga2 or random
+      seed: 0
+
+A parameter is ``{int: [low, high]}`` (``step``), ``{float: [low, high]}`` (``step`` or
+``log: true``) or ``{choices: [...]}``. A slot's parameters are conditional on the slot being
+used (Optuna's define-by-run space). Every point of the space is an ordinary run configuration;
+its identity is its ``config_hash``, so a record in the store is recognised as a trial of the
+space by rebuilding the configuration from the parameters read back out of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from joulebench.config.schema import RunConfig, config_hash
+from joulebench.errors import UserError
+from joulebench.experiments.search.objectives import Constraint, Objective, parse_constraint, parse_objective
+from joulebench.experiments.sweep.expand import expand_sweep, read_yaml, sweep_keys
+
+SAMPLERS = ("tpe", "nsga2", "random")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched parameter: an integer or float range, or a list of choices."""
+
+    kind: str  # "int" | "float" | "choices"
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+
+    def suggest(self, trial: Any, name: str) -> Any:
+        """The value Optuna's ``trial`` proposes for this parameter under ``name``."""
+        if self.kind == "int":
+            return trial.suggest_int(name, int(self.low), int(self.high), step=int(self.step or 1))
+        if self.kind == "float":
+            return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
+        return trial.suggest_categorical(name, list(self.choices))
+
+    def distribution(self) -> Any:
+        """The Optuna distribution (to tell the study a trial measured before)."""
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+        if self.kind == "int":
+            return IntDistribution(int(self.low), int(self.high), step=int(self.step or 1))
+        if self.kind == "float":
+            return FloatDistribution(self.low, self.high, step=self.step, log=self.log)
+        return CategoricalDistribution(list(self.choices))
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a point of this parameter's range."""
+        if self.kind == "choices":
+            return value in self.choices
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind == "int" and value != int(value):
+            return False
+        return self.low - 1e-12 <= value <= self.high + 1e-12
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A reduction the search may apply: its name, whether it may be left out, its parameters.
+
+    ``fixed`` holds parameters given a plain value (not searched).
+    """
+
+    name: str
+    optional: bool
+    params: dict[str, Param]
+    fixed: dict[str, Any]
+
+    @property
+    def use_param(self) -> str:
+        """The Optuna name of the on/off choice."""
+        return f"use.{self.name}"
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The base configuration, the slots and keys it varies, and what the search optimises."""
+
+    base: dict
+    slots: tuple[Slot, ...]
+    keys: dict[str, Param]
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Constraint, ...]
+    sampler: str
+    seed: int
+    where: str
+
+    # -- points of the space -------------------------------------------------------------------
+    def suggest(self, trial: Any) -> dict[str, Any]:
+        """Ask ``trial`` for every parameter (conditional ones only when their slot is used)."""
+        params: dict[str, Any] = {}
+        for slot in self.slots:
+            used = trial.suggest_categorical(slot.use_param, [False, True]) if slot.optional else True
+            if slot.optional:
+                params[slot.use_param] = used
+            if used:
+                for pname, param in slot.params.items():
+                    params[f"{slot.name}.{pname}"] = param.suggest(trial, f"{slot.name}.{pname}")
+        for key, param in self.keys.items():
+            params[key] = param.suggest(trial, key)
+        return params
+
+    def distributions(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The Optuna distribution of each parameter in ``params``."""
+        out = {}
+        for slot in self.slots:
+            if slot.optional and slot.use_param in params:
+                from optuna.distributions import CategoricalDistribution
+
+                out[slot.use_param] = CategoricalDistribution([False, True])
+            for pname, param in slot.params.items():
+                if f"{slot.name}.{pname}" in params:
+                    out[f"{slot.name}.{pname}"] = param.distribution()
+        for key, param in self.keys.items():
+            if key in params:
+                out[key] = param.distribution()
+        return out
+
+    def baseline_params(self) -> dict[str, Any] | None:
+        """The point with every optional slot left out (the dense model), when the space has it."""
+        if any(not slot.optional for slot in self.slots):
+            return None
+        params: dict[str, Any] = {slot.use_param: False for slot in self.slots}
+        for key, param in self.keys.items():
+            base = _get_dotted(self.base, key)
+            if base is None or not param.contains(base):
+                return None
+            params[key] = base
+        return params
+
+    def config_for(self, params: dict[str, Any]) -> RunConfig:
+        """The run configuration of one point (validated as ``joulebench run`` would)."""
+        data = copy.deepcopy(self.base)
+        reductions: list[Any] = []
+        labels = []
+        for slot in self.slots:
+            if slot.optional and not params.get(slot.use_param, False):
+                continue
+            values = {**slot.fixed, **{p: params[f"{slot.name}.{p}"] for p in slot.params}}
+            reductions.append({"name": slot.name, **values} if values else slot.name)
+            labels.append(f"{slot.name}({','.join(f'{k}={v}' for k, v in values.items())})" if values else slot.name)
+        data["reductions"] = reductions
+        for key in self.keys:
+            _set_dotted(data, key, params[key])
+            labels.append(f"{key}={params[key]}")
+        data["name"] = f"{self.base.get('name') or 'search'} [{'+'.join(labels) or 'dense'}]"
+        configs = expand_sweep(data, self.where)
+        return configs[0]
+
+    def params_of(self, record: dict) -> dict[str, Any] | None:
+        """The point of this space a stored record measured, or None when it is not one.
+
+        The parameters are read from the record's configuration and the configuration rebuilt
+        from them; only an exact ``config_hash`` match counts.
+        """
+        config = record.get("config") or {}
+        stored = list(config.get("reductions") or [])
+        params: dict[str, Any] = {}
+        for slot in self.slots:
+            spec = stored[0] if stored else None
+            name = spec if isinstance(spec, str) else (spec or {}).get("name")
+            if name != slot.name:
+                if not slot.optional:
+                    return None
+                params[slot.use_param] = False
+                continue
+            stored.pop(0)
+            if slot.optional:
+                params[slot.use_param] = True
+            if isinstance(spec, str):
+                values = {}
+            else:  # a record holds {name, params}; a hand-written config may inline the parameters
+                values = dict(spec["params"]) if isinstance(spec.get("params"), dict) else {
+                    k: v for k, v in spec.items() if k != "name"}
+            for pname, param in slot.params.items():
+                if pname not in values or not param.contains(values[pname]):
+                    return None
+                params[f"{slot.name}.{pname}"] = values[pname]
+        if stored:
+            return None
+        for key, param in self.keys.items():
+            value = _get_dotted(config, key)
+            if not param.contains(value):
+                return None
+            params[key] = value
+        try:
+            rebuilt = self.config_for(params)
+        except UserError:
+            return None
+        return params if config_hash(rebuilt) == record.get("config_hash") else None
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Every point of a space whose parameters are all finite (choices, integer or stepped ranges)."""
+        points: list[dict[str, Any]] = [{}]
+        for slot in self.slots:
+            options: list[dict[str, Any]] = [{slot.use_param: False}] if slot.optional else []
+            inner: list[dict[str, Any]] = [{slot.use_param: True} if slot.optional else {}]
+            for pname, param in slot.params.items():
+                inner = [{**p, f"{slot.name}.{pname}": v} for p in inner for v in _values(param, pname)]
+            options += inner
+            points = [{**p, **o} for p in points for o in options]
+        for key, param in self.keys.items():
+            points = [{**p, key: v} for p in points for v in _values(param, key)]
+        return points
+
+
+def _values(param: Param, name: str) -> list[Any]:
+    if param.kind == "choices":
+        return list(param.choices)
+    if param.kind == "int":
+        return list(range(int(param.low), int(param.high) + 1, int(param.step or 1)))
+    if param.step:
+        n = int(round((param.high - param.low) / param.step))
+        return [round(param.low + i * param.step, 10) for i in range(n + 1)]
+    raise UserError(f"search parameter {name}: a continuous float range has no grid (give a step)")
+
+
+def _get_dotted(data: dict, key: str) -> Any:
+    if "." in key:
+        section, field = key.split(".", 1)
+        return (data.get(section) or {}).get(field)
+    return data.get(key)
+
+
+def _set_dotted(data: dict, key: str, value: Any) -> None:
+    if "." in key:
+        section, field = key.split(".", 1)
+        data[section] = {**(data.get(section) or {}), field: value}
+    else:
+        data[key] = value
+
+
+# -- reading --------------------------------------------------------------------------------------
+_SEARCH_KEYS = ("reductions", "keys", "objectives", "constraints", "sampler", "seed")
+
+
+def is_search(data: Any) -> bool:
+    """A search file: a base configuration (no ``configs:`` list, as ticket study files have) whose
+    ``search:`` section names reductions or keys to vary."""
+    search = data.get("search") if isinstance(data, dict) else None
+    return isinstance(search, dict) and "configs" not in data and ("reductions" in search or "keys" in search)
+
+
+def load_search(path: str) -> SearchSpace:
+    """Read and check a search file; every error names the file and the key."""
+    return parse_search(read_yaml(path), str(path))
+
+
+def parse_search(data: Any, where: str = "search file") -> SearchSpace:
+    """Check a parsed search file and build its space (the base is validated like a sweep's)."""
+    if not isinstance(data, dict) or not isinstance(data.get("search"), dict):
+        raise UserError(f"{where}: expected a base configuration plus a 'search:' mapping")
+    search = data["search"]
+    unknown = [k for k in search if k not in _SEARCH_KEYS]
+    if unknown:
+        raise UserError(f"{where}.search: unknown key {unknown[0]!r}; known: {', '.join(_SEARCH_KEYS)}")
+    base = {k: v for k, v in data.items() if k != "search"}
+    if "reductions" in base:
+        raise UserError(f"{where}.reductions: the search sets the reductions; list them under search.reductions")
+    if isinstance((base.get("measure") or {}).get("scenario"), list):
+        raise UserError(f"{where}.measure.scenario: a search measures one scenario; got a list")
+    slots = tuple(_slot(s, f"{where}.search.reductions[{i}]") for i, s in enumerate(search.get("reductions") or []))
+    if len({s.name for s in slots}) != len(slots):
+        raise UserError(f"{where}.search.reductions: a reduction may appear once")
+    keys_data = search.get("keys") or {}
+    if not isinstance(keys_data, dict):
+        raise UserError(f"{where}.search.keys: expected a mapping of dotted key: parameter, got {keys_data!r}")
+    known = set(sweep_keys()) - {"reductions"}
+    for key in keys_data:
+        if key not in known:
+            raise UserError(f"{where}.search.keys: unknown key {key!r}; a key is one a sweep may vary")
+    keys = {k: _param(v, f"{where}.search.keys.{k}") for k, v in keys_data.items()}
+    if not slots and not keys:
+        raise UserError(f"{where}.search: nothing to search (give reductions: and/or keys:)")
+    raw_objectives = search.get("objectives") or ["maximize accuracy", "minimize energy_j_per_example"]
+    if not isinstance(raw_objectives, list):
+        raise UserError(f"{where}.search.objectives: expected a list such as [maximize accuracy, ...]")
+    objectives = tuple(parse_objective(o, f"{where}.search.objectives[{i}]") for i, o in enumerate(raw_objectives))
+    raw_constraints = search.get("constraints") or []
+    if not isinstance(raw_constraints, list):
+        raise UserError(f"{where}.search.constraints: expected a list such as ['accuracy >= baseline - 0.01']")
+    constraints = tuple(parse_constraint(c, f"{where}.search.constraints[{i}]")
+                        for i, c in enumerate(raw_constraints))
+    sampler = search.get("sampler", "tpe")
+    if sampler not in SAMPLERS:
+        raise UserError(f"{where}.search.sampler: expected one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    seed = search.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UserError(f"{where}.search.seed: expected an integer, got {seed!r}")
+    space = SearchSpace(base=base, slots=slots, keys=keys, objectives=objectives, constraints=constraints,
+                        sampler=sampler, seed=seed, where=where)
+    _check_points(space)
+    return space
+
+
+def _check_points(space: SearchSpace) -> None:
+    """Validate the extreme points of every slot now, so a bad value fails before anything runs."""
+    every = {s.use_param: True for s in space.slots if s.optional}
+    for use_all in (True, False):
+        params: dict[str, Any] = {}
+        for slot in space.slots:
+            if slot.optional:
+                params[slot.use_param] = use_all
+            for pname, param in slot.params.items():
+                params[f"{slot.name}.{pname}"] = param.choices[0] if param.kind == "choices" else param.low
+        for key, param in space.keys.items():
+            params[key] = param.choices[0] if param.kind == "choices" else param.low
+        space.config_for({**params, **(every if use_all else {})})
+
+
+def _slot(data: Any, where: str) -> Slot:
+    if isinstance(data, str):
+        data = {"name": data}
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise UserError(f"{where}: expected a reduction name or {{name: ..., optional: ..., params: {{...}}}}")
+    unknown = [k for k in data if k not in ("name", "optional", "params")]
+    if unknown:
+        raise UserError(f"{where}: unknown key {unknown[0]!r}; known: name, optional, params")
+    optional = data.get("optional", True)
+    if not isinstance(optional, bool):
+        raise UserError(f"{where}.optional: expected true or false, got {optional!r}")
+    raw = data.get("params") or {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}.params: expected a mapping of parameter: range, got {raw!r}")
+    params = {k: _param(v, f"{where}.params.{k}") for k, v in raw.items() if isinstance(v, dict)}
+    fixed = {k: v for k, v in raw.items() if not isinstance(v, dict)}
+    return Slot(name=data["name"], optional=optional, params=params, fixed=fixed)
+
+
+def _param(data: Any, where: str) -> Param:
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: expected {{int: [low, high]}}, {{float: [low, high]}} or {{choices: [...]}}")
+    kinds = [k for k in ("int", "float", "choices") if k in data]
+    extra = [k for k in data if k not in ("int", "float", "choices", "step", "log")]
+    if len(kinds) != 1 or extra:
+        raise UserError(f"{where}: expected exactly one of int, float, choices (with optional step, log); got "
+                        f"{sorted(data)}")
+    kind = kinds[0]
+    if kind == "choices":
+        choices = data["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise UserError(f"{where}.choices: expected a non-empty list, got {choices!r}")
+        return Param(kind="choices", choices=tuple(choices))
+    bounds = data[kind]
+    ok = (isinstance(bounds, list) and len(bounds) == 2
+          and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds) and bounds[0] <= bounds[1])
+    if not ok or (kind == "int" and not all(float(b).is_integer() for b in bounds)):
+        raise UserError(f"{where}.{kind}: expected [low, high] with low <= high, got {bounds!r}")
+    step, log = data.get("step"), bool(data.get("log", False))
+    if step is not None and (isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0):
+        raise UserError(f"{where}.step: expected a positive number, got {step!r}")
+    if log and (step is not None or bounds[0] <= 0):
+        raise UserError(f"{where}.log: a log range needs low > 0 and no step")
+    return dataclasses.replace(Param(kind=kind), low=bounds[0], high=bounds[1],
+                               step=None if step is None else step, log=log)
