@@ -230,6 +230,14 @@ def _is_search_file(path: Path) -> bool:
     return path.is_file() and is_search(read_yaml(path))
 
 
+@app.command()
+def doctor() -> None:
+    """What this machine supports, what auto picks on it, and which energy meter a run would use."""
+    from joulebench.doctor import doctor_lines
+
+    print("\n".join(doctor_lines()))
+
+
 @app.command("ls")
 def list_plugins() -> None:
     """List registered tasks, model aliases, regimes, reductions and energy meters."""

@@ -122,6 +122,18 @@ def workload(model: nn.Module, encoded: list[Encoded], m: Any, pad_id: int, devi
     return Workload(calls, [b.size for b in batches], description)
 
 
+def _power_fields(measurement: Measurement) -> dict:
+    """The first window's sampled power trace, and every window's gross and net energy; or why there is none."""
+    traces = [w.energy.power for w in measurement.windows]
+    if any(t is None for t in traces):
+        method = measurement.windows[0].energy.method
+        return {"trace": None, "note": f"no sampled power: energy method {method} (energy_meter: sampled samples "
+                                       "NVML or RAPL power where they are readable)"}
+    return {"trace": traces[0].compact(), "energy_j_gross": [round(t.gross_j, 6) for t in traces],
+            "energy_j_net": [None if t.net_j is None else round(t.net_j, 6) for t in traces],
+            "idle_w": traces[0].idle_w}
+
+
 def count_parameters(model: nn.Module) -> int:
     """Parameters of the model as run, packed int8 weights of dynamic-quantized Linears included
     (they are buffers of a packed object there, not ``nn.Parameter``)."""
@@ -404,6 +416,7 @@ class Runner:
             "protocol": {**work.description, "repeats": len(measurement.windows), "passes": m.passes,
                          "warmup_calls": m.warmup_calls, "order": order},
             "windows": summary["windows"],
+            "power": _power_fields(measurement),
             "threads": threads,
             "device": device,
         }

@@ -84,7 +84,7 @@ class MeasureConfig:
     sample_seed: int = _help("Seed of the online request sample (the same for every configuration).", 0)
     threads: int | None = _help("torch intra-op threads; null = all usable cores.", None)
     device: str = _help("cpu, cuda, or auto (cuda when available).", "cpu")
-    energy_meter: str = _help("auto, nvml, rapl or estimate.", "auto")
+    energy_meter: str = _help("auto, nvml, rapl, sampled (power trace, idle and net energy) or estimate.", "auto")
     cpu_watts_per_core: float = _help("Assumed active power per busy core for the estimate meter.", 15.0)
     eval_max_examples: int | None = _help("Cap on evaluation examples for quality (null = whole split).", None)
 

@@ -11,7 +11,7 @@ from joulebench.errors import UserError
 from joulebench.report.format import frontier_title
 from joulebench.report.html import render_html
 from joulebench.report.markdown import render_markdown
-from joulebench.report.plots import heads_heatmap, plot_filename, save_frontier_plots
+from joulebench.report.plots import heads_heatmap, plot_filename, power_figure, save_frontier_plots
 
 
 def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
@@ -46,13 +46,16 @@ def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
         shown += [(frontier_title(section, x_metric), plot_filename(section.task, section.scenario, x_metric))
                   for x_metric in section.frontiers]
         for point in section.points:
-            fig = heads_heatmap(point.records[0], title=f"{point.label}: attention heads kept")
-            if fig is None:
-                continue
-            name = f"heads_{section.task}_{section.scenario}_{point.key}.png"
-            fig.savefig(out_dir / name)
-            written[name] = out_dir / name
-            shown.append((f"{point.label}: heads kept", name))
+            figures = [("heads", heads_heatmap(point.records[0], title=f"{point.label}: attention heads kept"),
+                        "heads kept"),
+                       ("power", power_figure(point.records[0], title=point.label), "sampled power")]
+            for kind, fig, what in figures:
+                if fig is None:
+                    continue
+                name = f"{kind}_{section.task}_{section.scenario}_{point.key}.png"
+                fig.savefig(out_dir / name)
+                written[name] = out_dir / name
+                shown.append((f"{point.label}: {what}", name))
     md_path = out_dir / "report.md"
     md_path.write_text(render_markdown(sections, str(results_path), len(records), images),
                        encoding="utf-8")

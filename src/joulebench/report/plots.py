@@ -197,3 +197,32 @@ def heads_heatmap(record: dict, title: str | None = None) -> Figure | None:
     ax.set_title(textwrap.fill(f"{text} ({kept}/{mask.size} heads)", 70), fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def power_trace(record: dict) -> dict | None:
+    """The record's sampled power trace (``cost.power.trace``), or None when it has none."""
+    trace = ((record.get("cost") or {}).get("power") or {}).get("trace")
+    if isinstance(trace, dict) and trace.get("t_s") and len(trace["t_s"]) == len(trace.get("w") or []):
+        return trace
+    return None
+
+
+def power_figure(record: dict, title: str | None = None) -> Figure | None:
+    """Power against time over the record's first timed window, idle power drawn; None without a trace."""
+    trace = power_trace(record)
+    if trace is None:
+        return None
+    fig = Figure(figsize=(6.0, 3.2), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot(trace["t_s"], trace["w"], lw=1.2, label=f"sampled at {trace['rate_hz']:g} Hz")
+    if trace.get("idle_w") is not None:
+        ax.axhline(trace["idle_w"], color="grey", ls="--", lw=1, label=f"idle {trace['idle_w']:.1f} W")
+    ax.set_xlabel("time in the window (s)")
+    ax.set_ylabel("power (W)")
+    net = trace.get("energy_j_net")
+    totals = f"gross {trace['energy_j_gross']:.3g} J" + ("" if net is None else f", net {net:.3g} J")
+    ax.set_title(textwrap.fill(f"{title or record.get('name') or record.get('task')}: {totals}", 70), fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

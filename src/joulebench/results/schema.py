@@ -47,6 +47,10 @@ cost (dict)
                            their mean, widened to contain the median); None where a window lacks it.
     windows                list of {duration_s, n_examples, passes, energy_j, energy_j_per_example,
                            latency_ms_p50, latency_ms_p99, throughput_eps}, one per window.
+    power                  dict: with a sampled meter (``energy_meter: sampled``), ``trace`` (the first
+                           window: {rate_hz, samples, idle_w, energy_j_gross, energy_j_net, t_s, w},
+                           at most 120 points), ``energy_j_gross`` and ``energy_j_net`` (above idle)
+                           per window, ``idle_w``; otherwise ``trace: null`` and a ``note`` saying why.
     protocol               dict: ``selection`` (which examples, in words), ``n_examples`` per pass,
                            ``indices_sha256`` (the examples timed, a pairing check), ``repeats``,
                            ``passes``, ``warmup_calls``, ``order`` ("alone", or the ABBA order

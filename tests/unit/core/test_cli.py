@@ -113,3 +113,21 @@ def test_validate_explain_documents_the_measure_fields_and_record_schema():
     assert result.returncode == 0, result.stderr
     for text in ("repeats", "sample_seed", "vs_baseline", "predictions", "total_energy_j", "cpu_features"):
         assert text in result.stdout
+
+
+def test_doctor_names_the_cpu_features_the_auto_choices_and_the_energy_meter():
+    from joulebench.env_info import cpu_features
+
+    result = cli("doctor")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"features: {', '.join(cpu_features()) or 'unknown'}" in out
+    assert "int8 backend auto -> " in out and "not probed on this machine" in out
+    assert "bf16 on cpu: " in out and "energy meter auto -> " in out
+
+
+def test_validate_reads_a_search_file():
+    search = Path(__file__).parents[3] / "configs" / "search_sst2.yaml"
+    result = cli("validate", str(search))
+    assert result.returncode == 0, result.stderr
+    assert "search: 3 reduction slot(s)" in result.stdout and "sampler tpe" in result.stdout

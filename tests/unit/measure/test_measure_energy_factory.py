@@ -12,7 +12,7 @@ from joulebench.measure.energy.estimate import EstimateMeter
 
 
 def test_registered_names_have_help() -> None:
-    assert ENERGY_METERS.names() == ["auto", "estimate", "nvml", "rapl"]
+    assert ENERGY_METERS.names() == ["auto", "estimate", "nvml", "rapl", "sampled"]
     assert all(ENERGY_METERS.describe(name) for name in ENERGY_METERS.names())
 
 

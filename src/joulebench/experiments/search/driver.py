@@ -145,7 +145,8 @@ def run_search(
 
     baseline_config = _baseline_config(space)
     baseline_hash = config_hash(baseline_config)
-    if baseline_hash not in _stored_hashes(store_path):
+    stored_before = _stored_hashes(store_path)
+    if baseline_hash not in stored_before:
         print_line(console, f"search: measuring the baseline first ({baseline_config.name})")
         failures = runner([baseline_config])
         outcome.runs += 1
@@ -157,8 +158,9 @@ def run_search(
     known = {t.config_hash: t for t in stored_trials(space, out, objectives, constraints)}
     for trial in known.values():
         study.add_trial(_frozen(space, trial, objectives))
-    if known:
-        print_line(console, f"search: {len(known)} trial{'s' * (len(known) != 1)} already in {store_path}: "
+    resumed = sum(h in stored_before for h in known)
+    if resumed:
+        print_line(console, f"search: {resumed} trial{'s' * (resumed != 1)} already in {store_path}: "
                             "told to the study, not re-run")
     baseline_params = space.baseline_params()
     if baseline_params is not None and baseline_hash not in known:
@@ -175,8 +177,10 @@ def run_search(
             config = space.config_for(params)
             chash = config_hash(config)
             if chash in known or any(config_hash(c) == chash for _, _, c in asked):
-                if chash in known:  # the same point again: its stored values, no measurement
+                if chash in known and known[chash].source != "failed":  # again: its stored values, no measurement
                     _tell(study, optuna_trial, known[chash], objectives)
+                elif chash in known:
+                    study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
                 else:
                     study.tell(optuna_trial, state=optuna.trial.TrialState.PRUNED)
                 repeats += 1

@@ -75,6 +75,25 @@ def _nvml(
     return NvmlMeter(device)
 
 
+@ENERGY_METERS.register("sampled", help="power sampled at 50 Hz during the window (NVML on a CUDA device, else "
+                        "RAPL) and integrated; idle power measured first, so records carry gross and net energy "
+                        "and the power trace")
+def _sampled(
+    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+) -> EnergyMeter:
+    from joulebench.measure.energy.sampled import NvmlPower, RaplPower, SampledMeter
+
+    if _is_cuda(device):
+        ok, why = nvml.probe(device)
+        if not ok:
+            raise UserError(f"energy meter 'sampled' needs NVML power on {device}: {why}; use 'auto' or 'estimate'")
+        return SampledMeter(NvmlPower(device))
+    ok, why = rapl.probe()
+    if not ok:
+        raise UserError(f"energy meter 'sampled' needs RAPL on the CPU: {why}; use 'auto' or 'estimate'")
+    return SampledMeter(RaplPower())
+
+
 @ENERGY_METERS.register("estimate", help="process CPU time x assumed watts per core; an estimate, not a measurement")
 def _estimate(
     *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0

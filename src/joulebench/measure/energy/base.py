@@ -12,6 +12,42 @@ from joulebench.registry import Registry
 S = TypeVar("S")
 
 
+#: Points kept of a window's power trace in the record (evenly spaced over the window).
+TRACE_POINTS = 120
+
+
+@dataclass(frozen=True)
+class PowerTrace:
+    """A window's power samples and what they integrate to.
+
+    Attributes:
+        t_s: sample times, seconds from the window's start.
+        watts: power at each sample.
+        rate_hz: the sampler's target rate.
+        idle_w: mean power measured with nothing running, before the first window (None: not measured).
+        gross_j: integral of the trace over the window.
+        net_j: ``gross_j - idle_w * duration`` (None without idle power).
+    """
+
+    t_s: tuple[float, ...]
+    watts: tuple[float, ...]
+    rate_hz: float
+    idle_w: float | None
+    gross_j: float
+    net_j: float | None
+
+    def compact(self, points: int = TRACE_POINTS) -> dict:
+        """The record form: at most ``points`` samples, evenly spaced, plus the totals."""
+        step = max(1, -(-len(self.t_s) // points))
+        return {"rate_hz": self.rate_hz, "samples": len(self.t_s), "idle_w": _round(self.idle_w),
+                "energy_j_gross": _round(self.gross_j), "energy_j_net": _round(self.net_j),
+                "t_s": [round(t, 4) for t in self.t_s[::step]], "w": [round(w, 3) for w in self.watts[::step]]}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
 @dataclass(frozen=True)
 class EnergyWindow:
     """Energy spent between ``begin_window`` and ``end_window`` of one key.
@@ -22,12 +58,15 @@ class EnergyWindow:
         duration_s: wall time of the window in seconds.
         method: "nvml", "rapl", "estimate", or ``None`` when nothing was measured.
         note: assumptions of the method, or why ``energy_j`` is ``None``.
+        power: the sampled power trace behind ``energy_j`` (sampled meters only), with idle
+            power and net energy.
     """
 
     energy_j: float | None
     duration_s: float
     method: str | None
     note: str
+    power: PowerTrace | None = None
 
 
 class EnergyMeter(Protocol):
