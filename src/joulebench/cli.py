@@ -158,13 +158,16 @@ def demo(
     cache_dir: CacheDir = None,
 ) -> int:
     """The main job, offline: a small sweep of reductions over the packaged MiniLM on SST-2, then the report."""
-    from joulebench.demo import demo_config_path, print_budgets
+    from joulebench.demo import demo_config_path, demo_configs, print_budgets
     from joulebench.display import print_records
     from joulebench.experiments.sweep import run_sweep
     from joulebench.report.build import build_report
     from joulebench.results.store import ResultStore
 
-    outcome = run_sweep(demo_config_path(), out, data_dir=data_dir, cache_dir=cache_dir, console=console)
+    configs, bf16_line = demo_configs()
+    console.print(bf16_line, markup=False, highlight=False)
+    outcome = run_sweep(configs, out, data_dir=data_dir, cache_dir=cache_dir, console=console,
+                        where=str(demo_config_path()))
     store = ResultStore.in_dir(out)
     print_records(store.records())
     written = build_report(store.path, out / "report")

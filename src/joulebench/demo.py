@@ -16,6 +16,27 @@ def demo_config_path() -> Path:
     return Path(str(resources.files("joulebench") / "configs" / "demo_sweep.yaml"))
 
 
+#: The demo's 16-bit row, added where the machine runs bf16 natively.
+BF16 = {"name": "quantize", "dtype": "bf16"}
+
+
+def demo_configs() -> tuple[list, str]:
+    """The demo's configurations, with an offline bf16 row where this CPU runs bf16 natively, and a
+    line saying whether bf16 is in and why."""
+    from joulebench.experiments.sweep import expand_sweep, read_yaml
+    from joulebench.reductions.quantize import device_problem
+
+    path = demo_config_path()
+    data = read_yaml(path)
+    problem = device_problem("bf16", "cpu")
+    if problem is None:
+        data["grid"][0]["reductions"].append([BF16])
+        line = "bf16: included offline (this CPU has native bf16 instructions)"
+    else:
+        line = f"bf16: skipped ({problem})"
+    return expand_sweep(data, str(path)), line
+
+
 def print_budgets(results_path: Path) -> None:
     """Name the cheapest configuration (energy per example) within 1 and 2 points of the baseline, by
     the point estimate and by non-inferiority (paired interval), with the paired ratios."""

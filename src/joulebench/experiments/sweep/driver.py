@@ -25,6 +25,7 @@ def run_sweep(
     dry_run: bool = False,
     pair: bool = True,
     console: Console | None = None,
+    where: str | None = None,
 ) -> SweepOutcome:
     """Run every configuration of a sweep not yet in ``OUT/results.jsonl``.
 
@@ -43,6 +44,7 @@ def run_sweep(
         dry_run: print the plan and the configurations, run nothing.
         pair: time each reduced configuration in ABBA rounds with its baseline (``cost.vs_baseline``).
         console: where the plan and progress go (default: stderr).
+        where: how the plan line names the sweep (default: the file, or "sweep").
 
     Returns:
         The records appended by this call, failures and timings.
@@ -65,7 +67,7 @@ def run_sweep(
     train_key = Runner(RunOptions(cache=cache)).train_key
     plan = make_plan(configs, store.hashes(), train_key, cache.has)
 
-    where = sweep if isinstance(sweep, (str, Path)) else "sweep"
+    where = where or (sweep if isinstance(sweep, (str, Path)) else "sweep")
     print_line(console, f"sweep {where}: {plan.summary()}")
     if dry_run:
         print_plan(plan, console)
