@@ -170,13 +170,13 @@ def run_search(
     stale, repeats = 0, 0
     outcome.stopped = f"{trials} trials measured"
     while len(known) < trials:
-        asked: list[tuple[Any, dict[str, Any], RunConfig]] = []
+        asked: list[tuple[Any, dict[str, Any], RunConfig, str]] = []
         while len(asked) < min(parallel, trials - len(known)):
             optuna_trial = study.ask()
             params = space.suggest(optuna_trial)
             config = space.config_for(params)
             chash = config_hash(config)
-            if chash in known or any(config_hash(c) == chash for _, _, c in asked):
+            if chash in known or any(h == chash for *_, h in asked):
                 if chash in known and known[chash].source != "failed":  # again: its stored values, no measurement
                     _tell(study, optuna_trial, known[chash], objectives)
                 elif chash in known:
@@ -188,15 +188,14 @@ def run_search(
                     break
                 continue
             repeats = 0
-            asked.append((optuna_trial, params, config))
+            asked.append((optuna_trial, params, config, chash))
         if not asked:
             outcome.stopped = f"the sampler proposed only measured points {MAX_REPEATS} times in a row"
             break
-        failures = dict(runner([c for _, _, c in asked]))
+        failures = dict(runner([c for _, _, c, _ in asked]))
         outcome.runs += len(asked)
-        points, baseline = _points(store_path, baseline_hash)
-        for optuna_trial, params, config in asked:
-            chash = config_hash(config)
+        points, baseline = _points(_records(store_path), baseline_hash, store_path)
+        for optuna_trial, params, config, chash in asked:
             trial = None if chash in failures else (
                 _trial(params, chash, points[chash], baseline, objectives, constraints, "measured")
                 if chash in points else None)
@@ -237,11 +236,12 @@ def stored_trials(space: SearchSpace, out: str | Path, objectives: tuple[Objecti
     constraints = space.constraints if constraints is None else constraints
     store_path = Path(out) / "results.jsonl"
     baseline_hash = config_hash(_baseline_config(space))
-    if baseline_hash not in _stored_hashes(store_path):
+    records = _records(store_path)
+    if baseline_hash not in {r.get("config_hash") for r in records}:
         return []
-    points, baseline = _points(store_path, baseline_hash)
+    points, baseline = _points(records, baseline_hash, store_path)
     found: dict[str, Trial] = {}
-    for record in _records(store_path):
+    for record in records:
         chash = record.get("config_hash")
         params = None if chash in found or chash not in points else space.params_of(record)
         if params is None:
@@ -262,9 +262,9 @@ def _stored_hashes(path: Path) -> set[str]:
     return {r.get("config_hash") for r in _records(path)}
 
 
-def _points(path: Path, baseline_hash: str) -> tuple[dict[str, Point], Point]:
-    """Every stored configuration's point by config hash, and the baseline's point."""
-    points = aggregate(_records(path))
+def _points(records: list[dict], baseline_hash: str, path: Path) -> tuple[dict[str, Point], Point]:
+    """Every stored configuration's point by config hash, and the baseline's point (``path``: for the error)."""
+    points = aggregate(records)
     by_hash = {h: p for p in points for h in p.config_hashes}
     if baseline_hash not in by_hash:
         raise UserError(f"search: the baseline {baseline_hash} is not in {path}")

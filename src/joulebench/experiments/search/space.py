@@ -132,11 +132,11 @@ class SearchSpace:
 
     def distributions(self, params: dict[str, Any]) -> dict[str, Any]:
         """The Optuna distribution of each parameter in ``params``."""
+        from optuna.distributions import CategoricalDistribution
+
         out = {}
         for slot in self.slots:
             if slot.optional and slot.use_param in params:
-                from optuna.distributions import CategoricalDistribution
-
                 out[slot.use_param] = CategoricalDistribution([False, True])
             for pname, param in slot.params.items():
                 if f"{slot.name}.{pname}" in params:
@@ -325,7 +325,6 @@ def parse_search(data: Any, where: str = "search file") -> SearchSpace:
 
 def _check_points(space: SearchSpace) -> None:
     """Validate the extreme points of every slot now, so a bad value fails before anything runs."""
-    every = {s.use_param: True for s in space.slots if s.optional}
     for use_all in (True, False):
         params: dict[str, Any] = {}
         for slot in space.slots:
@@ -335,7 +334,7 @@ def _check_points(space: SearchSpace) -> None:
                 params[f"{slot.name}.{pname}"] = param.choices[0] if param.kind == "choices" else param.low
         for key, param in space.keys.items():
             params[key] = param.choices[0] if param.kind == "choices" else param.low
-        space.config_for({**params, **(every if use_all else {})})
+        space.config_for(params)
 
 
 def _slot(data: Any, where: str) -> Slot:
