@@ -234,11 +234,15 @@ def _is_search_file(path: Path) -> bool:
 
 
 @app.command()
-def doctor() -> None:
-    """What this machine supports, what auto picks on it, and which energy meter a run would use."""
+def doctor(reprobe: bool = typer.Option(False, help="Measure the backend probe again instead of reading its cache.")
+           ) -> None:
+    """What this machine supports, what auto picks on it (measured by the backend probe), and which
+    energy meter a run would use."""
     from joulebench.doctor import doctor_lines
+    from joulebench.measure import pin_threads
 
-    print("\n".join(doctor_lines()))
+    pin_threads(None)
+    print("\n".join(doctor_lines(reprobe)))
 
 
 @app.command("ls")

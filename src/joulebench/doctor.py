@@ -1,18 +1,20 @@
 """``joulebench doctor``: what this machine supports, what ``auto`` picks on it, and which energy
-meter a run would use, each with the reason. Nothing is measured: the lines say where a choice is
-a fixed preference rather than a measurement made here."""
+meter a run would use, each with the reason. The int8 and 16-bit choices come from the backend
+probe (measured here once per machine fingerprint, a few seconds, then cached)."""
 
 from __future__ import annotations
 
 
-def doctor_lines() -> list[str]:
+def doctor_lines(reprobe: bool = False) -> list[str]:
     """The report, one line per fact."""
     import torch
 
     from joulebench.env_info import cpu_features, cpu_model, torch_backends
     from joulebench.measure.energy import nvml, rapl
-    from joulebench.reductions.int8_backends import AUTO_ORDER, BACKENDS, missing_backend
-    from joulebench.reductions.quantize import device_problem, resolve_backend
+    from joulebench.errors import UserError
+    from joulebench.reductions.backend_probe import HALF_CANDIDATES, INT8_CANDIDATES, probe_backends, probe_dir
+    from joulebench.reductions.int8_backends import BACKENDS, missing_backend
+    from joulebench.reductions.quantize import device_problem, eligible_int8, resolve_backend, resolve_half
 
     backends = torch_backends()
     lines = [f"cpu: {cpu_model()}; features: {', '.join(cpu_features()) or 'unknown'}",
@@ -23,15 +25,21 @@ def doctor_lines() -> list[str]:
     for name in BACKENDS:
         why = missing_backend(name)
         lines.append(f"int8 backend {name}: {'available' if why is None else 'unavailable: ' + why}")
+    cached = not reprobe and any(probe_dir().glob("*.json"))
+    probe = probe_backends(torch.get_num_threads(), "cpu", force=reprobe)
+    lines.append(f"backend probe ({'cached' if cached else 'measured now'}, {probe.measured_utc}, machine "
+                 f"{probe.key}, {torch.get_num_threads()} threads): fp32 {probe.median_ms['fp32']:.1f} ms/batch; "
+                 f"{probe.summary(INT8_CANDIDATES + HALF_CANDIDATES)} of fp32")
+    for where, eligible in (("as the last reduction", eligible_int8((), 0)),
+                            ("with reductions after it", eligible_int8((), 1))):
+        try:
+            lines.append(f"int8 backend auto {where} -> {resolve_backend('auto', eligible).picked}")
+        except UserError as exc:
+            lines.append(f"int8 backend auto {where} -> none: {exc}")
     try:
-        auto = resolve_backend("auto")
-        lines.append(f"int8 backend auto -> {auto} (a fixed preference, {', '.join(AUTO_ORDER)}, from "
-                     "benchmarks/quant_backends.py on an AVX2 machine; not probed on this machine)")
-    except Exception as exc:  # no backend at all is itself the answer
-        lines.append(f"int8 backend auto -> none: {exc}")
-    for dtype in ("bf16", "fp16"):
-        problem = device_problem(dtype, "cpu")
-        lines.append(f"{dtype} on cpu: {'runs (native kernels)' if problem is None else 'refused: ' + problem}")
+        lines.append(f"dtype auto16 on cpu -> {resolve_half('cpu').picked}")
+    except UserError as exc:
+        lines.append(f"dtype auto16 on cpu -> refused: {exc}")
     ok_rapl, why_rapl = rapl.probe()
     ok_nvml, why_nvml = nvml.probe("cuda") if gpu else (False, "no CUDA device")
     if ok_nvml:

@@ -70,6 +70,41 @@ def torch_backends() -> dict:
     }
 
 
+def _version(package: str) -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def gpu_details(index: int = 0) -> dict | None:
+    """The GPU a CUDA run used: name, driver, power limit and memory (NVML), or None without one.
+    A field NVML cannot read is None with the reason in ``nvml_note``."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    out: dict = {"name": torch.cuda.get_device_name(index), "cuda": torch.version.cuda,
+                 "driver": None, "power_limit_w": None, "memory_mb": None}
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            driver = pynvml.nvmlSystemGetDriverVersion()
+            out["driver"] = driver.decode() if isinstance(driver, bytes) else driver
+            out["power_limit_w"] = pynvml.nvmlDeviceGetEnforcedPowerLimit(handle) / 1000.0
+            out["memory_mb"] = pynvml.nvmlDeviceGetMemoryInfo(handle).total / 2**20
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception as exc:  # NVML absent or refusing: say so instead of guessing
+        out["nvml_note"] = f"NVML unreadable: {type(exc).__name__}: {exc}"
+    return out
+
+
 def environment(threads: int, device: str) -> dict:
     """The ``env`` section of a record."""
     import torch
@@ -88,7 +123,9 @@ def environment(threads: int, device: str) -> dict:
         "cpu_features": list(cpu_features()),
         "cpu_count": os.cpu_count(),
         "torch_backends": torch_backends(),
+        "onnxruntime": _version("onnxruntime"),
         "gpu": gpu,
+        "gpu_details": gpu_details() if gpu else None,
         "threads": threads,
         "device": device,
         "time_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -136,7 +136,11 @@ def _power_fields(measurement: Measurement) -> dict:
 
 def count_parameters(model: nn.Module) -> int:
     """Parameters of the model as run, packed int8 weights of dynamic-quantized Linears included
-    (they are buffers of a packed object there, not ``nn.Parameter``)."""
+    (they are buffers of a packed object there, not ``nn.Parameter``), or an exported graph's
+    weights (onnxruntime)."""
+    exported = getattr(model, "graph_param_count", None)
+    if exported is not None:
+        return int(exported)
     total = sum(p.numel() for p in model.parameters())
     for module in model.modules():
         packed = getattr(module, "_packed_params", None)

@@ -55,6 +55,8 @@ class ReductionContext:
             returns True. None outside the Runner (then train directly).
         chain: the reductions applied so far, the current one last (set by :func:`apply_reductions`):
             what a training inside a reduction depends on.
+        following: the reductions still to come after the current one (set by :func:`apply_reductions`):
+            a choice that would fix the graph (an onnxruntime backend) is only eligible when nothing follows.
     """
 
     task: Any
@@ -69,6 +71,7 @@ class ReductionContext:
     trainings: Any = None
     cached_training: Callable[..., bool] | None = None
     chain: tuple[ReductionSpec, ...] = ()
+    following: tuple[ReductionSpec, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -157,7 +160,7 @@ def must_come_before(name: str, before: Sequence[str], blocking: Sequence[str], 
     reduction ``name`` (``why`` ends the message)."""
     bound = [b for b in before if b in blocking]
     if bound:
-        what = "quantize with backend onnxruntime" if bound[0] == "exported_graph" else bound[0]
+        what = "an exported graph (onnxruntime)" if bound[0] == "exported_graph" else bound[0]
         raise ValueError(f"{name} must come before {what} ({why})")
 
 
@@ -215,7 +218,7 @@ def apply_reductions(
     validate_reduction_chain(specs, device=ctx.device)
     described = []
     for i, spec in enumerate(specs):
-        ctx.chain = tuple(specs[: i + 1])
+        ctx.chain, ctx.following = tuple(specs[: i + 1]), tuple(specs[i + 1:])
         cfg = build_reduction_config(spec)
         plugin = REDUCTIONS.get(spec.name)()
         model, details = plugin.apply(model, cfg, ctx)

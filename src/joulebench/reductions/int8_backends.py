@@ -7,6 +7,7 @@ it needs no calibration data. Each backend returns how many Linear layers it con
 from __future__ import annotations
 
 import importlib.util
+import math
 import tempfile
 import warnings
 from pathlib import Path
@@ -16,14 +17,12 @@ from torch import nn
 
 from joulebench.errors import UserError
 
-#: Backends in the order "auto" prefers them on CPU. benchmarks/quant_backends.py on this
-#: project's AVX2 CPU (minilm-l6, batch 64 SST-2 dev sentences, 2 threads, heavily shared
-#: machine) measured, relative to fp32: torch_ao 0.83x, onnxruntime 0.87x (plus an export step
-#: and a fixed graph), torchao 0.18 int8 dynamic 84x (no fused int8 CPU kernel; the lead measured
-#: ~18x on a quieter machine). So "auto" means torch_ao on CPU.
-AUTO_ORDER = ("torch_ao",)
-
 BACKENDS = ("torch_ao", "torchao", "onnxruntime")
+
+#: What "auto" chooses from: the fastest of these that the backend probe measured on this machine
+#: (joulebench.reductions.backend_probe). Which one wins differs between machines: on an AVX2 CPU
+#: benchmarks/quant_backends.py measured torch_ao 0.83x fp32, onnxruntime 0.87x, torchao 84x.
+AUTO_CANDIDATES = BACKENDS
 
 
 def missing_backend(name: str) -> str | None:
@@ -70,10 +69,11 @@ class OnnxRuntimeClassifier(nn.Module):
     It has no torch parameters or layers any more: reductions that change layers must come first.
     """
 
-    def __init__(self, session: object, config: object) -> None:
+    def __init__(self, session: object, config: object, graph_param_count: int | None = None) -> None:
         super().__init__()
         self.session = session
         self.config = config
+        self.graph_param_count = graph_param_count  # the graph's weights (initializers), int8 ones included
         self._inputs = {i.name for i in session.get_inputs()}
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
@@ -114,22 +114,40 @@ def export_onnx(model: nn.Module, path: Path) -> None:
         )
 
 
-def quantize_onnxruntime(model: nn.Module) -> tuple[nn.Module, int]:
-    """Export to ONNX, int8-quantize its weight MatMuls with onnxruntime, wrap the session."""
+def onnxruntime_model(model: nn.Module, int8: bool) -> tuple[nn.Module, int]:
+    """Export ``model`` to ONNX and wrap an onnxruntime CPU session of it: fp32 as exported, or
+    with its weight MatMuls int8-quantized by onnxruntime's dynamic quantizer.
+
+    Returns:
+        The wrapper and how many MatMuls are int8 (0 for fp32).
+    """
     import onnx
     import onnxruntime
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory(prefix="joulebench-onnx-") as tmp:
-        fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
+        fp32, int8_path = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
         export_onnx(model, fp32)
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-        graph = onnx.load(str(int8)).graph
+        path = fp32
+        if int8:
+            quantize_dynamic(str(fp32), str(int8_path), weight_type=QuantType.QInt8)
+            path = int8_path
+        graph = onnx.load(str(path)).graph
         count = sum(node.op_type in ("MatMulInteger", "DynamicQuantizeMatMul", "QGemm") for node in graph.node)
+        weights = sum(math.prod(t.dims) for t in graph.initializer if len(t.dims) > 0 and math.prod(t.dims) > 1)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # the run's pinned thread count
-        session = onnxruntime.InferenceSession(int8.read_bytes(), options, providers=["CPUExecutionProvider"])
-    return OnnxRuntimeClassifier(session, getattr(model, "config", None)).eval(), count
+        # onnxruntime's threads spin-wait after each run by default, stealing the cores from
+        # whatever runs next (the paired baseline, the next probe candidate): measured, they
+        # made a bf16 call timed right after an onnxruntime call 2.8x slower.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(path.read_bytes(), options, providers=["CPUExecutionProvider"])
+    return OnnxRuntimeClassifier(session, getattr(model, "config", None), weights).eval(), count
+
+
+def quantize_onnxruntime(model: nn.Module) -> tuple[nn.Module, int]:
+    """Export to ONNX, int8-quantize its weight MatMuls with onnxruntime, wrap the session."""
+    return onnxruntime_model(model, int8=True)
 
 
 def quantize_int8(model: nn.Module, backend: str) -> tuple[nn.Module, int]:

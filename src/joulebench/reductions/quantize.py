@@ -5,6 +5,9 @@ fp16/bf16 cast the whole model, only on a device with kernels for them: fp16 mat
 kind of CPU have no fast path, and bf16 on a CPU without native bf16 instructions
 (AVX512-BF16/AMX) is emulated: benchmarks/quant_backends.py measured a bf16 cast of minilm-l6
 at 7.6x the fp32 latency on this project's AVX2 CPU, so it is refused there.
+
+``backend: auto`` and ``dtype: auto16`` are chosen on the measuring machine by the backend probe
+(:mod:`joulebench.reductions.backend_probe`), and the record's details say what it measured.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from torch import nn
 
 from joulebench.errors import UserError
 from joulebench.reductions.base import ReductionContext, param, register_reduction
-from joulebench.reductions.int8_backends import AUTO_ORDER, BACKENDS, missing_backend, quantize_int8
+from joulebench.reductions.int8_backends import AUTO_CANDIDATES, BACKENDS, missing_backend, quantize_int8
 
-DTYPES = {"int8": 8, "fp16": 16, "bf16": 16}
+DTYPES = {"int8": 8, "fp16": 16, "bf16": 16, "auto16": 16}
 _FLOAT = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -28,9 +31,10 @@ _FLOAT = {"fp16": torch.float16, "bf16": torch.bfloat16}
 class QuantizeConfig:
     """Parameters of ``quantize``."""
 
-    dtype: str = param("int8 (dynamic, Linear layers, CPU), fp16 or bf16 (whole model, where the device runs them).")
-    backend: str = param("int8 backend: auto (measured fastest: torch_ao on CPU), torch_ao, torchao, onnxruntime.",
-                         "auto")
+    dtype: str = param("int8 (dynamic, Linear layers, CPU), fp16 or bf16 (whole model, where the device runs "
+                       "them), or auto16 (bf16 or fp16, whichever the backend probe measured faster here).")
+    backend: str = param("int8 backend: auto (the fastest measured on this machine by the backend probe), "
+                         "torch_ao, torchao, onnxruntime.", "auto")
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -46,7 +50,8 @@ class QuantizeConfig:
 class Int8Config:
     """Parameters of ``int8`` (``quantize`` with dtype int8)."""
 
-    backend: str = param("auto (measured fastest: torch_ao on CPU), torch_ao, torchao or onnxruntime.", "auto")
+    backend: str = param("auto (the fastest measured on this machine by the backend probe), torch_ao, torchao "
+                         "or onnxruntime.", "auto")
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -69,30 +74,67 @@ def device_problem(dtype: str, device: str) -> str | None:
     return None
 
 
-def resolve_backend(backend: str) -> str:
-    """``auto`` -> the first available backend of ``AUTO_ORDER``."""
+#: Reductions whose data-dependent control flow a fixed (exported) graph cannot hold.
+DYNAMIC = ("early_exit", "token_prune")
+
+
+def eligible_int8(chain_before: Sequence[str], following: int, classifier: bool = True) -> tuple[str, ...]:
+    """The int8 backends ``auto`` may pick here: onnxruntime fixes the graph, so only when nothing
+    follows, no dynamic reduction came before, and the model is a classifier (the exported graph
+    returns one logits tensor)."""
+    fixed_ok = not following and not any(name in DYNAMIC for name in chain_before) and classifier
+    return tuple(b for b in AUTO_CANDIDATES if b != "onnxruntime" or fixed_ok)
+
+
+def resolve_backend(backend: str, eligible: tuple[str, ...] = AUTO_CANDIDATES, threads: int | None = None):
+    """``auto`` -> the fastest eligible backend measured by the backend probe, with the reason;
+    a named backend -> itself."""
+    from joulebench.reductions.backend_probe import Choice, choose_int8, probe_backends
+
     if backend != "auto":
-        return backend
-    for name in AUTO_ORDER:
-        if missing_backend(name) is None:
-            return name
-    raise UserError("quantize: no int8 backend available in this torch build")
+        return Choice(backend, f"named in the configuration (backend: {backend})", {})
+    if not any(missing_backend(name) is None for name in eligible):
+        raise UserError("quantize: no int8 backend available in this torch build")
+    return choose_int8(eligible, probe_backends(threads, "cpu"))
 
 
-def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str) -> tuple[nn.Module, dict]:
+def resolve_half(device: str, threads: int | None = None):
+    """``auto16`` -> the faster of bf16 and fp16 on ``device`` by the probe (only dtypes the device
+    runs natively are eligible), or a UserError saying why neither is worth it."""
+    from joulebench.reductions.backend_probe import choose_half, probe_backends
+
+    eligible = tuple(d for d in ("bf16", "fp16") if device_problem(d, device) is None)
+    if not eligible:
+        raise UserError(f"quantize: dtype auto16 on {device}: {device_problem('bf16', device)}; and "
+                        f"{device_problem('fp16', device)}")
+    return choose_half(eligible, probe_backends(threads, device))
+
+
+def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str, chain_before: Sequence[str] = (),
+                   following: int = 0, classifier: bool = True) -> tuple[nn.Module, dict]:
     """Quantize or cast ``model`` in place; return it and the details for the record."""
-    problem = device_problem(cfg.dtype, device)
+    dtype = cfg.dtype
+    choice = None
+    if dtype == "auto16":
+        choice = resolve_half(device)
+        dtype = choice.picked
+    problem = device_problem(dtype, device)
     if problem is not None:
-        raise UserError(f"quantize: dtype={cfg.dtype} on {device}: {problem}")
-    if cfg.dtype == "int8":
-        backend = resolve_backend(cfg.backend)
+        raise UserError(f"quantize: dtype={dtype} on {device}: {problem}")
+    if dtype == "int8":
+        choice = resolve_backend(cfg.backend, eligible_int8(chain_before, following, classifier))
+        backend = choice.picked
         model, count = quantize_int8(model, backend)
     else:
         backend = "cast"
         count = sum(isinstance(m, nn.Linear) for m in model.modules())
-        model.to(_FLOAT[cfg.dtype])
-    return model, {"dtype": cfg.dtype, "weight_bits": DTYPES[cfg.dtype], "backend": backend,
-                   "linear_layers_quantized": count}
+        model.to(_FLOAT[dtype])
+    details = {"dtype": dtype, "weight_bits": DTYPES[dtype], "backend": backend, "linear_layers_quantized": count}
+    if cfg.dtype == "auto16":
+        details["dtype_asked"] = "auto16"
+    if choice is not None:
+        details["backend_choice"] = choice.details()
+    return model, details
 
 
 #: Tag of a model exported to a fixed graph (onnxruntime): nothing can change its layers after.
@@ -107,6 +149,11 @@ def check_quantize_chain(dtype: str, backend: str, before: Sequence[str], device
     if backend == "onnxruntime" and dynamic:
         raise ValueError(f"backend onnxruntime exports a fixed graph, which cannot hold {dynamic[0]}'s "
                          "data-dependent control flow; use backend torch_ao (auto)")
+    if dtype == "auto16":
+        problems = [device_problem(d, device) for d in ("bf16", "fp16")] if device is not None else [None]
+        if all(problems):
+            raise ValueError(f"dtype=auto16 on {device}: neither 16-bit dtype runs here ({problems[0]}; {problems[1]})")
+        return
     problem = device_problem(dtype, device) if device is not None else None
     if problem is not None:
         raise ValueError(f"dtype={dtype} on {device}: {problem}")
@@ -129,7 +176,7 @@ class Quantize:
 
     def apply(self, model: nn.Module, cfg: QuantizeConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model`` in place (wrappers included: exit heads are Linear layers too)."""
-        return quantize_model(model, cfg, ctx.device)
+        return quantize_model(model, cfg, ctx.device, _families(ctx), len(ctx.following), _classifier(ctx))
 
 
 @register_reduction("int8", help="alias of quantize with dtype int8: reductions: [int8]")
@@ -149,4 +196,17 @@ class Int8:
 
     def apply(self, model: nn.Module, cfg: Int8Config, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model``'s Linear layers to int8 in place."""
-        return quantize_model(model, QuantizeConfig("int8", cfg.backend), ctx.device)
+        return quantize_model(model, QuantizeConfig("int8", cfg.backend), ctx.device, _families(ctx),
+                              len(ctx.following), _classifier(ctx))
+
+
+def _families(ctx: ReductionContext) -> tuple[str, ...]:
+    """Families of the reductions applied before the current one."""
+    from joulebench.reductions.base import family_of
+
+    return tuple(family_of(spec.name) for spec in ctx.chain[:-1])
+
+
+def _classifier(ctx: ReductionContext) -> bool:
+    """Whether the task's model returns one logits tensor (what an exported graph can return)."""
+    return getattr(ctx.task, "kind", "classification") == "classification"

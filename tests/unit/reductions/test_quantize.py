@@ -31,8 +31,11 @@ def test_int8_replaces_every_linear_with_packed_int8_weights(model, ctx):
     assert len(dynamic) == LINEARS
     assert not any(type(m) is nn.Linear for m in quantized.modules())
     assert all(m.weight().dtype == torch.qint8 for m in dynamic)
-    assert described[0]["details"] == {"dtype": "int8", "weight_bits": 8, "backend": "torch_ao",
-                                       "linear_layers_quantized": LINEARS}
+    details = described[0]["details"]
+    assert {k: details[k] for k in ("dtype", "weight_bits", "backend", "linear_layers_quantized")} == {
+        "dtype": "int8", "weight_bits": 8, "backend": "torch_ao", "linear_layers_quantized": LINEARS}
+    assert details["backend_choice"]["picked"] == "torch_ao"
+    assert "fastest int8 backend measured here" in details["backend_choice"]["reason"]
     assert torch.allclose(logits_of(quantized, batch), reference, atol=0.05)  # close, not equal
 
 
@@ -59,7 +62,7 @@ def test_bf16_on_a_cpu_without_bf16_instructions_is_refused(model, ctx):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"dtype": "int4"}, "dtype must be one of int8, fp16, bf16, got 'int4'"),
+    ({"dtype": "int4"}, "dtype must be one of int8, fp16, bf16, auto16, got 'int4'"),
     ({"dtype": "int8", "backend": "tensorrt"}, "backend must be one of"),
     ({"dtype": "fp16", "backend": "torchao"}, "backend applies to int8 only"),
 ])
@@ -105,8 +108,81 @@ def test_onnxruntime_backend_missing_is_a_clear_error(model, ctx):
 @pytest.mark.parametrize("reductions, message", [
     ([{"name": "early_exit", "threshold": 0.1}, {"name": "int8", "backend": "onnxruntime"}], "fixed graph"),
     ([{"name": "int8", "backend": "onnxruntime"}, {"name": "layer_drop", "keep_layers": 2}],
-     "layer_drop must come before quantize with backend onnxruntime"),
+     "layer_drop must come before an exported graph"),
 ])
 def test_onnxruntime_only_composes_with_static_reductions(reductions, message):
+    with pytest.raises(UserError, match=message):
+        parse_config({"task": "sst2", "reductions": reductions})
+
+
+def _fixed_probe(monkeypatch, **median_ms):
+    from joulebench.reductions import backend_probe
+
+    probe = backend_probe.ProbeResult(fingerprint={}, key="k", measured_utc="t", median_ms={"fp32": 10.0, **median_ms},
+                                      unavailable={})
+    monkeypatch.setattr(backend_probe, "probe_backends", lambda *a, **k: probe)
+    return probe
+
+
+def test_auto_picks_the_fastest_backend_the_probe_measured(monkeypatch, model, ctx):
+    _fixed_probe(monkeypatch, torch_ao=6.0, onnxruntime=3.0, bf16=5.0)
+    pytest.importorskip("onnxruntime")
+    quantized, described = quantize(model, ctx)
+    details = described[0]["details"]
+    assert details["backend"] == "onnxruntime"
+    assert "onnxruntime 0.30x" in details["backend_choice"]["reason"]
+    assert details["backend_choice"]["probe"]["ratio_to_fp32"]["onnxruntime"] == 0.3
+    assert torch.allclose(logits_of(quantized, make_batch([9, 5])), logits_of(tiny_bert(), make_batch([9, 5])),
+                          atol=0.05)
+
+
+def test_auto_never_picks_a_fixed_graph_when_reductions_follow(monkeypatch, model, ctx):
+    _fixed_probe(monkeypatch, torch_ao=6.0, onnxruntime=3.0)
+    specs = (ReductionSpec("int8"), ReductionSpec("layer_drop", (("keep_layers", 2),)))
+    _, described = apply_reductions(model, specs, ctx)
+    choice = described[0]["details"]["backend_choice"]
+    assert choice["picked"] == "torch_ao"
+    assert "not eligible in this chain: onnxruntime" in choice["reason"]
+
+
+def test_auto16_picks_the_faster_16_bit_dtype_or_refuses_when_none_beats_fp32(monkeypatch, model, ctx):
+    from joulebench.reductions.quantize import resolve_half
+
+    _fixed_probe(monkeypatch, bf16=5.0, fp16=40.0)
+    if cpu_bf16_native():
+        assert resolve_half("cpu").picked == "bf16"
+    _fixed_probe(monkeypatch, bf16=12.0, fp16=40.0)
+    with pytest.raises(UserError, match="no 16-bit dtype was faster than fp32.*bf16 1.20x"):
+        resolve_half("cpu")
+
+
+@pytest.mark.skipif(not cpu_bf16_native(), reason="this CPU has no native bf16")
+def test_auto16_casts_the_model_and_says_what_it_asked(monkeypatch, model, ctx):
+    _fixed_probe(monkeypatch, bf16=5.0, fp16=40.0)
+    quantized, described = quantize(model, ctx, "quantize", dtype="auto16")
+    details = described[0]["details"]
+    assert (details["dtype"], details["dtype_asked"]) == ("bf16", "auto16")
+    assert next(quantized.parameters()).dtype == torch.bfloat16
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
+def test_runtime_onnxruntime_runs_the_fp32_graph_with_the_same_logits(model, ctx):
+    batch = make_batch([9, 5])
+    reference = logits_of(tiny_bert(), batch)
+    exported, described = quantize(model, ctx, "runtime", engine="onnxruntime")
+    assert described[0]["details"] == {"engine": "onnxruntime", "precision": "fp32"}
+    assert torch.allclose(logits_of(exported, batch), reference, atol=1e-4)  # fp32 graph: equal up to rounding
+    from joulebench.runner import count_parameters
+
+    # the graph's own weights: the exporter folds a few constants (3% here), so close, not equal
+    assert count_parameters(exported) == pytest.approx(sum(p.numel() for p in tiny_bert().parameters()), rel=0.05)
+
+
+@pytest.mark.parametrize("reductions, message", [
+    ([{"name": "int8", "backend": "torch_ao"}, {"name": "runtime"}], "cannot follow quantize"),
+    ([{"name": "runtime"}, {"name": "layer_drop", "keep_layers": 2}], "layer_drop must come before an exported graph"),
+    ([{"name": "runtime", "engine": "tvm"}], "engine must be one of onnxruntime"),
+])
+def test_runtime_chain_and_params_are_checked_at_load_time(reductions, message):
     with pytest.raises(UserError, match=message):
         parse_config({"task": "sst2", "reductions": reductions})
