@@ -10,8 +10,8 @@ def doctor_lines(reprobe: bool = False) -> list[str]:
     import torch
 
     from joulebench.env_info import cpu_features, cpu_model, torch_backends
-    from joulebench.measure.energy import nvml, rapl
     from joulebench.errors import UserError
+    from joulebench.measure.energy import nvml, rapl
     from joulebench.reductions.backend_probe import HALF_CANDIDATES, INT8_CANDIDATES, probe_backends, probe_dir
     from joulebench.reductions.int8_backends import BACKENDS, missing_backend
     from joulebench.reductions.quantize import device_problem, eligible_int8, resolve_backend, resolve_half
@@ -36,6 +36,9 @@ def doctor_lines(reprobe: bool = False) -> list[str]:
             lines.append(f"int8 backend auto {where} -> {resolve_backend('auto', eligible).picked}")
         except UserError as exc:
             lines.append(f"int8 backend auto {where} -> none: {exc}")
+    for dtype in ("bf16", "fp16"):
+        problem = device_problem(dtype, "cpu")
+        lines.append(f"{dtype} on cpu: {'runs (native kernels)' if problem is None else 'refused: ' + problem}")
     try:
         lines.append(f"dtype auto16 on cpu -> {resolve_half('cpu').picked}")
     except UserError as exc:

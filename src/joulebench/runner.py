@@ -26,6 +26,7 @@ from joulebench.measure.protocol import (
     paired_ratios,
     summarize_measurement,
 )
+from joulebench.measure.server import ServerSettings, find_max_rate, load_summary, request_positions, serve
 from joulebench.models.batching import Encoded, EvalBatch, collate, encode, eval_batches
 from joulebench.models.checkpoints import CheckpointCache, CorruptCheckpoint
 from joulebench.models.loading import load_classifier
@@ -106,8 +107,40 @@ def _digest(values: Sequence[object]) -> str:
     return hashlib.sha256(",".join(map(str, values)).encode()).hexdigest()[:16]
 
 
+def server_settings(m: Any, qps: float | None = None) -> ServerSettings:
+    """The server scenario's load from the measure settings (``qps`` overrides the rate)."""
+    return ServerSettings(m.server_qps if qps is None else qps, m.server_max_batch, m.server_max_wait_ms,
+                          m.server_requests, m.sample_seed)
+
+
+def server_workload(model: nn.Module, encoded: list[Encoded], m: Any, pad_id: int, device: str,
+                    qps: float | None = None) -> Workload:
+    """The server scenario at ``qps`` (default ``measure.server_qps``): a window serves the request
+    sample once per pass, arriving by the same Poisson schedule for every configuration."""
+    settings = server_settings(m, qps)
+    positions = request_positions(len(encoded), m.server_requests, m.sample_seed)
+    requests = [encoded[i] for i in positions]
+
+    def run_batch(batch: list[int]) -> None:
+        inputs = collate([requests[k % len(requests)] for k in batch], pad_id)
+        _forward(model, {k: v.to(device) for k, v in inputs.items()} if device != "cpu" else inputs)
+
+    def window(passes: int, meter: Any, sync: Callable[[], None] | None) -> Any:
+        return serve(run_batch, len(requests) * passes, settings, meter=meter, sync=sync)
+
+    full = list(range(min(m.server_max_batch, len(requests))))
+    description = {"selection": f"{len(requests)} requests drawn with sample_seed {m.sample_seed}, Poisson arrivals "
+                                f"at {settings.qps:g} qps (seed {m.sample_seed}), dynamic batching of <= "
+                                f"{m.server_max_batch} with max wait {m.server_max_wait_ms:g} ms",
+                   "n_examples": len(requests), "indices_sha256": _digest(positions)}
+    return Workload([lambda: run_batch(full), lambda: run_batch([0])], [len(full), 1], description, window)
+
+
 def workload(model: nn.Module, encoded: list[Encoded], m: Any, pad_id: int, device: str) -> Workload:
-    """The calls of one whole pass: every offline batch of the split, or every online request."""
+    """The calls of one whole pass: every offline batch of the split, every online request, or
+    the server scenario's arrival schedule."""
+    if m.scenario == "server":
+        return server_workload(model, encoded, m, pad_id, device)
     if m.scenario == "online":
         indices = online_indices(len(encoded), m.online_examples, m.sample_seed)
         batches = [EvalBatch(collate([encoded[i]], pad_id), [i]) for i in indices]
@@ -132,6 +165,21 @@ def _power_fields(measurement: Measurement) -> dict:
     return {"trace": traces[0].compact(), "energy_j_gross": [round(t.gross_j, 6) for t in traces],
             "energy_j_net": [None if t.net_j is None else round(t.net_j, 6) for t in traces],
             "idle_w": traces[0].idle_w}
+
+
+def _server_fields(measurement: Measurement, m: Any) -> dict:
+    """The server scenario's load, and what each window showed at it (latency includes queueing)."""
+    settings = server_settings(m)
+    per_window = [load_summary(w, settings, m.latency_bound_ms) for w in measurement.windows]
+    p99 = sorted(w["latency_ms_p99"] for w in per_window)[len(per_window) // 2]
+    return {"qps_offered": m.server_qps, "max_batch": m.server_max_batch, "max_wait_ms": m.server_max_wait_ms,
+            "requests": m.server_requests, "latency_bound_ms": m.latency_bound_ms,
+            "bound_held": p99 <= m.latency_bound_ms,
+            "held_windows": f"{sum(w['bound_held'] for w in per_window)}/{len(per_window)}",
+            "windows": per_window,
+            "energy_note": "energy per query is the window's energy over its requests: idle gaps between arrivals "
+                           "are inside the window (the estimate meter counts busy CPU time only, so they cost it "
+                           "nothing; a sampled meter's gross energy includes idle power)"}
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -414,7 +462,7 @@ class Runner:
             "latency_samples_ms": [round(x, 4) for w in measurement.windows for x in w.per_example_ms()],
             "peak_mem_mb": measurement.peak_mem_mb,
             "peak_mem_method": measurement.peak_mem_method,
-            "batch_size": 1 if m.scenario == "online" else m.batch_size,
+            "batch_size": {"online": 1, "server": m.server_max_batch}.get(m.scenario, m.batch_size),
             "n_timed_examples": sum(w.n_examples for w in measurement.windows),
             "duration_s": sum(w.duration_s for w in measurement.windows),
             "protocol": {**work.description, "repeats": len(measurement.windows), "passes": m.passes,
@@ -423,7 +471,20 @@ class Runner:
             "power": _power_fields(measurement),
             "threads": threads,
             "device": device,
+            **({"server": _server_fields(measurement, m)} if m.scenario == "server" else {}),
         }
+
+    def _max_rate(self, measured: MeasuredModel) -> dict:
+        """The highest rate that holds ``latency_bound_ms`` for ``measured`` (one window per tried rate)."""
+        m = measured.config.measure
+        meter = self._meter_factory(measured.config, measured.device)()
+        sync = torch.cuda.synchronize if measured.device == "cuda" else None
+
+        def window_at(qps: float) -> Any:
+            work = server_workload(measured.model, measured.encoded, m, measured.pad_id, measured.device, qps)
+            return work.window(1, meter, sync)
+
+        return find_max_rate(window_at, server_settings(m), m.latency_bound_ms)
 
     @torch.inference_mode()
     def measure_cost(self, model: nn.Module, encoded: list[Encoded], config: RunConfig, pad_id: int,
@@ -434,7 +495,10 @@ class Runner:
         sync = torch.cuda.synchronize if device == "cuda" else None
         measurement = measure_alone(work, repeats=m.repeats, passes=m.passes, warmup_calls=m.warmup_calls,
                                     meter=self._meter_factory(config, device)(), device=device, sync=sync)
-        return self._cost_fields(measurement, work, config, device, threads, "alone")
+        cost = self._cost_fields(measurement, work, config, device, threads, "alone")
+        if m.scenario == "server" and m.server_find_max_rate:
+            cost["server"]["max_rate"] = self._max_rate(MeasuredModel(model, encoded, config, pad_id, device, threads))
+        return cost
 
     @torch.inference_mode()
     def measure_cost_paired(self, target: MeasuredModel, baseline: MeasuredModel) -> dict:
@@ -463,4 +527,7 @@ class Runner:
             **paired_ratios(t_meas, b_meas),
             "baseline_windows": summarize_measurement(b_meas)["windows"],
         }
+        if m.scenario == "server" and m.server_find_max_rate:
+            cost["server"]["max_rate"] = self._max_rate(target)
+            cost["vs_baseline"]["baseline_max_rate"] = self._max_rate(baseline)
         return cost

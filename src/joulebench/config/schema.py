@@ -51,7 +51,11 @@ class TrainConfig:
             raise ValueError(f"train.top_k_layers must be >= 1, got {self.top_k_layers}")
 
 
-SCENARIOS = ("offline", "online")
+SCENARIOS = ("offline", "online", "server")
+
+#: Measure keys that only the server scenario reads.
+SERVER_KEYS = ("server_qps", "server_requests", "server_max_batch", "server_max_wait_ms", "latency_bound_ms",
+               "server_find_max_rate")
 
 #: What a classification head reads (``joulebench.models.pooling``).
 CLASSIFIER_POOLINGS = ("cls", "mean", "auto")
@@ -66,14 +70,16 @@ REMOVED_MEASURE_KEYS = {
 
 @dataclass(frozen=True)
 class MeasureConfig:
-    """How cost is measured. ``offline`` = batched throughput; ``online`` = batch size 1.
+    """How cost is measured. ``offline`` = batched throughput; ``online`` = batch size 1; ``server`` =
+    Poisson arrivals at ``server_qps`` served with dynamic batching (latency includes queueing).
 
     Every configuration does the same work: a window is ``passes`` whole passes over the same
     examples (offline: the whole evaluation split; online: ``online_examples`` requests drawn
     once with ``sample_seed``), and a measurement is ``repeats`` windows.
     """
 
-    scenario: str = _help("offline (batched) or online (batch size 1, per-request latency).", "offline")
+    scenario: str = _help("offline (batched), online (batch size 1, per-request latency) or server (Poisson "
+                          "arrivals at server_qps, dynamic batching, latency with queueing).", "offline")
     batch_size: int = _help("Examples per call in the offline scenario (online is always 1).", 64)
     warmup_calls: int = _help("Untimed calls before the first window.", 3)
     repeats: int = _help("Timed windows per measurement (paired: ABBA rounds with the baseline); >= 3 for an "
@@ -81,7 +87,17 @@ class MeasureConfig:
     passes: int = _help("Whole passes over the measured examples in each window.", 1)
     online_examples: int = _help("Requests of the online scenario: drawn once from the split with sample_seed, "
                                  "in the drawn order, all of them in every pass.", 200)
-    sample_seed: int = _help("Seed of the online request sample (the same for every configuration).", 0)
+    sample_seed: int = _help("Seed of the online and server request samples and of the server's arrival times "
+                             "(the same for every configuration).", 0)
+    server_qps: float = _help("Server scenario: target arrival rate, queries per second (Poisson process).", 50.0)
+    server_requests: int = _help("Server scenario: requests per window (one arrival schedule).", 400)
+    server_max_batch: int = _help("Server scenario: most requests served as one batch.", 16)
+    server_max_wait_ms: float = _help("Server scenario: longest the oldest queued request waits for a batch to "
+                                      "fill before it is served.", 5.0)
+    latency_bound_ms: float = _help("Server scenario: the p99 latency bound (queueing included) checked at "
+                                    "server_qps and held by the max-rate search.", 50.0)
+    server_find_max_rate: bool = _help("Server scenario: also search the highest rate that holds latency_bound_ms "
+                                       "(doubling, then bisection; one window per tried rate).", False)
     threads: int | None = _help("torch intra-op threads; null = all usable cores.", None)
     device: str = _help("cpu, cuda, or auto (cuda when available).", "cpu")
     energy_meter: str = _help("auto, nvml, rapl, sampled (power trace, idle and net energy) or estimate.", "auto")
@@ -92,9 +108,14 @@ class MeasureConfig:
         """Raise ValueError naming the field when a value is impossible."""
         if self.scenario not in SCENARIOS:
             raise ValueError(f"measure.scenario must be one of {', '.join(SCENARIOS)}, got {self.scenario!r}")
-        for name in ("batch_size", "repeats", "passes", "online_examples"):
+        for name in ("batch_size", "repeats", "passes", "online_examples", "server_requests", "server_max_batch"):
             if getattr(self, name) < 1:
                 raise ValueError(f"measure.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("server_qps", "latency_bound_ms"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"measure.{name} must be > 0, got {getattr(self, name)}")
+        if self.server_max_wait_ms < 0:
+            raise ValueError(f"measure.server_max_wait_ms must be >= 0, got {self.server_max_wait_ms}")
         if self.warmup_calls < 0:
             raise ValueError(f"measure.warmup_calls must be >= 0, got {self.warmup_calls}")
         if self.device not in ("cpu", "cuda", "auto"):
@@ -229,6 +250,9 @@ def config_hash(config: RunConfig) -> str:
     if data.get("classifier_pooling") == "cls":  # records made before the key existed were all cls
         data.pop("classifier_pooling")
     data["reductions"] = _content_identity(data["reductions"])
+    if data["measure"]["scenario"] != "server":  # they change nothing else; records made before them keep their hash
+        for key in SERVER_KEYS:
+            data["measure"].pop(key, None)
     return stable_hash(data)
 
 

@@ -45,11 +45,15 @@ class Workload:
         sizes: examples per call.
         description: what the pass covers, for the record (``selection``, ``n_examples``,
             ``indices_sha256``...).
+        window: times one window itself, ``window(passes, meter, sync) -> TimingResult``, instead of
+            :func:`time_passes` over ``calls`` (the server scenario's arrival schedule); ``calls``
+            then serve the warm-up only.
     """
 
     calls: Sequence[Callable[[], object]]
     sizes: Sequence[int]
     description: dict = field(default_factory=dict)
+    window: Callable[[int, EnergyMeter, Callable[[], None] | None], TimingResult] | None = None
 
 
 @dataclass
@@ -113,7 +117,10 @@ def _measure(sides: dict[str, Workload], order: str, *, passes: int, warmup_call
     for key in order.replace(" ", ""):
         workload = sides[key]
         with PeakMemory(device=device) as mem:
-            windows[key].append(time_passes(workload.calls, workload.sizes, passes=passes, meter=meter, sync=sync))
+            if workload.window is not None:
+                windows[key].append(workload.window(passes, meter, sync))
+            else:
+                windows[key].append(time_passes(workload.calls, workload.sizes, passes=passes, meter=meter, sync=sync))
         peaks[key].append(mem)
     return {key: Measurement(windows[key], max(m.peak_mb for m in peaks[key]), peaks[key][0].method)
             for key in sides}

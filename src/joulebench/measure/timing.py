@@ -24,6 +24,7 @@ class TimingResult:
         energy: energy over the timed window.
         n_examples: ``sum(sizes)``.
         passes: whole passes over the calls that the window holds.
+        batch_sizes: requests per batch the server scenario formed (None for fixed batches).
     """
 
     samples_ms: list[float]
@@ -32,6 +33,7 @@ class TimingResult:
     energy: EnergyWindow
     n_examples: int
     passes: int = 1
+    batch_sizes: list[int] | None = None
 
     def per_example_ms(self) -> list[float]:
         """Per-call latency divided by that call's number of examples."""

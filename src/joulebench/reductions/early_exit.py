@@ -336,7 +336,8 @@ class EarlyExit:
         if "early_exit" in before:
             raise ValueError("early_exit is listed twice")
         if "exported_graph" in before:
-            raise ValueError("early_exit must come before an exported onnxruntime graph (quantize with backend onnxruntime, runtime)")
+            raise ValueError("early_exit must come before an exported onnxruntime graph "
+                             "(quantize with backend onnxruntime, runtime)")
 
     def apply(self, model: nn.Module, cfg: EarlyExitConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Attach exit heads, train them on the task's training examples, wrap the model."""

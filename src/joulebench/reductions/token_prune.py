@@ -215,7 +215,8 @@ class TokenPrune:
         if "early_exit" in before:
             raise ValueError("token_prune must come before early_exit (early exit runs on the pruned layers)")
         if "exported_graph" in before:
-            raise ValueError("token_prune must come before an exported onnxruntime graph (quantize with backend onnxruntime, runtime)")
+            raise ValueError("token_prune must come before an exported onnxruntime graph "
+                             "(quantize with backend onnxruntime, runtime)")
         if "token_prune" in before:
             raise ValueError("token_prune is listed twice; give one after_layers list instead")
 

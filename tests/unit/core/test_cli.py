@@ -122,7 +122,10 @@ def test_doctor_names_the_cpu_features_the_auto_choices_and_the_energy_meter():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"features: {', '.join(cpu_features()) or 'unknown'}" in out
-    assert "int8 backend auto -> " in out and "not probed on this machine" in out
+    assert "backend probe (" in out and "torch_ao " in out and "of fp32" in out
+    assert "int8 backend auto as the last reduction -> " in out
+    assert "int8 backend auto with reductions after it -> " in out
+    assert "dtype auto16 on cpu -> " in out
     assert "bf16 on cpu: " in out and "energy meter auto -> " in out
 
 

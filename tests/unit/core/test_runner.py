@@ -134,3 +134,35 @@ def test_trainings_inside_reductions_are_cached_and_reused(runner, tmp_path):
     assert a["reductions"][0]["details"]["exit_heads_reused"] is False
     assert b["reductions"][0]["details"]["exit_heads_reused"] is True
     assert b["train"]["retraining"][0]["reused"] is True
+
+
+def test_server_scenario_records_load_latency_with_queueing_and_the_max_rate(runner, tmp_path):
+    server = {**QUICK_MEASURE, "scenario": "server", "server_qps": 100.0, "server_requests": 24,
+              "server_max_batch": 4, "server_max_wait_ms": 2.0, "latency_bound_ms": 200.0,
+              "server_find_max_rate": True}
+    (config,) = make_config(measure=server, reductions=[{"name": "int8", "backend": "torch_ao"}])
+    from joulebench.runner import paired_baseline
+
+    record = runner.run(config, ResultStore.in_dir(tmp_path), baseline=paired_baseline(config))
+    cost = record["cost"]
+    assert record["scenario"] == "server" and cost["batch_size"] == 4
+    s = cost["server"]
+    assert (s["qps_offered"], s["max_batch"], s["requests"], s["latency_bound_ms"]) == (100.0, 4, 24, 200.0)
+    assert len(s["windows"]) == 2 and all(1 <= w["mean_batch"] <= 4 for w in s["windows"])
+    assert cost["n_timed_examples"] == 48 and len(cost["latency_samples_ms"]) == 48
+    assert min(cost["latency_samples_ms"]) > 0 and cost["energy_j_per_example"] > 0
+    found = s["max_rate"]
+    held = [t["qps_offered"] for t in found["trials"] if t["bound_held"]]
+    assert found["trials"] and found["max_qps"] == (round(max(held), 3) if held else None)
+    assert cost["vs_baseline"]["baseline_max_rate"]["trials"]
+    assert cost["vs_baseline"]["energy"]["ratio"] > 0  # energy per query paired at the same load
+    assert "Poisson arrivals at 100 qps" in cost["protocol"]["selection"]
+
+
+def test_server_keys_do_not_change_the_identity_of_other_scenarios():
+    (offline,) = make_config()
+    (tuned,) = make_config(measure={**QUICK_MEASURE, "server_qps": 7.0})
+    assert config_hash(offline) == config_hash(tuned)
+    (server_a,) = make_config(measure={**QUICK_MEASURE, "scenario": "server"})
+    (server_b,) = make_config(measure={**QUICK_MEASURE, "scenario": "server", "server_qps": 7.0})
+    assert config_hash(server_a) != config_hash(server_b)
