@@ -57,6 +57,10 @@ def models(args: argparse.Namespace) -> dict[str, tuple[MeasuredModel, dict]]:
         config = dataclasses.replace(base, measure=measure, reductions=specs, name=label)
         captured: list[MeasuredModel] = []
         record = runner.run(config, on_model=captured.append)
+        backends = [r["details"].get("backend") or r["details"].get("dtype") for r in record["reductions"]
+                    if r["name"] in ("int8", "quantize")]
+        label = label.replace("(auto)", f"(auto -> {backends[0]})").replace("(auto16)", f"(auto16 -> {backends[0]})") \
+            if backends else label
         out[label] = (captured[0], record)
         print(f"  built {label}: accuracy {record['quality']['accuracy']:.4f}", flush=True)
     return out
@@ -74,7 +78,12 @@ def main() -> None:
     parser.add_argument("--energy-meter", default="auto")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--plot", type=Path, default=Path("docs/server_latency_vs_load.png"))
+    parser.add_argument("--replot", type=Path, default=None,
+                        help="only redraw the plot from this script's printed output (no measurement)")
     args = parser.parse_args()
+    if args.replot is not None:
+        plot(args, table_results(args.replot.read_text()), {})
+        return
     threads = pin_threads(args.threads)
     print(f"machine: {cpu_model()} ({', '.join(cpu_features()) or 'no listed features'}); threads={threads}")
     print(f"server scenario: {args.requests} SST-2 dev requests per window, Poisson arrivals (seed 0), dynamic "
@@ -141,6 +150,17 @@ def report(args, built, results, max_rates, meter) -> None:
     plot(args, results, max_rates)
 
 
+def table_results(text: str) -> dict[str, dict[float, list[dict]]]:
+    """The per-rate rows of this script's printed table, as ``results`` (one summary per row)."""
+    results: dict[str, dict[float, list[dict]]] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 9 or not cells[2].replace(".", "").isdigit():
+            continue
+        results.setdefault(cells[0], {})[float(cells[2])] = [{"latency_ms_p99": float(cells[5])}]
+    return results
+
+
 def plot(args, results, max_rates) -> None:
     import matplotlib
 
@@ -154,9 +174,16 @@ def plot(args, results, max_rates) -> None:
     ax.axhline(args.bound_ms, color="black", linestyle="--", linewidth=1, label=f"p99 bound {args.bound_ms:g} ms")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    rates = sorted({r for by_rate in results.values() for r in by_rate})
+    ax.set_xticks(rates)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("offered load (queries per second, Poisson)")
     ax.set_ylabel("p99 latency incl. queueing (ms)")
-    ax.set_title(f"SST-2, MiniLM-L6 (demo checkpoint), dynamic batching <= {args.max_batch}, "
+    ax.set_title(f"SST-2 dev, MiniLM-L6 (demo checkpoint), 2 CPU threads, dynamic batching <= {args.max_batch}, "
                  f"wait <= {args.max_wait_ms:g} ms", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)

@@ -164,8 +164,8 @@ def demo(
     from joulebench.report.build import build_report
     from joulebench.results.store import ResultStore
 
-    configs, bf16_line = demo_configs()
-    console.print(bf16_line, markup=False, highlight=False)
+    configs, half_line = demo_configs()
+    console.print(half_line, markup=False, highlight=False)
     outcome = run_sweep(configs, out, data_dir=data_dir, cache_dir=cache_dir, console=console,
                         where=str(demo_config_path()))
     store = ResultStore.in_dir(out)

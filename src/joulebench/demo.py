@@ -16,24 +16,28 @@ def demo_config_path() -> Path:
     return Path(str(resources.files("joulebench") / "configs" / "demo_sweep.yaml"))
 
 
-#: The demo's 16-bit row, added where the machine runs bf16 natively.
-BF16 = {"name": "quantize", "dtype": "bf16"}
+#: The demo's 16-bit row, added where the backend probe measured a 16-bit dtype faster than fp32.
+HALF = {"name": "quantize", "dtype": "auto16"}
 
 
 def demo_configs() -> tuple[list, str]:
-    """The demo's configurations, with an offline bf16 row where this CPU runs bf16 natively, and a
-    line saying whether bf16 is in and why."""
+    """The demo's configurations, with an offline 16-bit row (``dtype: auto16``) where the backend
+    probe measured bf16 or fp16 faster than fp32 on this machine, and a line saying whether it is in
+    and why."""
+    from joulebench.errors import UserError
     from joulebench.experiments.sweep import expand_sweep, read_yaml
-    from joulebench.reductions.quantize import device_problem
+    from joulebench.reductions.backend_probe import HALF_CANDIDATES, probe_backends
+    from joulebench.reductions.quantize import resolve_half
 
     path = demo_config_path()
     data = read_yaml(path)
-    problem = device_problem("bf16", "cpu")
-    if problem is None:
-        data["grid"][0]["reductions"].append([BF16])
-        line = "bf16: included offline (this CPU has native bf16 instructions)"
-    else:
-        line = f"bf16: skipped ({problem})"
+    try:
+        picked = resolve_half("cpu").picked
+        data["grid"][0]["reductions"].append([HALF])
+        line = (f"16-bit: included offline as dtype auto16 -> {picked} (backend probe: "
+                f"{probe_backends(None, 'cpu').summary(HALF_CANDIDATES)} of fp32)")
+    except UserError as exc:
+        line = f"16-bit: skipped ({exc})"
     return expand_sweep(data, str(path)), line
 
 

@@ -23,6 +23,13 @@ def reduction_label(record: dict) -> str:
     return " + ".join(parts) or "dense"
 
 
+def _quality_text(q: dict) -> str:
+    """Accuracy (classification) or EM/F1 in percent (question answering), with standard errors."""
+    if "accuracy" in q:
+        return f"acc {q['accuracy']:.4f} ± {q['accuracy_stderr']:.4f}"
+    return f"EM {q['exact_match']:.1f} ± {q['exact_match_stderr']:.1f}, F1 {q['f1']:.1f} ± {q['f1_stderr']:.1f}"
+
+
 def print_records(records: list[dict], console: Console | None = None) -> None:
     """One row per record: quality and cost side by side, energy method named."""
     console = console or Console(width=max(Console().width, 170))
@@ -30,12 +37,12 @@ def print_records(records: list[dict], console: Console | None = None) -> None:
         console.print("no new records")
         return
     table = Table(title="joulebench results", show_lines=False)
-    for col in ("task", "model", "regime", "reductions", "scenario", "accuracy", "J/example", "method",
+    for col in ("task", "model", "regime", "reductions", "scenario", "quality", "J/example", "method",
                 "p50 ms", "p99 ms", "ex/s", "peak MB", "GFLOPs/ex"):
         table.add_column(col, overflow="fold")
     for r in records:
         q, c = r["quality"], r["cost"]
-        acc = f"{q['accuracy']:.4f} ± {q['accuracy_stderr']:.4f}"
+        acc = _quality_text(q)
         flops = c.get("flops_per_example")
         table.add_row(
             r["task"], r["model"], r["regime"], reduction_label(r), r["scenario"], acc,

@@ -16,7 +16,7 @@ from torch import nn
 
 from joulebench.config.schema import RunConfig, config_hash, reductions_identity, stable_hash
 from joulebench.env_info import environment
-from joulebench.measure import counted_forward, make_energy_meter, pin_threads
+from joulebench.measure import make_energy_meter, pin_threads
 from joulebench.measure.metered import Metered
 from joulebench.measure.protocol import (
     Measurement,
@@ -27,13 +27,13 @@ from joulebench.measure.protocol import (
     summarize_measurement,
 )
 from joulebench.measure.server import ServerSettings, find_max_rate, load_summary, request_positions, serve
-from joulebench.models.batching import Encoded, EvalBatch, collate, encode, eval_batches
+from joulebench.models.batching import Encoded, EvalBatch, collate, eval_batches
 from joulebench.models.checkpoints import CheckpointCache, CorruptCheckpoint
-from joulebench.models.loading import load_classifier
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
 from joulebench.tasks import get_task
+from joulebench.tasks.kinds import kind_of
 from joulebench.tasks.slices import pack
 from joulebench.tasks.subset import held_out
 from joulebench.training.log import TrainingLog
@@ -66,7 +66,10 @@ def _resolve_device(device: str) -> str:
 
 
 def _logits(output: Any) -> torch.Tensor:
-    return output if isinstance(output, torch.Tensor) else output.logits
+    if isinstance(output, torch.Tensor):
+        return output
+    logits = getattr(output, "logits", None)
+    return output.start_logits if logits is None else logits  # a span head's output: timing only
 
 
 def _forward(model: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -182,6 +185,32 @@ def _server_fields(measurement: Measurement, m: Any) -> dict:
                            "nothing; a sampled meter's gross energy includes idle power)"}
 
 
+def _per_question(cost: dict, windows: int, questions: int) -> dict:
+    """Per-question cost of a task whose questions span several windows (the record's per-example
+    figures are per window)."""
+    factor = windows / questions
+    energy, flops = cost.get("energy_j_per_example"), cost.get("flops_per_example")
+    return {"windows_per_question": round(factor, 4),
+            "energy_j": None if energy is None else energy * factor,
+            "flops": None if flops is None else flops * factor,
+            "time_ms": None if not cost.get("throughput_eps") else 1e3 * factor / cost["throughput_eps"],
+            "note": "per-window figures times the mean windows per question of the evaluation split"}
+
+
+def _write_answers(store: ResultStore, chash: str, answers: dict[str, str]) -> str:
+    """Write ``{question id: answer}`` beside the store (atomically); return its path relative to it."""
+    import json
+    import os
+
+    folder = store.path.parent / "predictions"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{chash}.json"
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(answers, ensure_ascii=False, indent=0))
+    os.replace(tmp, path)
+    return str(path.relative_to(store.path.parent))
+
+
 def count_parameters(model: nn.Module) -> int:
     """Parameters of the model as run, packed int8 weights of dynamic-quantized Linears included
     (they are buffers of a packed object there, not ``nn.Parameter``), or an exported graph's
@@ -226,15 +255,14 @@ class Runner:
         from the checkpoint's provenance.
         """
         task = get_task(config.task)
-        loaded = load_classifier(config.model, task.num_labels, seed=config.train.seed,
-                                 pooling=config.classifier_pooling)
+        kind = kind_of(task)
+        loaded = kind.load_model(config, task)
         model, tokenizer = loaded.model, loaded.tokenizer
         key = self.train_key(config)
         cache = self.options.cache
         if cache.has(key) and not self._load_cached(key, model):
             # a corrupt entry was removed: start again from the pre-trained weights
-            model = load_classifier(config.model, task.num_labels, seed=config.train.seed,
-                                    pooling=config.classifier_pooling).model
+            model = kind.load_model(config, task).model
         if cache.has(key):
             provenance = cache.provenance(key)
             info = {"checkpoint": key, "reused": True, "steps": provenance.get("steps"),
@@ -245,7 +273,7 @@ class Runner:
             self._report(f"train {config.task}/{config.regime}: reused from the cache", 1, 1)
         else:
             examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)
-            encoded = encode(tokenizer, examples, config.max_seq_len)
+            encoded = kind.encode(tokenizer, examples, config.max_seq_len, config)
             names = trainable_names(model, config.regime, config.train.top_k_layers)
             with Metered(self._meter_factory(config, device)(), device) as metered:
                 result = fine_tune(
@@ -310,8 +338,8 @@ class Runner:
         model, reductions = apply_reductions(model, config.reductions, ctx)
         model.to(device).eval()
         examples = task.load("validation", data_dir, config.measure.eval_max_examples, 0)
-        encoded = encode(tokenizer, examples, ctx.max_seq_len)
-        quality, flops = self._evaluate(model, task, encoded, config, tokenizer.pad_token_id, device)
+        encoded = kind_of(task).encode(tokenizer, examples, ctx.max_seq_len, config)
+        quality, flops, answers = self.evaluate(model, task, examples, encoded, config, tokenizer.pad_token_id, device)
         slicer = getattr(task, "slices", None)
         if slicer is not None:
             quality["slices"] = {name: pack(mask) for name, mask in slicer(examples, data_dir).items()}
@@ -325,6 +353,8 @@ class Runner:
                 cost["vs_baseline_note"] = "this configuration is its own baseline"
         cost["flops_per_example"] = flops
         cost["param_count"] = count_parameters(model)
+        if answers is not None:  # several windows per question: the cost of answering one
+            cost["per_question"] = _per_question(cost, len(encoded), len(examples))
         base_energy = (train_info.get("cost") or {}).get("energy_j")
         train_info.update(
             retraining=trainings.entries,
@@ -347,6 +377,8 @@ class Runner:
             "train": train_info,
             "env": environment(threads, device),
         }
+        if answers is not None:
+            quality["predictions_file"] = None if store is None else _write_answers(store, chash, answers)
         if store is not None:
             store.append(record)
         if on_model is not None:
@@ -364,7 +396,7 @@ class Runner:
         (model, tokenizer, task), _ = self.fine_tuned(baseline, device)
         model.to(device).eval()
         examples = task.load("validation", self.options.data_dir, baseline.measure.eval_max_examples, 0)
-        encoded = encode(tokenizer, examples, baseline.max_seq_len)
+        encoded = kind_of(task).encode(tokenizer, examples, baseline.max_seq_len, baseline)
         measured = MeasuredModel(model, encoded, baseline, tokenizer.pad_token_id, device, threads)
         self._baseline = (key, measured)
         return measured
@@ -404,7 +436,7 @@ class Runner:
             given = examples is not None
             if examples is None:
                 examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)
-            encoded = encode(tokenizer, examples, config.max_seq_len)
+            encoded = kind_of(task).encode(tokenizer, examples, config.max_seq_len, config)
             by_regime = set(trainable_names(model, config.regime, config.train.top_k_layers))
             names = [n for n, _ in model.named_parameters() if n in by_regime and (trainable is None or trainable(n))]
 
@@ -422,31 +454,13 @@ class Runner:
             return ctx.cached_training(what, model, run, **facts)  # type: ignore[misc]
         return train
 
-    @torch.inference_mode()
-    def _evaluate(self, model: nn.Module, task: Any, encoded: list[Encoded], config: RunConfig, pad_id: int,
-                  device: str) -> tuple[dict, float | None]:
+    def evaluate(self, model: nn.Module, task: Any, examples: list, encoded: list, config: RunConfig, pad_id: int,
+                 device: str) -> tuple[dict, float | None, dict | None]:
+        """Quality over the evaluation split (the task kind predicts and scores), FLOPs per encoded
+        example, and the answers to write beside the record (question answering) or None."""
         batches = _to(eval_batches(encoded, config.measure.batch_size, pad_id), device)
-        predictions = [0] * len(encoded)
-        flops_total: float | None = 0.0
-        for i, batch in enumerate(batches):
-            if flops_total is not None:  # one forward pass gives both the predictions and the FLOPs
-                output, counted = counted_forward(model, batch.inputs)
-                logits = _logits(output)
-                flops_total = None if counted is None else flops_total + counted
-            else:
-                logits = _forward(model, batch.inputs)
-            for idx, pred in zip(batch.indices, logits.argmax(-1).tolist(), strict=True):
-                predictions[idx] = pred
-            self._report("evaluate", i + 1, len(batches))
-        labels = [e.label for e in encoded]
-        quality = task.score(predictions, labels)
-        quality["split"] = "validation"
-        # Per-example outcomes, so analysis can pair any two configurations on the same examples.
-        quality["predictions"] = "".join(map(str, predictions))
-        quality["labels"] = "".join(map(str, labels))
-        quality["examples_sha256"] = _digest(labels)
-        flops = None if flops_total is None else flops_total / len(encoded)
-        return quality, flops
+        return kind_of(task).evaluate(model, task, examples, encoded, batches,
+                                      lambda done, total: self._report("evaluate", done, total))
 
     def _cost_fields(self, measurement: Measurement, work: Workload, config: RunConfig, device: str,
                      threads: int, order: str) -> dict:

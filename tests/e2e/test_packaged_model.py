@@ -116,3 +116,40 @@ def test_structured_prune_search_on_the_packaged_model(tmp_path, data_dir):
         assert details["param_count_after"] < details["param_count_before"] == dense["cost"]["param_count"]
         assert record["cost"]["flops_per_example"] < dense["cost"]["flops_per_example"]
     assert (out / "structured_study.md").read_text().count("| offline |") == 4
+
+
+QA_SLICE = """
+name: e2e-squad
+task: squad
+model: minilm-l6
+max_seq_len: 192
+doc_stride: 64
+train: {epochs: 1, max_train_examples: 800, batch_size: 16, lr: 2.0e-4, seed: 0}
+measure: {repeats: 2, batch_size: 16, eval_max_examples: 300}
+reductions: []
+"""
+
+
+def test_question_answering_trains_scores_and_writes_rescorable_predictions(tmp_path):
+    found = resolve_data_dir(None)
+    if found is None or not (found / "squad" / "dev-v1.1.json").is_file():
+        pytest.skip("SQuAD v1.1 not found: set JOULEBENCH_DATA to the folder holding squad/")
+    config = tmp_path / "squad.yaml"
+    config.write_text(QA_SLICE)
+    out = tmp_path / "out"
+    _joulebench(tmp_path, "run", str(config), "--out", str(out), "--data-dir", str(found))
+    import json
+
+    from joulebench.results.store import ResultStore
+    from joulebench.tasks import get_task
+
+    (record,) = ResultStore.in_dir(out).records()
+    q = record["quality"]
+    assert q["n_examples"] == 300 and q["n_windows"] >= 300
+    answers = json.loads((out / q["predictions_file"]).read_text())
+    dev = get_task("squad").load("validation", found, 300, 0)
+    rescored = get_task("squad").score(answers, dev)
+    assert (rescored["exact_match"], rescored["f1"]) == (q["exact_match"], q["f1"])
+    # 800 questions are a small budget: this checks that training taught the head spans, not final quality
+    assert q["f1"] > 15.0, {k: q[k] for k in ("exact_match", "f1")}
+    assert record["cost"]["per_question"]["energy_j"] >= record["cost"]["energy_j_per_example"]

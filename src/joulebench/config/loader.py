@@ -64,7 +64,8 @@ def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
             raise UserError(f"{where}: {exc}") from None
         from joulebench.reductions import validate_reduction_chain
 
-        validate_reduction_chain(specs, f"{where}.reductions", config.measure.device)  # impossible combinations
+        validate_reduction_chain(specs, f"{where}.reductions", config.measure.device,  # impossible combinations
+                                 _task_kind(config.task))
         configs.append(config)
     return configs
 
@@ -101,3 +102,14 @@ def load_configs(path: str | Path) -> list[RunConfig]:
         where = f"{path}" if len(items) == 1 else f"{path}[{i}]"
         configs.extend(parse_config(item, where))
     return configs
+
+
+def _task_kind(name: str) -> str | None:
+    """The kind of task ``name`` ("classification", "qa"), None when it is not a known task (its own check says so)."""
+    from joulebench.errors import UserError
+    from joulebench.tasks import get_task
+
+    try:
+        return getattr(get_task(name), "kind", "classification")
+    except UserError:
+        return None

@@ -53,6 +53,9 @@ class TrainConfig:
 
 SCENARIOS = ("offline", "online", "server")
 
+#: Tasks whose inputs are cut into windows (``doc_stride`` counts in their identity only).
+SPAN_TASKS = ("squad",)
+
 #: Measure keys that only the server scenario reads.
 SERVER_KEYS = ("server_qps", "server_requests", "server_max_batch", "server_max_wait_ms", "latency_bound_ms",
                "server_find_max_rate")
@@ -152,6 +155,8 @@ class RunConfig:
         "tokens; BERT-layout models) or auto (the model's own pooling: a sentence-transformers pooling "
         "config when present, else cls).", "auto")
     max_seq_len: int = _help("Tokens kept per example when training and evaluating.", 128)
+    doc_stride: int = _help("Question answering: tokens shared by consecutive windows of a long context "
+                            "(capped at half of max_seq_len).", 128)
     train: TrainConfig = _help("Fine-tuning settings.", default_factory=TrainConfig)
     measure: MeasureConfig = _help("Measurement settings.", default_factory=MeasureConfig)
     reductions: tuple[ReductionSpec, ...] = _help("Inference-time reductions, applied in order.", ())
@@ -161,6 +166,8 @@ class RunConfig:
         """Raise ValueError naming the field when a value is impossible."""
         if self.max_seq_len < 2:
             raise ValueError(f"max_seq_len must be >= 2, got {self.max_seq_len}")
+        if self.doc_stride < 0:
+            raise ValueError(f"doc_stride must be >= 0, got {self.doc_stride}")
         if self.classifier_pooling not in CLASSIFIER_POOLINGS:
             raise ValueError(f"classifier_pooling must be one of {', '.join(CLASSIFIER_POOLINGS)}, "
                              f"got {self.classifier_pooling!r}")
@@ -182,6 +189,8 @@ class RunConfig:
             "task": self.task, "model": self.model, "regime": self.regime,
             "max_seq_len": self.max_seq_len, "train": dataclasses.asdict(self.train),
         }
+        if self.task in SPAN_TASKS:
+            data["doc_stride"] = self.doc_stride
         if self.classifier_pooling != "cls":
             data["classifier_pooling"] = self.classifier_pooling
         return data
@@ -250,6 +259,8 @@ def config_hash(config: RunConfig) -> str:
     if data.get("classifier_pooling") == "cls":  # records made before the key existed were all cls
         data.pop("classifier_pooling")
     data["reductions"] = _content_identity(data["reductions"])
+    if data["task"] not in SPAN_TASKS:  # only windows of long contexts read it
+        data.pop("doc_stride", None)
     if data["measure"]["scenario"] != "server":  # they change nothing else; records made before them keep their hash
         for key in SERVER_KEYS:
             data["measure"].pop(key, None)

@@ -47,7 +47,10 @@ def collate(items: Sequence[Encoded], pad_id: int, with_labels: bool = False) ->
         types[row, :n] = torch.tensor(item.token_type_ids)
         mask[row, :n] = 1
     batch = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-    if with_labels:
+    if with_labels and isinstance(items[0].label, tuple):  # a QA window: answer start and end tokens
+        batch["start_positions"] = torch.tensor([i.label[0] for i in items], dtype=torch.long)
+        batch["end_positions"] = torch.tensor([i.label[1] for i in items], dtype=torch.long)
+    elif with_labels:
         batch["labels"] = torch.tensor([i.label for i in items], dtype=torch.long)
     return batch
 

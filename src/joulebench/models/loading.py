@@ -163,3 +163,35 @@ def load_classifier(ref: str, num_labels: int, seed: int = 0, pooling: str = "cl
     except (ValueError, KeyError) as exc:
         raise UserError(f"model {ref!r}: not a loadable sequence-classification encoder ({str(exc)[:200]})") from None
     return LoadedModel(model.eval(), tokenizer, ref, chosen, source)
+
+
+def load_span_model(ref: str, seed: int = 0) -> LoadedModel:
+    """Load ``ref`` with a freshly initialised question-answering head (start and end logits per
+    token, read from every token's last hidden state: no pooling)."""
+    import torch
+    from safetensors import SafetensorError
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, BertConfig, BertForQuestionAnswering
+    from transformers import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    target = resolve_model(ref)
+    torch.manual_seed(seed)
+    source = "span head (start/end logits per token)"
+    if isinstance(target, dict):
+        tokenizer = AutoTokenizer.from_pretrained(target["tokenizer"])
+        return LoadedModel(BertForQuestionAnswering(BertConfig(**target["config"])).eval(), tokenizer, ref,
+                           "tokens", source)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=False)
+        model = AutoModelForQuestionAnswering.from_pretrained(target, use_safetensors=True, trust_remote_code=False)
+    except SafetensorError as exc:
+        raise UserError(f"model {ref!r}: {_weights_file(target)} is not a readable safetensors file "
+                        f"({str(exc).strip()[:160]})") from None
+    except OSError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"model {ref!r}: could not load ({first[:200]}); offline, use 'minilm-l6' or a local "
+                        "directory") from None
+    except (ValueError, KeyError) as exc:
+        raise UserError(f"model {ref!r}: not a loadable question-answering encoder ({str(exc)[:200]})") from None
+    return LoadedModel(model.eval(), tokenizer, ref, "tokens", source)

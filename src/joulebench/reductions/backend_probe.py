@@ -29,7 +29,7 @@ from torch import nn
 from joulebench.errors import UserError
 
 #: Bump when the probe's model, batch or timing changes: old cache entries are then ignored.
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 PROBE_SHAPE = {"layers": 2, "hidden": 384, "heads": 12, "ffn": 1536, "batch": 32, "tokens": 48}
 ROUNDS = 11
 #: A candidate whose first call takes this many times the fp32 call is timed once, not in every round.

@@ -165,19 +165,26 @@ def must_come_before(name: str, before: Sequence[str], blocking: Sequence[str], 
 
 
 def validate_reduction_chain(
-    specs: Sequence[ReductionSpec], where: str = "reductions", device: str | None = None
+    specs: Sequence[ReductionSpec], where: str = "reductions", device: str | None = None,
+    task_kind: str | None = None,
 ) -> None:
-    """Raise UserError when a reduction cannot follow the ones listed before it.
+    """Raise UserError when a reduction cannot follow the ones listed before it, or cannot change
+    a model of the task's kind.
 
     Args:
         specs: the reductions in the order they are applied.
         where: prefix for error messages (``config.yaml.reductions``).
         device: "cpu", "cuda", or None/"auto" when not yet known (device checks then wait
             for ``apply``).
+        task_kind: "classification", "qa", or None when not known.
     """
     before: list[str] = []
     for i, spec in enumerate(specs):
         plugin = REDUCTIONS.get(spec.name)
+        kinds = getattr(plugin, "task_kinds", ("classification",))
+        if task_kind is not None and task_kind not in kinds:
+            why = getattr(plugin, "span_refusal", "it is built for classification heads")
+            raise UserError(f"{where}[{i}] ({spec.name}): not available for question answering: {why}")
         cfg = build_reduction_config(spec, f"{where}[{i}]")
         check = getattr(plugin, "check_chain", None)
         if check is not None:
@@ -215,7 +222,7 @@ def apply_reductions(
     Raises:
         UserError: bad parameters, an impossible order, or a model the reduction cannot change.
     """
-    validate_reduction_chain(specs, device=ctx.device)
+    validate_reduction_chain(specs, device=ctx.device, task_kind=getattr(ctx.task, "kind", None))
     described = []
     for i, spec in enumerate(specs):
         ctx.chain, ctx.following = tuple(specs[: i + 1]), tuple(specs[i + 1:])

@@ -163,6 +163,8 @@ def check_quantize_chain(dtype: str, backend: str, before: Sequence[str], device
 class Quantize:
     """Lower the precision the model computes in."""
 
+    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "qa")
+
     config_cls: ClassVar[type] = QuantizeConfig
     family: ClassVar[str] = "quantize"
 
@@ -182,6 +184,8 @@ class Quantize:
 @register_reduction("int8", help="alias of quantize with dtype int8: reductions: [int8]")
 class Int8:
     """``quantize`` with dtype int8."""
+
+    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "qa")
 
     config_cls: ClassVar[type] = Int8Config
     family: ClassVar[str] = "quantize"

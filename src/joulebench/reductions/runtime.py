@@ -38,6 +38,8 @@ class RuntimeConfig:
 class Runtime:
     """Hand the model to another execution engine."""
 
+    span_refusal: ClassVar[str] = "its exported graph returns one logits tensor, not start and end logits"
+
     config_cls: ClassVar[type] = RuntimeConfig
     family: ClassVar[str] = "runtime"
 

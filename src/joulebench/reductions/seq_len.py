@@ -31,6 +31,8 @@ class SeqLenConfig:
 class SeqLen:
     """Lower the evaluation context length."""
 
+    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "qa")
+
     config_cls: ClassVar[type] = SeqLenConfig
 
     def apply(self, model: nn.Module, cfg: SeqLenConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:

@@ -10,7 +10,7 @@ Importing this package registers every task in :data:`TASKS`::
 from __future__ import annotations
 
 # Imported for their side effect: each module registers its task in TASKS.
-from joulebench.tasks import mrpc, qqp, sst2  # noqa: F401
+from joulebench.tasks import mrpc, qqp, squad, sst2  # noqa: F401
 from joulebench.tasks.base import (
     DATA_ENV,
     SPLITS,

@@ -12,8 +12,8 @@ from joulebench.tasks.qqp import Qqp
 from joulebench.tasks.sst2 import Sst2
 
 
-def test_registry_holds_the_three_tasks() -> None:
-    assert TASKS.names() == ["mrpc", "qqp", "sst2"]
+def test_registry_holds_the_four_tasks() -> None:
+    assert TASKS.names() == ["mrpc", "qqp", "squad", "sst2"]
     assert isinstance(get_task("sst2"), Sst2)
     assert isinstance(get_task("mrpc"), Mrpc)
     assert isinstance(get_task("qqp"), Qqp)

@@ -251,7 +251,7 @@ class TicketStudy:
         pad = tokenizer.pad_token_id
         model.to(self.device).eval()
         # The runner's own evaluation and measurement, so ticket records read like every other record.
-        quality, flops = self.runner._evaluate(model, task, encoded, config, pad, self.device)
+        quality, flops, _ = self.runner.evaluate(model, task, examples, encoded, config, pad, self.device)
         cost = self.runner.measure_cost(model, encoded, config, pad, self.device, threads)
         cost["flops_per_example"] = flops
         cost["param_count"] = sum(p.numel() for p in model.parameters())

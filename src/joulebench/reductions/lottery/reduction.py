@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -145,6 +145,9 @@ def prepare_ticket(model: nn.Module, mask: TicketMask, init: str, model_ref: str
 @register_reduction("ticket", help="lottery-ticket mask (IMP / random / MLM), rewound and fine-tuned; dense or CSR")
 class Ticket:
     """Apply a saved lottery-ticket mask (see :class:`TicketConfig`)."""
+
+    span_refusal: ClassVar[str] = ("its masks are searched and re-trained on class labels; span support is not "
+                                  "built yet")
 
     config_cls = TicketConfig
 

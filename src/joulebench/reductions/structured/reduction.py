@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import nn
 
@@ -153,6 +153,9 @@ def find_mask(model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContex
 @register_reduction("structured_prune", help="remove attention heads and FFN units (physically smaller model)")
 class StructuredPrune:
     """Structured pruning of heads and FFN units (Michel et al. 2019; Prasanna et al. 2020)."""
+
+    span_refusal: ClassVar[str] = ("its masks are searched and re-trained on class labels; span support is not "
+                                  "built yet")
 
     config_cls = StructuredPruneConfig
 

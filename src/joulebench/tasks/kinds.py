@@ -1,0 +1,134 @@
+"""Task kinds: what a task's model head is, how its examples are encoded, predicted and scored.
+
+``classification`` (the GLUE tasks): a sequence-classification head, one encoded example per
+input, argmax over the logits, accuracy/F1. ``qa`` (SQuAD): a span head, several windows per
+question (``max_seq_len``, ``doc_stride``), the best span over a question's windows, exact match and
+F1. The runner asks the kind and never assumes either; a new kind is one class here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from joulebench.errors import UserError
+from joulebench.measure import counted_forward
+from joulebench.models.batching import EvalBatch, encode
+
+Progress = Callable[[int, int], None]
+
+
+def _digest(values: Sequence[object]) -> str:
+    import hashlib
+
+    return hashlib.sha256(",".join(map(str, values)).encode()).hexdigest()[:16]
+
+
+def _output_logits(output: Any) -> torch.Tensor:
+    return output if isinstance(output, torch.Tensor) else output.logits
+
+
+class ClassificationKind:
+    """One input, one label: argmax over the logits."""
+
+    name = "classification"
+
+    def load_model(self, config: Any, task: Any) -> Any:
+        from joulebench.models.loading import load_classifier
+
+        return load_classifier(config.model, task.num_labels, seed=config.train.seed, pooling=config.classifier_pooling)
+
+    def encode(self, tokenizer: Any, examples: Sequence[Any], max_seq_len: int, config: Any) -> list:
+        return encode(tokenizer, examples, max_seq_len)
+
+    @torch.inference_mode()
+    def evaluate(self, model: nn.Module, task: Any, examples: Sequence[Any], encoded: list, batches: list[EvalBatch],
+                 progress: Progress) -> tuple[dict, float | None, dict | None]:
+        """Quality over the split, FLOPs per example, and no predictions file."""
+        predictions = [0] * len(encoded)
+        flops_total: float | None = 0.0
+        for i, batch in enumerate(batches):
+            if flops_total is not None:  # one forward pass gives both the predictions and the FLOPs
+                output, counted = counted_forward(model, batch.inputs)
+                logits = _output_logits(output)
+                flops_total = None if counted is None else flops_total + counted
+            else:
+                logits = _output_logits(model(**batch.inputs))
+            for idx, pred in zip(batch.indices, logits.argmax(-1).tolist(), strict=True):
+                predictions[idx] = pred
+            progress(i + 1, len(batches))
+        labels = [e.label for e in encoded]
+        quality = task.score(predictions, labels)
+        quality["split"] = "validation"
+        # Per-example outcomes, so analysis can pair any two configurations on the same examples.
+        quality["predictions"] = "".join(map(str, predictions))
+        quality["labels"] = "".join(map(str, labels))
+        quality["examples_sha256"] = _digest(labels)
+        return quality, None if flops_total is None else flops_total / len(encoded), None
+
+
+class SpanKind:
+    """Extractive QA: windows per question, the best span over them (:mod:`joulebench.tasks.qa`)."""
+
+    name = "qa"
+    n_best = 20
+    max_answer_len = 30
+
+    def load_model(self, config: Any, task: Any) -> Any:
+        from joulebench.models.loading import load_span_model
+
+        return load_span_model(config.model, seed=config.train.seed)
+
+    def encode(self, tokenizer: Any, examples: Sequence[Any], max_seq_len: int, config: Any) -> list:
+        from joulebench.tasks.qa import encode_qa
+
+        stride = min(config.doc_stride, max_seq_len // 2)  # a shorter window keeps at most half of it as overlap
+        try:
+            return encode_qa(tokenizer, examples, max_seq_len, stride)
+        except Exception as exc:  # the tokenizer refuses a window too short for a question
+            raise UserError(f"task {config.task}: max_seq_len {max_seq_len} with doc_stride {stride} cannot hold "
+                            f"these questions ({str(exc).strip().splitlines()[0][:160]}); raise max_seq_len") from None
+
+    @torch.inference_mode()
+    def evaluate(self, model: nn.Module, task: Any, examples: Sequence[Any], encoded: list, batches: list[EvalBatch],
+                 progress: Progress) -> tuple[dict, float | None, dict | None]:
+        """EM/F1 over the questions, FLOPs per window, and ``{question id: answer}``."""
+        from joulebench.tasks.qa import SpanSearch
+
+        search = SpanSearch(self.n_best, self.max_answer_len)
+        flops_total: float | None = 0.0
+        for i, batch in enumerate(batches):
+            if flops_total is not None:
+                output, counted = counted_forward(model, batch.inputs)
+                flops_total = None if counted is None else flops_total + counted
+            else:
+                output = model(**batch.inputs)
+            for row, idx in enumerate(batch.indices):
+                search.add(encoded[idx], output.start_logits[row], output.end_logits[row])
+            progress(i + 1, len(batches))
+        predictions = search.answers(examples)
+        quality = task.score(predictions, examples)
+        quality["split"] = "validation"
+        quality["n_windows"] = len(encoded)
+        quality["windows_per_question"] = len(encoded) / len(examples)
+        quality["decoding"] = {"n_best": self.n_best, "max_answer_len": self.max_answer_len}
+        from joulebench.tasks.squad_metrics import question_scores
+
+        scores = question_scores(predictions, {e.id: e.answers for e in examples})
+        # Per-question outcomes, so analysis can pair two configurations on the same questions.
+        quality["question_exact"] = "".join(str(int(em)) for em, _ in scores)
+        quality["question_f1"] = [round(f, 4) for _, f in scores]
+        quality["examples_sha256"] = _digest([e.id for e in examples])
+        return quality, None if flops_total is None else flops_total / len(encoded), predictions
+
+
+KINDS = {"classification": ClassificationKind(), "qa": SpanKind()}
+
+
+def kind_of(task: Any) -> Any:
+    """The kind of ``task`` (``task.kind``, classification when it says none)."""
+    return KINDS[getattr(task, "kind", "classification")]
+

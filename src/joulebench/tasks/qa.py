@@ -1,0 +1,116 @@
+"""Extractive QA windows and span decoding (the ``qa`` task kind).
+
+A question and its context become one or more windows of at most ``max_seq_len`` tokens:
+``[CLS] question [SEP] context-part [SEP]``, the context cut into overlapping parts that advance
+by ``max_seq_len - question - 3 - doc_stride`` tokens (``doc_stride`` is the overlap, as in the
+Hugging Face examples' ``stride``). Each window keeps, for its context tokens, their character
+offsets in the context, so a predicted span maps back to text. Training windows carry the answer's
+token start and end, or (0, 0) ([CLS]) when the answer is not inside the window.
+
+Decoding: in every window, the ``n_best`` highest start and end logits over context tokens form
+candidate spans (end >= start, at most ``max_answer_len`` tokens); a span's score is its start
+plus end logit; the best span over all windows of a question is its answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class QAWindow:
+    """One window of one question (unpadded), as the batching code expects an encoded example.
+
+    Attributes:
+        input_ids, token_type_ids: the window's tokens.
+        label: (start, end) token positions of the answer, (0, 0) when it is not in the window.
+        example: index of the question in the split.
+        offsets: per token, its (start, end) character offsets in the context, or None for
+            question and special tokens.
+    """
+
+    input_ids: list[int]
+    token_type_ids: list[int]
+    label: tuple[int, int]
+    example: int
+    offsets: tuple[tuple[int, int] | None, ...]
+
+
+def encode_qa(tokenizer: Any, examples: Sequence[Any], max_seq_len: int, doc_stride: int) -> list[QAWindow]:
+    """Windows of every example, in example order.
+
+    Raises:
+        ValueError: a tokenizer without offsets (a "fast" tokenizer is needed), or a window too
+            short for the question plus any context.
+    """
+    if not examples:
+        return []
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError("question answering needs a fast tokenizer (character offsets)")
+    out = tokenizer([e.question.lstrip() for e in examples], [e.context for e in examples],
+                    truncation="only_second", max_length=max_seq_len, stride=doc_stride,
+                    return_overflowing_tokens=True, return_offsets_mapping=True, padding=False,
+                    return_token_type_ids=True)
+    windows = []
+    for w, example_index in enumerate(out["overflow_to_sample_mapping"]):
+        example = examples[example_index]
+        sequence_ids = out.sequence_ids(w)
+        offsets = tuple(tuple(o) if s == 1 else None for o, s in zip(out["offset_mapping"][w], sequence_ids,
+                                                                       strict=True))
+        windows.append(QAWindow(out["input_ids"][w], out["token_type_ids"][w],
+                                _answer_tokens(example, offsets), example_index, offsets))
+    return windows
+
+
+def _answer_tokens(example: Any, offsets: Sequence[tuple[int, int] | None]) -> tuple[int, int]:
+    """Token start and end of the first gold answer inside the window, else (0, 0)."""
+    start_char = example.answer_starts[0]
+    end_char = start_char + len(example.answers[0])
+    context = [i for i, o in enumerate(offsets) if o is not None]
+    if not context or offsets[context[0]][0] > start_char or offsets[context[-1]][1] < end_char:
+        return (0, 0)
+    start = next(i for i in context if offsets[i][1] > start_char)
+    end = next(i for i in reversed(context) if offsets[i][0] < end_char)
+    return (start, end)
+
+
+@dataclass
+class SpanSearch:
+    """Best span found so far for each question."""
+
+    n_best: int = 20
+    max_answer_len: int = 30
+
+    def __post_init__(self) -> None:
+        self.best: dict[int, tuple[float, int, int]] = {}  # example -> (score, start char, end char)
+
+    def add(self, window: QAWindow, start_logits: torch.Tensor, end_logits: torch.Tensor) -> None:
+        """Consider the spans of one window (its logits, unpadded length or longer)."""
+        n = len(window.input_ids)
+        start_logits, end_logits = start_logits[:n].float(), end_logits[:n].float()
+        context = torch.tensor([o is not None for o in window.offsets])
+        if not bool(context.any()):
+            return
+        floor = torch.finfo(torch.float32).min
+        starts = start_logits.masked_fill(~context, floor).topk(min(self.n_best, n)).indices.tolist()
+        ends = end_logits.masked_fill(~context, floor).topk(min(self.n_best, n)).indices.tolist()
+        best = self.best.get(window.example)
+        for s in starts:
+            if window.offsets[s] is None:
+                continue
+            for e in ends:
+                if window.offsets[e] is None or e < s or e - s + 1 > self.max_answer_len:
+                    continue
+                score = float(start_logits[s] + end_logits[e])
+                if best is None or score > best[0]:
+                    best = (score, window.offsets[s][0], window.offsets[e][1])
+        if best is not None:
+            self.best[window.example] = best
+
+    def answers(self, examples: Sequence[Any]) -> dict[str, str]:
+        """``{question id: answer text}`` for every example that got a span."""
+        return {examples[i].id: examples[i].context[s:e] for i, (_, s, e) in self.best.items()}
