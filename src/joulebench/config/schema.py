@@ -32,6 +32,8 @@ class TrainConfig:
     seed: int = _help("Seed for data order, subsets and head initialisation.", 0)
     max_train_examples: int | None = _help("Cap on training examples (random subset); null = all.", None)
     top_k_layers: int = _help("For regime top_k: how many top encoder layers are trained.", 2)
+    precision: str = _help("fp32, or bf16: forward and backward under bf16 autocast (weights and optimizer stay "
+                           "fp32), where the device runs bf16 natively.", "fp32")
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -49,6 +51,8 @@ class TrainConfig:
             raise ValueError(f"train.max_train_examples must be >= 1 or null, got {self.max_train_examples}")
         if self.top_k_layers < 1:
             raise ValueError(f"train.top_k_layers must be >= 1, got {self.top_k_layers}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"train.precision must be fp32 or bf16, got {self.precision!r}")
 
 
 SCENARIOS = ("offline", "online", "server")
@@ -189,6 +193,8 @@ class RunConfig:
             "task": self.task, "model": self.model, "regime": self.regime,
             "max_seq_len": self.max_seq_len, "train": dataclasses.asdict(self.train),
         }
+        if self.train.precision == "fp32":  # checkpoints trained before the key existed were all fp32
+            data["train"].pop("precision")
         if self.task in SPAN_TASKS:
             data["doc_stride"] = self.doc_stride
         if self.classifier_pooling != "cls":
@@ -261,6 +267,8 @@ def config_hash(config: RunConfig) -> str:
     data["reductions"] = _content_identity(data["reductions"])
     if data["task"] not in SPAN_TASKS:  # only windows of long contexts read it
         data.pop("doc_stride", None)
+    if data["train"].get("precision") == "fp32":  # records made before the key existed trained in fp32
+        data["train"].pop("precision")
     if data["measure"]["scenario"] != "server":  # they change nothing else; records made before them keep their hash
         for key in SERVER_KEYS:
             data["measure"].pop(key, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -77,7 +78,15 @@ def fine_tune(
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    if cfg.precision == "bf16" and not device.startswith("cuda") and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        from joulebench.errors import UserError
+
+        raise UserError("train.precision: bf16 needs native bf16 instructions (AVX512-BF16/AMX), which this CPU "
+                        "lacks; use fp32")
     model.to(device).train()
+    # bf16 autocast: matmuls in bf16 (weights, gradients and optimizer state stay fp32)
+    autocast = (torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16)
+                if cfg.precision == "bf16" else contextlib.nullcontext())
     start = time.perf_counter()
     step, loss_value, epoch = 0, None, 0
     while step < total:
@@ -85,7 +94,8 @@ def fine_tune(
             if step >= total:
                 break
             batch = {k: v.to(device) for k, v in batch.items()}
-            loss = model(**batch).loss if loss_fn is None else loss_fn(model, batch)
+            with autocast:
+                loss = model(**batch).loss if loss_fn is None else loss_fn(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
             optimizer.step()

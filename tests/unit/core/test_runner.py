@@ -166,3 +166,18 @@ def test_server_keys_do_not_change_the_identity_of_other_scenarios():
     (server_a,) = make_config(measure={**QUICK_MEASURE, "scenario": "server"})
     (server_b,) = make_config(measure={**QUICK_MEASURE, "scenario": "server", "server_qps": 7.0})
     assert config_hash(server_a) != config_hash(server_b)
+
+
+def test_bf16_training_is_its_own_checkpoint_and_fp32_keeps_the_old_identity(runner, tmp_path):
+    from joulebench.reductions.quantize import cpu_bf16_native
+
+    (fp32,) = make_config()
+    (explicit,) = make_config(train={"batch_size": 16, "precision": "fp32"})
+    (bf16,) = make_config(train={"batch_size": 16, "precision": "bf16"})
+    assert runner.train_key(fp32) == runner.train_key(explicit) and config_hash(fp32) == config_hash(explicit)
+    assert runner.train_key(bf16) != runner.train_key(fp32)
+    if not cpu_bf16_native():
+        pytest.skip("this CPU has no native bf16")
+    record = runner.run(bf16, ResultStore.in_dir(tmp_path))
+    assert record["train"]["reused"] is False and record["train"]["steps"] > 0
+    assert record["train"]["final_loss"] == record["train"]["final_loss"]  # trained to a number, not NaN

@@ -189,3 +189,24 @@ def test_predictions_written_by_a_run_rescore_to_the_record(tmp_path, fixture_da
                       get_task("squad").load("train", fixture_data_dir), 48, 16)
     assert len(train) > 12  # a question longer than one 48-token window is cut in two
     assert record["train"]["steps"] == -(-len(train) // 4)  # every training window, batches of 4
+
+
+def test_layer_drop_with_retraining_and_int8_run_on_question_answering(tmp_path, fixture_data_dir, cache_dir):
+    from joulebench.config.loader import parse_config
+    from joulebench.models.checkpoints import CheckpointCache
+    from joulebench.results.store import ResultStore
+    from joulebench.runner import Runner, RunOptions, paired_baseline
+
+    (config,) = parse_config({"task": "squad", "model": "tiny-random-bert", "max_seq_len": 48, "doc_stride": 16,
+                              "train": {"batch_size": 4, "epochs": 1},
+                              "measure": {"batch_size": 8, "repeats": 2, "warmup_calls": 1},
+                              "reductions": [{"name": "layer_drop", "keep_layers": 1, "retrain": True},
+                                             {"name": "int8"}]})
+    runner = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir)))
+    record = runner.run(config, ResultStore.in_dir(tmp_path), baseline=paired_baseline(config))
+    drop, int8 = record["reductions"]
+    assert (drop["details"]["layers_kept"], drop["details"]["retrained"]) == (1, True)
+    assert int8["details"]["backend"] == "torch_ao"  # a span head: never the logits-only exported graph
+    assert "not eligible in this chain: onnxruntime" in int8["details"]["backend_choice"]["reason"]
+    assert record["train"]["retraining"] and record["cost"]["vs_baseline"]["energy"]["ratio"] > 0
+    assert 0 <= record["quality"]["f1"] <= 100 and record["quality"]["predictions_file"]
