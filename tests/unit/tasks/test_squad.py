@@ -59,7 +59,8 @@ def _doc(**qa_overrides):
     (_doc(question=7), r"qas\[0\].question \(id q1\): expected the question text, got int"),
     (_doc(question="  "), "empty question"),
     (_doc(answers=[]), "no answer"),
-    (_doc(answers=[{"text": "Rome", "answer_start": 10}]), "answer 'Rome' does not occur in its context at answer_start 10"),
+    (_doc(answers=[{"text": "Rome", "answer_start": 10}]),
+     "answer 'Rome' does not occur in its context at answer_start 10"),
     (_doc(answers=[{"text": "Paris", "answer_start": "10"}]), "answer_start: expected a character offset"),
     ({"data": []}, "no questions in the validation split"),
 ])
@@ -85,7 +86,8 @@ def test_the_fixture_loads_with_subsets_that_nest(fixture_data_dir):
     every = task.load("validation", fixture_data_dir)
     assert len(every) == 12 and every[0].id == "dev-0-0"
     four = task.load("validation", fixture_data_dir, 4, seed=1)
-    assert len(four) == 4 and set(e.id for e in four) <= set(e.id for e in task.load("validation", fixture_data_dir, 8, 1))
+    eight = task.load("validation", fixture_data_dir, 8, 1)
+    assert len(four) == 4 and {e.id for e in four} <= {e.id for e in eight}
 
 
 @pytest.fixture(scope="module")
