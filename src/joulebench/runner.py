@@ -153,6 +153,8 @@ def workload(model: nn.Module, encoded: list[Encoded], m: Any, pad_id: int, devi
         batches = eval_batches(encoded, m.batch_size, pad_id)
         description = {"selection": f"the whole split, {len(batches)} length-bucketed batches of <= {m.batch_size}",
                        "n_examples": len(encoded), "indices_sha256": _digest(range(len(encoded)))}
+        if encoded and hasattr(encoded[0], "example"):  # QA windows: the work is every window of these questions
+            description["questions_sha256"] = _digest(sorted({w.example for w in encoded}))
     batches = _to(batches, device)
     calls = [lambda b=b: _forward(model, b.inputs) for b in batches]
     return Workload(calls, [b.size for b in batches], description)
@@ -195,6 +197,26 @@ def _per_question(cost: dict, windows: int, questions: int) -> dict:
             "flops": None if flops is None else flops * factor,
             "time_ms": None if not cost.get("throughput_eps") else 1e3 * factor / cost["throughput_eps"],
             "note": "per-window figures times the mean windows per question of the evaluation split"}
+
+
+def per_question_ratios(ratios: dict, target_windows: int, baseline_windows: int) -> dict:
+    """Paired ratios of a QA configuration per *question*: a pass covers the same questions on both
+    sides, but a shorter window (``seq_len``) makes more windows of them, so energy and time per
+    window understate the cost of an answer. Energy and time ratios are multiplied, throughput
+    divided, by target windows / baseline windows; latency ratios stay per window (a batch's
+    latency)."""
+    factor = target_windows / baseline_windows
+    out: dict = {"ratio_unit": "per question (energy, time, throughput); per window (latency)",
+                 "windows": {"target": target_windows, "baseline": baseline_windows}}
+    for name, power in (("energy", 1), ("time", 1), ("throughput", -1)):
+        entry = ratios.get(name)
+        if not isinstance(entry, dict):
+            continue
+        scale = factor ** power
+        low, high = sorted(v * scale for v in entry["ci95"])
+        out[name] = {"ratio": entry["ratio"] * scale, "ci95": [low, high],
+                     "per_round": [round(r * scale, 5) for r in entry["per_round"]]}
+    return out
 
 
 def _write_answers(store: ResultStore, chash: str, answers: dict[str, str]) -> str:
@@ -332,8 +354,12 @@ class Runner:
             calibration_examples=lambda n: held_out(task.load("train", data_dir), config.train.max_train_examples,
                                                     config.train.seed, n),
             regime=config.regime, trainings=trainings,
+            extra={"data_dir": data_dir,  # the pre-trained model this run started from, a fresh head from its seed
+                   "load_pretrained": lambda: kind_of(task).load_pretrained(
+                       config.model, task, config.train.seed, config.classifier_pooling).model},
         )
         ctx.cached_training = self._cached_training(config, ctx, trainings)
+        ctx.encode = lambda items, length: kind_of(task).encode(tokenizer, items, length, config)
         ctx.fine_tune = self._reduction_trainer(config, tokenizer, device, ctx)
         model, reductions = apply_reductions(model, config.reductions, ctx)
         model.to(device).eval()
@@ -450,7 +476,8 @@ class Runner:
                      "epochs": config.train.epochs if epochs is None else epochs,
                      "trained_parameters": _digest(names)}
             if given:  # examples other than the run's training set: their content counts
-                facts["examples_sha256"] = stable_hash([(e.text_a, e.text_b, e.label) for e in examples])
+                facts["examples_sha256"] = stable_hash([(e.text_a, e.text_b, e.label) if hasattr(e, "text_a")
+                                                        else dataclasses.astuple(e) for e in examples])
             return ctx.cached_training(what, model, run, **facts)  # type: ignore[misc]
         return train
 
@@ -527,7 +554,8 @@ class Runner:
             raise ValueError("a configuration is paired with a baseline of the same scenario")
         work_t = workload(target.model, target.encoded, m, target.pad_id, device)
         work_b = workload(baseline.model, baseline.encoded, m, baseline.pad_id, device)
-        if work_t.description["indices_sha256"] != work_b.description["indices_sha256"]:
+        same = "questions_sha256" if "questions_sha256" in work_t.description else "indices_sha256"
+        if work_t.description[same] != work_b.description.get(same):
             raise ValueError("the configuration and its baseline must be timed on the same examples")
         sync = torch.cuda.synchronize if device == "cuda" else None
         t_meas, b_meas, order = measure_paired(
@@ -541,6 +569,9 @@ class Runner:
             **paired_ratios(t_meas, b_meas),
             "baseline_windows": summarize_measurement(b_meas)["windows"],
         }
+        if same == "questions_sha256":
+            cost["vs_baseline"].update(per_question_ratios(cost["vs_baseline"], len(target.encoded),
+                                                           len(baseline.encoded)))
         if m.scenario == "server" and m.server_find_max_rate:
             cost["server"]["max_rate"] = self._max_rate(target)
             cost["vs_baseline"]["baseline_max_rate"] = self._max_rate(baseline)

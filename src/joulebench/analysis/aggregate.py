@@ -16,12 +16,14 @@ from dataclasses import dataclass, field, replace
 
 from joulebench.analysis.labels import config_label, distinguishing_suffixes
 from joulebench.analysis.stats import Z95, MetricStat, summarize
-from joulebench.results.schema import METRICS, metric_value
+from joulebench.results.schema import METRICS, is_qa_record, metric_value
 
 #: Per-record standard-error field for metrics that have one (quality on a finite split).
 STDERR_FIELDS: dict[str, tuple[str, str]] = {
     "accuracy": ("quality", "accuracy_stderr"),
     "f1": ("quality", "f1_stderr"),
+    "exact_match": ("quality", "exact_match_stderr"),
+    "span_f1": ("quality", "f1_stderr"),
 }
 
 
@@ -215,13 +217,18 @@ def _distinct(values: Iterable[object]) -> tuple:
 def _record_stderr(record: Mapping, metric: str) -> float | None:
     """The record's own uncertainty of ``metric`` as a standard error: the quality metric's
     stderr, or a cost metric's 95% interval over its measurement windows (``cost.ci95``) / 2z."""
+    spec = METRICS.get(metric, {})
     if metric in STDERR_FIELDS:
         section, key = STDERR_FIELDS[metric]
         err = (record.get(section) or {}).get(key)
-        return None if err is None else float(err)
-    interval = ((record.get("cost") or {}).get("ci95") or {}).get(metric)
+        return None if err is None else float(err) * spec.get("scale", 1.0)
+    cost = record.get("cost") or {}
+    interval = (cost.get("ci95") or {}).get(metric)
     if isinstance(interval, (list, tuple)) and len(interval) == 2 and None not in interval:
-        return (float(interval[1]) - float(interval[0])) / (2 * Z95)
+        # a QA record's cost metric read per question: its per-window interval scales the same way
+        factor = (cost.get("per_question") or {}).get("windows_per_question", 1.0) \
+            if is_qa_record(record) and "qa_path" in spec else 1.0
+        return factor * (float(interval[1]) - float(interval[0])) / (2 * Z95)
     return None
 
 

@@ -40,10 +40,14 @@ def point_energy_per_correct(point: Point) -> MetricStat | None:
     The ratio of means is used (total energy over total correct predictions), and the CI
     combines the relative CIs of energy and accuracy in quadrature (first-order propagation).
 
+    A correct prediction is a right label (accuracy) or, for question answering, an exactly
+    matched answer (exact match; energy is then per question).
+
     Returns:
         The summary, or None when energy or accuracy is missing.
     """
-    energy, accuracy = point.stat("energy_j_per_example"), point.stat("accuracy")
+    energy = point.stat("energy_j_per_example")
+    accuracy = point.stat("accuracy") or point.stat("exact_match")
     if energy is None or accuracy is None:
         return None
     value = energy_per_correct(energy.mean, accuracy.mean)

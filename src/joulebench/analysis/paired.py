@@ -3,7 +3,8 @@
 Every configuration of a task is scored on the same evaluation examples, so the difference to the
 baseline is judged per example (Dror et al. 2018): a paired bootstrap over examples gives the
 interval of the accuracy (or F1) difference, McNemar's exact test its p-value. Records keep the
-per-example predictions (``quality.predictions``, ``quality.labels``) for this.
+per-example predictions (``quality.predictions``, ``quality.labels``) for this; question-answering
+records keep each question's exact match and F1 (``quality.question_exact``, ``question_f1``).
 
 Cost ratios come from the records' own ABBA rounds (``cost.vs_baseline``), when the record was
 paired with this baseline; otherwise from the two points' medians, without an interval.
@@ -32,7 +33,7 @@ class PairedDiff:
     """A quality difference (configuration - baseline) on the same examples.
 
     Attributes:
-        metric: "accuracy" or "f1".
+        metric: "accuracy", "f1" (classification), "exact_match" or "span_f1" (QA, as fractions).
         delta: the difference of the metric, in its own unit (0.01 = one accuracy point).
         low, high: 95% paired-bootstrap interval of ``delta``.
         n: examples compared.
@@ -74,6 +75,41 @@ def outcomes(point: Point) -> list[tuple[np.ndarray, np.ndarray]] | None:
     return [(f[0], f[1]) for f in found]  # type: ignore[index]
 
 
+#: Metrics that are a mean of per-example scores (paired by the same bootstrap over examples).
+PER_EXAMPLE = ("accuracy", "exact_match", "span_f1")
+
+
+def _example_scores(record: Mapping, metric: str) -> tuple[np.ndarray, tuple] | None:
+    """One record's per-example scores of ``metric`` in [0, 1], and what identifies its examples."""
+    quality = record.get("quality") or {}
+    if metric == "accuracy":
+        found = _outcomes(record)
+        if found is None:
+            return None
+        preds, labels, digest = found
+        return (preds == labels).astype(float), (digest, labels.tobytes())
+    if metric == "exact_match":
+        bits = quality.get("question_exact")
+        values = None if not isinstance(bits, str) or not bits else \
+            (np.frombuffer(bits.encode(), dtype=np.uint8) - ord("0")).astype(float)
+    elif metric == "span_f1":
+        scores = quality.get("question_f1")
+        values = None if not isinstance(scores, list) or not scores else np.asarray(scores, dtype=float)
+    else:
+        return None
+    digest = quality.get("examples_sha256")
+    return None if values is None or digest is None else (values, (digest, len(values)))
+
+
+def example_scores(point: Point, metric: str) -> tuple[list[np.ndarray], tuple] | None:
+    """Per-example scores of each of the point's records and their examples' identity, or None if
+    any record lacks them or the records were not scored on the same examples."""
+    found = [_example_scores(r, metric) for r in point.records]
+    if not found or any(f is None for f in found) or len({f[1] for f in found}) > 1:  # type: ignore[index]
+        return None
+    return [f[0] for f in found], found[0][1]  # type: ignore[index]
+
+
 @functools.lru_cache(maxsize=8)
 def _resamples(n: int, n_boot: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
@@ -109,43 +145,48 @@ def paired_difference(point: Point, baseline: Point, metric: str = "accuracy",
     Args:
         point: the configuration.
         baseline: what it is compared with (scored on the same examples).
-        metric: "accuracy" or "f1".
+        metric: "accuracy", "f1", "exact_match" or "span_f1".
         mask: a slice of the examples (booleans), or None for all.
 
     Returns:
         The difference with its interval, or None when per-example outcomes are missing, the
         examples differ, or the slice is empty.
     """
-    mine, theirs = outcomes(point), outcomes(baseline)
-    if mine is None or theirs is None or len(mine[0][1]) != len(theirs[0][1]):
-        return None
-    if not np.array_equal(mine[0][1], theirs[0][1]):
-        return None  # not the same gold labels: not the same examples
-    gold = mine[0][1]
-    index = np.arange(len(gold)) if mask is None else np.flatnonzero(mask[: len(gold)])
+    if metric in PER_EXAMPLE:
+        mine_scores, theirs_scores = example_scores(point, metric), example_scores(baseline, metric)
+        if mine_scores is None or theirs_scores is None or mine_scores[1] != theirs_scores[1]:
+            return None  # not the same examples (or the same gold labels)
+        right_x, right_b = np.mean(mine_scores[0], axis=0), np.mean(theirs_scores[0], axis=0)
+        n = len(right_b)
+    elif metric == "f1":
+        mine, theirs = outcomes(point), outcomes(baseline)
+        if mine is None or theirs is None or len(mine[0][1]) != len(theirs[0][1]):
+            return None
+        if not np.array_equal(mine[0][1], theirs[0][1]):
+            return None  # not the same gold labels: not the same examples
+        n = len(mine[0][1])
+    else:
+        raise ValueError(f"paired differences are for {', '.join(PER_EXAMPLE)} or f1, got {metric!r}")
+    index = np.arange(n) if mask is None else np.flatnonzero(mask[:n])
     if index.size == 0:
         return None
     boots = index[_resamples(index.size, PAIRED_BOOTSTRAP, PAIRED_SEED)]
-    if metric == "accuracy":
-        right_x = np.mean([p == g for p, g in mine], axis=0)
-        right_b = np.mean([p == g for p, g in theirs], axis=0)
+    p_value = discordant = None
+    if metric in PER_EXAMPLE:
         diff = right_x - right_b
         delta = float(diff[index].mean())
         samples = diff[boots].mean(axis=1)
-        p_value = discordant = None
-        if len(mine) == 1 and len(theirs) == 1:
+        binary = metric in ("accuracy", "exact_match")
+        if binary and len(mine_scores[0]) == 1 and len(theirs_scores[0]) == 1:
             b = int(np.sum((right_b[index] == 1) & (right_x[index] == 0)))
             c = int(np.sum((right_b[index] == 0) & (right_x[index] == 1)))
             p_value, discordant = mcnemar_exact(b, c), (b, c)
-    elif metric == "f1":
+    else:
         def stat(runs: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> np.ndarray:
             return np.mean([_f1(p[rows], g[rows]) for p, g in runs], axis=0)
 
         delta = float(stat(mine, index) - stat(theirs, index))
         samples = stat(mine, boots) - stat(theirs, boots)
-        p_value = discordant = None
-    else:
-        raise ValueError(f"paired differences are for accuracy or f1, got {metric!r}")
     low, high = np.percentile(samples, [2.5, 97.5])
     return PairedDiff(metric, delta, float(min(low, delta)), float(max(high, delta)), int(index.size),
                       p_value, discordant)

@@ -15,8 +15,9 @@ from joulebench.analysis.budgets import (
     budget_pick,
     marginal_gains,
 )
-from joulebench.analysis.paired import paired_difference
+from joulebench.analysis.paired import PER_EXAMPLE, paired_difference
 from joulebench.analysis.pareto import Frontier, Noise, independent_noise, pareto_front
+from joulebench.results.schema import QUALITY_METRICS
 
 #: Cost axes a frontier is drawn against, in report order.
 COST_AXES = ("energy_j_per_example", "latency_ms_p50", "latency_ms_p99", "peak_mem_mb",
@@ -41,7 +42,7 @@ class Section:
         baselines: one per model that has a full, unreduced configuration.
         budget_picks: cheapest-within-tolerance answers per baseline and tolerance.
         gains: marginal gains along the energy frontier.
-        quality_metric: the y metric (accuracy).
+        quality_metric: the y metric (accuracy; F1 for question answering).
     """
 
     task: str
@@ -85,7 +86,7 @@ def paired_noise() -> Noise:
     cache: dict[tuple[int, int, str], float] = {}
 
     def noise(a: Point, b: Point, metric: str) -> float:
-        if metric not in ("accuracy", "f1"):
+        if metric not in (*PER_EXAMPLE, "f1"):
             return independent_noise(a, b, metric)
         key = (id(a), id(b), metric)
         if key not in cache:
@@ -96,10 +97,19 @@ def paired_noise() -> Noise:
     return noise
 
 
+def primary_quality(points: Sequence[Point]) -> str:
+    """The quality metric a group of points is judged by: F1 for question answering (``span_f1``),
+    else accuracy (the first of ``QUALITY_METRICS`` that a point has)."""
+    for metric in QUALITY_METRICS:
+        if any(p.stat(metric) is not None for p in points):
+            return metric
+    return "accuracy"
+
+
 def build_sections(
     points: Sequence[Point],
     cost_axes: Sequence[str] = COST_AXES,
-    quality_metric: str = "accuracy",
+    quality_metric: str | None = None,
     tolerances: Sequence[float] = TOLERANCES,
 ) -> list[Section]:
     """Split points by (task, scenario) and compute frontiers, budgets and marginal gains.
@@ -107,8 +117,9 @@ def build_sections(
     Args:
         points: aggregated points.
         cost_axes: METRICS keys to draw frontiers against.
-        quality_metric: METRICS key on the y axis.
-        tolerances: absolute quality drops for the cheapest-within questions.
+        quality_metric: METRICS key on the y axis; None: each task's own (:func:`primary_quality`).
+        tolerances: absolute quality drops for the cheapest-within questions (fractions: 0.01 is
+            one point of accuracy or of SQuAD F1).
 
     Returns:
         Sections sorted by task then scenario.
@@ -118,14 +129,15 @@ def build_sections(
         groups.setdefault((point.task, point.scenario), []).append(point)
     sections = []
     for (task, scenario), group in sorted(groups.items()):
+        metric = quality_metric or primary_quality(group)
         noise = paired_noise()
-        frontiers = {x: pareto_front(group, x, quality_metric, noise) for x in cost_axes}
+        frontiers = {x: pareto_front(group, x, metric, noise) for x in cost_axes}
         bases = baselines(group)
-        picks = [budget_pick(group, base, tol, quality_metric=quality_metric, rule=rule)
+        picks = [budget_pick(group, base, tol, quality_metric=metric, rule=rule)
                  for base in bases for tol in tolerances for rule in RULES]
         energy = frontiers.get("energy_j_per_example")
         gains = marginal_gains(energy) if energy is not None else []
         sections.append(Section(task=task, scenario=scenario, points=group,
                                 frontiers=frontiers, baselines=bases, budget_picks=picks,
-                                gains=gains, quality_metric=quality_metric))
+                                gains=gains, quality_metric=metric))
     return sections

@@ -76,6 +76,7 @@ def score(
     from joulebench.reductions.structured.layers import geometry
     from joulebench.reductions.structured.mask import StructureMask
     from joulebench.reductions.structured.pipeline import make_scorer
+    from joulebench.tasks.kinds import kind_of
 
     if importance not in METHODS:
         raise UserError(f"--importance must be one of {', '.join(METHODS)}, got {importance!r}")
@@ -86,7 +87,8 @@ def score(
     fine_tune = task.load("train", runner.options.data_dir, base.train.max_train_examples, base.train.seed)
     examples, source = scoring_examples(task, runner.options.data_dir, score_split, score_examples,
                                         base.train.seed, fine_tune)
-    batches = encode_batches(tokenizer, examples, base.max_seq_len, 32)
+    batches = encode_batches(tokenizer, examples, base.max_seq_len, 32,
+                             lambda items, length: kind_of(task).encode(tokenizer, items, length, base))
     scored = make_scorer(model, batches, importance)(StructureMask.full(geometry(model)))
     imp = scored.importance
     console.print(f"{importance} importance on {len(examples)} examples ({source}); "

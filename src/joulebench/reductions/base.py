@@ -57,6 +57,8 @@ class ReductionContext:
             what a training inside a reduction depends on.
         following: the reductions still to come after the current one (set by :func:`apply_reductions`):
             a choice that would fix the graph (an onnxruntime backend) is only eligible when nothing follows.
+        encode: callable ``(examples, max_seq_len) -> encoded`` as the task's kind encodes them (a QA
+            question becomes windows with answer positions); None: classification encoding.
     """
 
     task: Any
@@ -72,6 +74,7 @@ class ReductionContext:
     cached_training: Callable[..., bool] | None = None
     chain: tuple[ReductionSpec, ...] = ()
     following: tuple[ReductionSpec, ...] = ()
+    encode: Callable[[list, int], list] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from joulebench.analysis.aggregate import aggregate
+from joulebench.analysis.cross_task import cross_task
 from joulebench.analysis.load import load_records
 from joulebench.analysis.summary import build_sections
 from joulebench.errors import UserError
 from joulebench.report.format import frontier_title
 from joulebench.report.html import render_html
 from joulebench.report.markdown import render_markdown
-from joulebench.report.plots import heads_heatmap, plot_filename, power_figure, save_frontier_plots
+from joulebench.report.plots import (
+    CROSS_TASK_PLOT,
+    cross_task_figure,
+    heads_heatmap,
+    plot_filename,
+    power_figure,
+    save_frontier_plots,
+)
 
 
 def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
@@ -56,11 +64,20 @@ def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
                 fig.savefig(out_dir / name)
                 written[name] = out_dir / name
                 shown.append((f"{point.label}: {what}", name))
+    across = []
+    for scenario in dict.fromkeys(s.scenario for s in sections):
+        comparison = cross_task(sections, scenario)
+        if comparison is None:
+            continue
+        name = CROSS_TASK_PLOT.format(scenario=scenario)
+        cross_task_figure(comparison).savefig(out_dir / name)
+        written[name] = out_dir / name
+        across.append((comparison, name))
     md_path = out_dir / "report.md"
-    md_path.write_text(render_markdown(sections, str(results_path), len(records), images),
+    md_path.write_text(render_markdown(sections, str(results_path), len(records), images, across),
                        encoding="utf-8")
     written[md_path.name] = md_path
     html_path = out_dir / "report.html"
-    html_path.write_text(render_html(sections), encoding="utf-8")
+    html_path.write_text(render_html(sections, across=[c for c, _ in across]), encoding="utf-8")
     written[html_path.name] = html_path
     return written

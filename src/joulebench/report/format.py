@@ -11,6 +11,8 @@ from joulebench.analysis.summary import Section
 AXIS_TITLES = {
     "accuracy": "Accuracy",
     "f1": "F1",
+    "exact_match": "Exact match",
+    "span_f1": "F1 (SQuAD)",
     "energy_j_per_example": "Energy (J / example)",
     "latency_ms_p50": "Latency p50 (ms)",
     "latency_ms_p99": "Latency p99 (ms)",
@@ -30,6 +32,19 @@ SHORT_NAMES = {
 }
 
 DASH = "–"
+
+#: Quality metrics shown in percent (the analysis holds them as fractions), with their short names.
+QUALITY_NAMES = {"accuracy": "accuracy", "f1": "F1", "exact_match": "exact match", "span_f1": "F1"}
+
+
+def quality_name(metric: str) -> str:
+    """The short name of a quality metric (``accuracy``, ``F1``, ``exact match``)."""
+    return QUALITY_NAMES.get(metric, metric)
+
+
+def percent_scale(metric: str) -> float:
+    """100 for quality metrics (shown in percent), 1 for everything else."""
+    return 100.0 if metric in QUALITY_NAMES else 1.0
 
 
 def num(value: float | None, digits: int = 3) -> str:
@@ -52,11 +67,11 @@ def flops(value: float | None) -> str:
 
 
 def metric_text(point: Point, metric: str, with_ci: bool = False) -> str:
-    """A point's mean of ``metric`` as text, optionally ``± CI``; accuracy/F1 in percent."""
+    """A point's mean of ``metric`` as text, optionally ``± CI``; quality metrics in percent."""
     stat = point.stat(metric)
     if stat is None:
         return DASH
-    if metric in ("accuracy", "f1"):
+    if metric in QUALITY_NAMES:
         text = f"{100 * stat.mean:.2f}%"
         if with_ci and stat.ci95 is not None:
             text = f"{100 * stat.mean:.2f} ± {100 * stat.ci95:.2f}%"
@@ -124,11 +139,11 @@ def ratio_text(ratio: CostRatio | None) -> str:
     return f"{ratio.ratio:.2f}× [{ratio.low:.2f}, {ratio.high:.2f}]"
 
 
-def rule_text(rule: str) -> str:
+def rule_text(rule: str, quality_metric: str = "accuracy") -> str:
     """What a budget rule means, in a few words."""
     if rule == "non-inferiority":
         return "non-inferiority (paired 95% interval of the loss above −budget)"
-    return "point estimate (mean accuracy ≥ baseline − budget)"
+    return f"point estimate (mean {quality_name(quality_metric)} ≥ baseline − budget)"
 
 
 def budget_text(pick: BudgetPick) -> str:
@@ -136,7 +151,8 @@ def budget_text(pick: BudgetPick) -> str:
     head = f"within {100 * pick.tolerance_abs:g} pt of {pick.baseline.label}, by {pick.rule}: "
     if pick.pick is None:
         return head + "nothing qualifies"
-    text = f"{head}{pick.pick.label} (Δ accuracy {diff_text(pick.quality_diff)}, energy {ratio_text(pick.ratio)})"
+    name = quality_name(pick.quality_diff.metric) if pick.quality_diff is not None else "quality"
+    text = f"{head}{pick.pick.label} (Δ {name} {diff_text(pick.quality_diff)}, energy {ratio_text(pick.ratio)})"
     if pick.trained_longer:
         text += " [trained longer than the baseline]"
     return text

@@ -11,15 +11,20 @@ from plotly.offline import get_plotlyjs
 
 from joulebench.analysis.aggregate import Point
 from joulebench.analysis.budgets import point_energy_per_correct
+from joulebench.analysis.cross_task import CrossTask
 from joulebench.analysis.summary import Section
 from joulebench.report.format import (
     AXIS_TITLES,
     budget_text,
+    diff_text,
     energy_method_text,
     frontier_title,
     hash_text,
     metric_text,
     num,
+    percent_scale,
+    quality_name,
+    ratio_text,
     wants_log_scale,
 )
 
@@ -78,7 +83,7 @@ def frontier_plot(section: Section, x_metric: str) -> go.Figure:
     """Interactive version of the PNG frontier plot for one section and x metric."""
     frontier = section.frontiers[x_metric]
     y_metric = frontier.y_metric
-    y_scale = 100.0 if y_metric in ("accuracy", "f1") else 1.0
+    y_scale = percent_scale(y_metric)
     fig = go.Figure()
     fig.add_trace(_trace(frontier.points, x_metric, y_metric, y_scale, mode="markers",
                          name="configurations", marker={"color": _GREY, "size": 8}))
@@ -115,12 +120,12 @@ def frontier_plot(section: Section, x_metric: str) -> go.Figure:
 
 def _points_table(section: Section) -> str:
     """HTML table of the section's configurations."""
-    head = ("<tr><th>configuration</th><th>n</th><th>accuracy ± 95% CI</th>"
+    head = (f"<tr><th>configuration</th><th>n</th><th>{escape(quality_name(section.quality_metric))} ± 95% CI</th>"
             "<th>energy J/ex</th><th>energy method</th><th>latency p50 ms</th>"
             "<th>latency p99 ms</th><th>peak MB</th><th>FLOPs/ex</th><th>config hash</th></tr>")
     rows = []
     for p in section.points:
-        cells = [p.label, str(p.n), metric_text(p, "accuracy", with_ci=True),
+        cells = [p.label, str(p.n), metric_text(p, section.quality_metric, with_ci=True),
                  metric_text(p, "energy_j_per_example", with_ci=True), p.energy_method or "–",
                  metric_text(p, "latency_ms_p50"), metric_text(p, "latency_ms_p99"),
                  metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example"),
@@ -137,12 +142,30 @@ def _budget_list(section: Section) -> str:
     return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
 
 
-def render_html(sections: Sequence[Section], title: str = "joulebench report") -> str:
+def _cross_task_table(comparison: CrossTask) -> str:
+    """HTML table of the same reductions across tasks (paired Δ quality and energy ratio per task)."""
+    head = "<tr><th>reductions</th>" + "".join(
+        f"<th>{escape(t.task)} ({escape(quality_name(t.points[0].quality_metric))})</th>"
+        for t in comparison.tasks) + "</tr>"
+    rows = []
+    for label, per_task in comparison.rows:
+        cells = [label]
+        for t in comparison.tasks:
+            tp = per_task.get(t.task)
+            cells.append("–" if tp is None else "baseline" if tp.reductions == "dense" and tp.delta is None
+                         else f"{diff_text(tp.delta)}; energy {ratio_text(tp.cost)}")
+        rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    return f"<h2>Across tasks ({escape(comparison.scenario)})</h2><table>{head}{''.join(rows)}</table>"
+
+
+def render_html(sections: Sequence[Section], title: str = "joulebench report",
+                across: Sequence[CrossTask] = ()) -> str:
     """The complete, self-contained HTML page.
 
     Args:
         sections: analysed sections.
         title: page title.
+        across: cross-task comparisons to add after the sections.
 
     Returns:
         HTML text with plotly.js inlined once in the head and one plot per frontier.
@@ -161,6 +184,7 @@ def render_html(sections: Sequence[Section], title: str = "joulebench report") -
             body.append(fig.to_html(full_html=False, include_plotlyjs=False,
                                     div_id=f"plot-{plot_id}", default_height="540px",
                                     config={"displaylogo": False, "responsive": True}))
+    body += [_cross_task_table(c) for c in across]
     if not sections:
         body.append("<p>No records.</p>")
     return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from joulebench.analysis.budgets import point_energy_per_correct
+from joulebench.analysis.cross_task import CrossTask
 from joulebench.analysis.paired import (
     break_even_queries,
     cost_ratio,
@@ -23,6 +24,7 @@ from joulebench.report.format import (
     energy_method_text,
     metric_text,
     num,
+    quality_name,
     ratio_text,
     rule_text,
 )
@@ -45,9 +47,12 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _configurations(section: Section) -> list[str]:
     """Table of every configuration in the section."""
-    header = ["configuration", "n", "accuracy ± 95% CI", "energy J/example (method)",
-              "energy per correct (J)", "latency p50 (ms)", "latency p99 (ms)",
-              "throughput (ex/s)", "peak mem (MB)", "FLOPs/example"]
+    metric = section.quality_metric
+    qa = metric == "span_f1"  # question answering: exact match too, costs per question
+    per = "question" if qa else "example"
+    header = ["configuration", "n", f"{quality_name(metric)} ± 95% CI", *(["exact match ± 95% CI"] if qa else []),
+              f"energy J/{per} (method)", "energy per correct (J)", "latency p50 (ms)", "latency p99 (ms)",
+              "throughput (ex/s)", "peak mem (MB)", f"FLOPs/{per}"]
     rows = []
     for p in section.points:
         epc = point_energy_per_correct(p)
@@ -55,11 +60,16 @@ def _configurations(section: Section) -> list[str]:
         if p.energy_method and energy != DASH:
             energy += f" ({p.energy_method})"
         label = p.label + (" ★" if any(p is b for b in section.baselines) else "")
-        rows.append([label, str(p.n), metric_text(p, "accuracy", with_ci=True), energy,
+        rows.append([label, str(p.n), metric_text(p, metric, with_ci=True),
+                     *([metric_text(p, "exact_match", with_ci=True)] if qa else []), energy,
                      num(epc.mean if epc else None), metric_text(p, "latency_ms_p50"),
                      metric_text(p, "latency_ms_p99"), metric_text(p, "throughput_eps"),
                      metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example")])
-    return _table(header, rows) + ["", "★ baseline: full fine-tuning, no reductions."]
+    notes = ["", "★ baseline: full fine-tuning, no reductions."]
+    if qa:
+        notes.append("Question answering: energy and FLOPs are per question (a question may span several windows); "
+                     "latency and throughput are per window; a correct prediction is an exact match.")
+    return _table(header, rows) + notes
 
 
 def _frontiers(section: Section) -> list[str]:
@@ -93,9 +103,11 @@ def _budgets(section: Section) -> list[str]:
             metric_text(chosen, pick.cost_metric) if chosen else DASH,
             ratio_text(pick.ratio) if chosen else DASH,
         ])
-    header = ["baseline", "max accuracy drop", "rule", "cheapest configuration", "Δ accuracy (paired 95% CI)",
+    name = quality_name(section.quality_metric)
+    header = ["baseline", f"max {name} drop", "rule", "cheapest configuration", f"Δ {name} (paired 95% CI)",
               "energy J/example", "energy vs baseline (paired 95% CI)"]
-    notes = ["", *(f"- {rule}: {rule_text(rule)}" for rule in dict.fromkeys(p.rule for p in section.budget_picks)),
+    notes = ["", *(f"- {rule}: {rule_text(rule, section.quality_metric)}"
+                   for rule in dict.fromkeys(p.rule for p in section.budget_picks)),
              "- † trained longer than the baseline (more optimizer steps): its extra training energy is in the "
              "table below."]
     return _table(header, rows) + notes
@@ -124,7 +136,8 @@ def _paired(section: Section) -> list[str]:
             ])
     if not rows:
         return ["No baseline measured: nothing to pair with."]
-    header = ["configuration", "Δ accuracy vs baseline (paired bootstrap 95% CI)", "McNemar p",
+    header = ["configuration", f"Δ {quality_name(section.quality_metric)} vs baseline (paired bootstrap 95% CI)",
+              "McNemar p",
               "energy ratio (ABBA 95% CI)", "time ratio (ABBA 95% CI)", "training steps", "training energy (J)",
               f"training + {TOTAL_QUERIES:,} queries (J)", "break-even queries"]
     notes = ["", "Ratios are configuration / baseline per ABBA round (median, Student-t interval on the logs); "
@@ -167,9 +180,43 @@ def _gains(section: Section) -> list[str]:
         per_j = None if g.per_unit_cost is None else 100 * g.per_unit_cost
         rows.append([g.cheaper.label, g.dearer.label, f"{100 * g.delta_quality:+.2f}",
                      f"{num(g.delta_cost)}", num(per_j)])
-    header = ["from", "to", "Δ accuracy (pt)", "Δ energy (J/example)",
-              "accuracy pt per J/example"]
+    name = quality_name(section.quality_metric)
+    header = ["from", "to", f"Δ {name} (pt)", "Δ energy (J/example)", f"{name} pt per J/example"]
     return _table(header, rows)
+
+
+def _cross_task(comparison: CrossTask, image: str | None) -> list[str]:
+    """The same reductions across tasks: each task's quality change and energy ratio, and each
+    task's frontier on normalised axes."""
+    tasks = [t.task for t in comparison.tasks]
+    lines = [f"## Across tasks ({comparison.scenario})", "",
+             "Each task against its own dense baseline (same model and scenario): quality in the task's own "
+             "metric (accuracy; F1 for question answering), the paired difference in points with its bootstrap "
+             "95% interval; energy as the paired ABBA ratio to that baseline (per question for question "
+             "answering). Reductions are matched by name and parameters.", ""]
+    if image:
+        lines += [f"![quality retained vs energy ratio, one frontier per task]({image})", ""]
+    rows = []
+    for label, per_task in comparison.rows:
+        cells = [label]
+        for task in tasks:
+            tp = per_task.get(task)
+            if tp is None:
+                cells.append(DASH)
+            elif tp.delta is None and tp.reductions == "dense":
+                cells.append("baseline")
+            else:
+                retained = DASH if tp.retained is None else f"{100 * tp.retained:.1f}% kept"
+                cells.append(f"{diff_text(tp.delta)} ({retained}); energy {ratio_text(tp.cost)}")
+        rows.append(cells)
+    header = ["reductions", *(f"{t.task} ({quality_name(t.points[0].quality_metric)})" for t in comparison.tasks)]
+    lines += _table(header, rows) if rows else ["No reduction was measured on two tasks."]
+    lines += ["", "Frontier per task (cheapest first; quality retained, energy ratio):", ""]
+    for t in comparison.tasks:
+        members = ", ".join(f"{p.reductions} ({100 * p.retained:.1f}%, {p.cost.ratio:.2f}×)"  # type: ignore
+                            for p in t.frontier) or DASH
+        lines.append(f"- **{t.task}** (baseline {t.baseline.label}): {members}")
+    return lines + [""]
 
 
 def _images(shown: Sequence[tuple[str, str]]) -> list[str]:
@@ -178,7 +225,8 @@ def _images(shown: Sequence[tuple[str, str]]) -> list[str]:
 
 
 def render_markdown(sections: Sequence[Section], source: str = "", n_records: int = 0,
-                    images: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None) -> str:
+                    images: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
+                    across: Sequence[tuple[CrossTask, str | None]] = ()) -> str:
     """The Markdown report.
 
     Args:
@@ -186,6 +234,7 @@ def render_markdown(sections: Sequence[Section], source: str = "", n_records: in
         source: where the records came from, for the header.
         n_records: number of records read.
         images: (task, scenario) -> (caption, PNG file name) written beside the report.
+        across: cross-task comparisons (one per scenario with two or more tasks) and their plot.
 
     Returns:
         Markdown text.
@@ -206,11 +255,14 @@ def render_markdown(sections: Sequence[Section], source: str = "", n_records: in
         lines += ["### Pareto frontiers", ""] + _frontiers(section) + [""]
         lines += ["### Cheapest within tolerance of baseline", ""] + _budgets(section) + [""]
         lines += ["### Paired with the baseline: quality, cost and training", ""] + _paired(section) + [""]
-        lines += ["### Where the loss falls: paired Δ accuracy per slice", ""] + _slices(section) + [""]
+        lines += [f"### Where the loss falls: paired Δ {quality_name(section.quality_metric)} per slice", ""] \
+            + _slices(section) + [""]
         lines += ["### Marginal gains along the energy frontier", ""] + _gains(section) + [""]
         shown = (images or {}).get((section.task, section.scenario))
         if shown:
             lines += ["### Plots", ""] + _images(shown) + [""]
+    for comparison, image in across:
+        lines += _cross_task(comparison, image)
     if not sections:
         lines.append("No records.")
     return "\n".join(lines).rstrip() + "\n"

@@ -16,8 +16,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from joulebench.analysis.aggregate import Point
+from joulebench.analysis.cross_task import DENSE, CrossTask
 from joulebench.analysis.summary import Section
-from joulebench.report.format import AXIS_TITLES, frontier_title, wants_log_scale
+from joulebench.report.format import AXIS_TITLES, frontier_title, percent_scale, quality_name, wants_log_scale
 
 _FRONTIER_COLOR = "#1f77b4"
 _BASELINE_COLOR = "#d62728"
@@ -39,7 +40,7 @@ def _values(points: Sequence[Point], metric: str, scale: float = 1.0) -> tuple[n
 
 
 def frontier_figure(section: Section, x_metric: str) -> Figure:
-    """Accuracy (%) against ``x_metric`` for one section.
+    """Quality (%: accuracy, or F1 for question answering) against ``x_metric`` for one section.
 
     All points are grey with 95% CI error bars; the strict frontier is highlighted, connected
     and labelled; points only on the noise-aware frontier are hollow; baselines are stars.
@@ -53,7 +54,7 @@ def frontier_figure(section: Section, x_metric: str) -> Figure:
     """
     frontier = section.frontiers[x_metric]
     y_metric = frontier.y_metric
-    y_scale = 100.0 if y_metric in ("accuracy", "f1") else 1.0
+    y_scale = percent_scale(y_metric)
     fig = Figure(figsize=(8, 5.5), dpi=_DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -226,3 +227,46 @@ def power_figure(record: dict, title: str | None = None) -> Figure | None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def cross_task_figure(comparison: CrossTask) -> Figure:
+    """Every task on normalised axes: quality retained (%) against the energy ratio to the task's
+    own dense baseline, one colour and one frontier line per task, reductions labelled."""
+    fig = Figure(figsize=(8.5, 5.8), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"]
+    ratios: list[float] = []
+    for i, task in enumerate(comparison.tasks):
+        colour = colours[i % len(colours)]
+        usable = [p for p in task.points if p.retained is not None and p.cost is not None]
+        if not usable:
+            continue
+        x = [p.cost.ratio for p in usable]  # type: ignore[union-attr]
+        y = [100 * p.retained for p in usable]  # type: ignore[operator]
+        ratios += x
+        xerr = [[max(0.0, p.cost.ratio - (p.cost.low if p.cost.low is not None else p.cost.ratio)) for p in usable],
+                [max(0.0, (p.cost.high if p.cost.high is not None else p.cost.ratio) - p.cost.ratio) for p in usable]]
+        name = quality_name(task.points[0].quality_metric)
+        ax.errorbar(x, y, xerr=xerr, fmt="o", color=colour, alpha=0.55, elinewidth=0.8, capsize=2, markersize=5)
+        front = task.frontier
+        ax.plot([p.cost.ratio for p in front], [100 * p.retained for p in front],  # type: ignore[union-attr,operator]
+                "-", color=colour, lw=1.8, label=f"{task.task} ({name}; frontier)")
+        for p, xi, yi in zip(usable, x, y, strict=True):
+            if p.reductions != DENSE:
+                ax.annotate(textwrap.shorten(p.reductions, 28, placeholder="…"), (xi, yi), fontsize=6.5,
+                            color=colour, xytext=(3, 3), textcoords="offset points")
+    ax.axhline(100, color="grey", lw=0.8, ls=":")
+    ax.axvline(1, color="grey", lw=0.8, ls=":")
+    if wants_log_scale(ratios) or (ratios and min(ratios) > 0 and max(ratios) / min(ratios) > 4):
+        ax.set_xscale("log")
+    ax.set_xlabel("energy / the task's dense baseline (paired ABBA ratio; per question for QA)")
+    ax.set_ylabel("quality retained (% of the task's dense baseline)")
+    ax.set_title(f"Across tasks ({comparison.scenario}): quality retained vs energy ratio", fontsize=11)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+CROSS_TASK_PLOT = "cross_task_{scenario}.png"

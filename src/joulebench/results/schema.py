@@ -116,24 +116,53 @@ TOP_LEVEL_KEYS = (
 )
 
 #: Metrics the analysis may put on an axis, with their direction.
+#:
+#: Question-answering records (those whose quality has ``exact_match``, which only the ``qa`` task
+#: kind writes) are read on the analysis's scales: ``exact_match`` and ``span_f1`` as fractions (the
+#: record keeps SQuAD's percent), and energy and FLOPs *per question* (``cost.per_question``: a
+#: question may span several windows, and ``seq_len`` changes how many), so a frontier compares the
+#: cost of an answer. ``f1`` is the classification F1 and is not read from QA records.
 METRICS: dict[str, dict] = {
     "accuracy": {"path": ("quality", "accuracy"), "higher_is_better": True},
-    "f1": {"path": ("quality", "f1"), "higher_is_better": True},
-    "energy_j_per_example": {"path": ("cost", "energy_j_per_example"), "higher_is_better": False},
+    "f1": {"path": ("quality", "f1"), "higher_is_better": True, "unless": "exact_match"},
+    "exact_match": {"path": ("quality", "exact_match"), "higher_is_better": True, "scale": 0.01},
+    "span_f1": {"path": ("quality", "f1"), "higher_is_better": True, "scale": 0.01, "when": "exact_match"},
+    "energy_j_per_example": {"path": ("cost", "energy_j_per_example"), "higher_is_better": False,
+                             "qa_path": ("cost", "per_question", "energy_j")},
     "latency_ms_p50": {"path": ("cost", "latency_ms_p50"), "higher_is_better": False},
     "latency_ms_p99": {"path": ("cost", "latency_ms_p99"), "higher_is_better": False},
     "latency_ms_mean": {"path": ("cost", "latency_ms_mean"), "higher_is_better": False},
     "throughput_eps": {"path": ("cost", "throughput_eps"), "higher_is_better": True},
     "peak_mem_mb": {"path": ("cost", "peak_mem_mb"), "higher_is_better": False},
-    "flops_per_example": {"path": ("cost", "flops_per_example"), "higher_is_better": False},
+    "flops_per_example": {"path": ("cost", "flops_per_example"), "higher_is_better": False,
+                          "qa_path": ("cost", "per_question", "flops")},
 }
 
+#: Quality metrics, in the order a section picks its primary one (the first its points have).
+QUALITY_METRICS = ("span_f1", "accuracy", "exact_match", "f1")
 
-def metric_value(record: dict, metric: str) -> float | None:
-    """Read ``metric`` from a record following ``METRICS[metric]['path']``; None if absent."""
+
+def is_qa_record(record: dict) -> bool:
+    """True for a question-answering record (its quality has exact match)."""
+    quality = record.get("quality")
+    return isinstance(quality, dict) and "exact_match" in quality
+
+
+def _follow(record: dict, path: tuple[str, ...]) -> object:
     node: object = record
-    for key in METRICS[metric]["path"]:
+    for key in path:
         if not isinstance(node, dict) or key not in node:
             return None
         node = node[key]
-    return None if node is None else float(node)  # type: ignore[arg-type]
+    return node
+
+
+def metric_value(record: dict, metric: str) -> float | None:
+    """Read ``metric`` from a record following ``METRICS[metric]``; None if absent or not for this
+    kind of record (see the note above ``METRICS``)."""
+    spec = METRICS[metric]
+    qa = is_qa_record(record)
+    if ("when" in spec and not qa) or ("unless" in spec and qa):
+        return None
+    node = _follow(record, spec["qa_path"] if qa and "qa_path" in spec else spec["path"])
+    return None if node is None else float(node) * spec.get("scale", 1.0)  # type: ignore[arg-type]

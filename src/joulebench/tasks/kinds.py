@@ -31,15 +31,56 @@ def _output_logits(output: Any) -> torch.Tensor:
     return output if isinstance(output, torch.Tensor) else output.logits
 
 
+#: Keys of a training batch that are targets, not model inputs.
+TARGET_KEYS = ("labels", "start_positions", "end_positions")
+
+
+def batch_inputs(batch: dict[str, torch.Tensor], device: str = "cpu") -> dict[str, torch.Tensor]:
+    """The model inputs of a batch made with targets (``collate(..., with_labels=True)``)."""
+    return {k: v.to(device) for k, v in batch.items() if k not in TARGET_KEYS}
+
+
+def batch_size_of(batch: dict[str, torch.Tensor]) -> int:
+    """Examples (or QA windows) in a batch."""
+    return int(batch["input_ids"].shape[0])
+
+
+def supervised_loss(output: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """The loss *summed* over a batch's examples and how many it got right, for either kind of head.
+
+    A classification batch has ``labels`` (cross-entropy of the logits; right = argmax is the
+    label); a QA batch has ``start_positions`` and ``end_positions`` (the mean of the start and end
+    cross-entropies, as the span head's own loss; right = both argmaxes hit the gold tokens, the
+    window-level exact match). Summed, not averaged, so per-example gate gradients add up.
+    """
+    if "labels" in batch:
+        logits = _output_logits(output).float()
+        labels = batch["labels"].to(logits.device)
+        loss = nn.functional.cross_entropy(logits, labels, reduction="sum")
+        return loss, int((logits.argmax(-1) == labels).sum())
+    start, end = output.start_logits.float(), output.end_logits.float()
+    gold_start = batch["start_positions"].to(start.device)
+    gold_end = batch["end_positions"].to(end.device)
+    loss = (nn.functional.cross_entropy(start, gold_start, reduction="sum")
+            + nn.functional.cross_entropy(end, gold_end, reduction="sum")) / 2
+    right = (start.argmax(-1) == gold_start) & (end.argmax(-1) == gold_end)
+    return loss, int(right.sum())
+
+
 class ClassificationKind:
     """One input, one label: argmax over the logits."""
 
     name = "classification"
 
     def load_model(self, config: Any, task: Any) -> Any:
+        return self.load_pretrained(config.model, task, config.train.seed, config.classifier_pooling)
+
+    def load_pretrained(self, ref: str, task: Any, seed: int, pooling: str = "cls") -> Any:
+        """``ref`` with this kind's freshly initialised head (drawn from ``seed``): the model before
+        fine-tuning."""
         from joulebench.models.loading import load_classifier
 
-        return load_classifier(config.model, task.num_labels, seed=config.train.seed, pooling=config.classifier_pooling)
+        return load_classifier(ref, task.num_labels, seed=seed, pooling=pooling)
 
     def encode(self, tokenizer: Any, examples: Sequence[Any], max_seq_len: int, config: Any) -> list:
         return encode(tokenizer, examples, max_seq_len)
@@ -78,9 +119,13 @@ class SpanKind:
     max_answer_len = 30
 
     def load_model(self, config: Any, task: Any) -> Any:
+        return self.load_pretrained(config.model, task, config.train.seed)
+
+    def load_pretrained(self, ref: str, task: Any, seed: int, pooling: str = "cls") -> Any:
+        """``ref`` with a freshly initialised span head (drawn from ``seed``; no pooling to choose)."""
         from joulebench.models.loading import load_span_model
 
-        return load_span_model(config.model, seed=config.train.seed)
+        return load_span_model(ref, seed=seed)
 
     def encode(self, tokenizer: Any, examples: Sequence[Any], max_seq_len: int, config: Any) -> list:
         from joulebench.tasks.qa import encode_qa

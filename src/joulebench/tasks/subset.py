@@ -53,6 +53,12 @@ def _key(seed: int, example: Example) -> bytes:
     """Stable 64-bit hash of ``seed`` and the example's fields."""
     # \x1f (unit separator) cannot be confused with text; \x00 marks a missing text_b so
     # that None and "" hash differently.
+    if not hasattr(example, "text_a"):  # another kind of example (a QA question): all its fields
+        import dataclasses
+
+        fields = dataclasses.astuple(example)  # type: ignore[call-overload]
+        payload = "\x1f".join([str(seed), *map(str, fields)])
+        return hashlib.blake2b(payload.encode("utf-8"), digest_size=8).digest()
     text_b = "\x00" if example.text_b is None else example.text_b
     payload = f"{seed}\x1f{example.label}\x1f{example.text_a}\x1f{text_b}"
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=8).digest()

@@ -91,3 +91,30 @@ def make_record(
 def write_jsonl(path, records) -> None:
     """Write records one per line."""
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def with_outcomes(record: dict, predictions: str, labels: str) -> dict:
+    """``record`` with per-example predictions and labels (classification pairing), accuracy from them."""
+    record["quality"].update(predictions=predictions, labels=labels, examples_sha256="same-examples",
+                             accuracy=sum(p == g for p, g in zip(predictions, labels, strict=True)) / len(labels))
+    return record
+
+
+def make_qa_record(*, question_f1: Sequence[float], question_exact: str, windows_per_question: float = 1.2,
+                   energy_per_window: float = 0.5, vs_baseline: dict | None = None, **kwargs) -> dict:
+    """A SQuAD-shaped record: exact match and F1 in percent, per-question scores, per-window costs and
+    ``cost.per_question``; other keywords as :func:`make_record`."""
+    record = make_record(task="squad", energy=energy_per_window, n_examples=len(question_f1), **kwargs)
+    f1 = 100 * sum(question_f1) / len(question_f1)
+    em = 100 * question_exact.count("1") / len(question_exact)
+    record["quality"] = {"n_examples": len(question_f1), "exact_match": em, "exact_match_stderr": 1.0,
+                         "f1": f1, "f1_stderr": 1.0, "question_exact": question_exact,
+                         "question_f1": list(question_f1), "examples_sha256": "qa-examples",
+                         "n_windows": round(windows_per_question * len(question_f1)),
+                         "windows_per_question": windows_per_question, "split": "validation"}
+    record["cost"]["per_question"] = {"windows_per_question": windows_per_question,
+                                      "energy_j": energy_per_window * windows_per_question,
+                                      "flops": record["cost"]["flops_per_example"] * windows_per_question}
+    if vs_baseline is not None:
+        record["cost"]["vs_baseline"] = vs_baseline
+    return record

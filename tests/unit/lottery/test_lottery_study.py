@@ -207,3 +207,22 @@ def test_a_study_file_with_broken_yaml_names_file_and_line(tmp_path):
         load_study(bad)
     with pytest.raises(UserError, match="missing.yaml: study file not found"):
         load_study(tmp_path / "missing.yaml")
+
+
+def test_a_ticket_study_on_question_answering_trains_span_tickets(tmp_path, fixture_data_dir, cache_dir):
+    qa = {"task": "squad", "model": "tiny-random-bert", "max_seq_len": 48, "doc_stride": 16,
+          "train": {"batch_size": 8, "lr": 1e-3}, "measure": {**QUICK, "eval_max_examples": 6}}
+    data = {"configs": [qa], "search": {"sparsities": [0.5], "targets": "encoder"},
+            "baselines": {"dense_seeds": [0], "random_reinit": False, "sparsities": [0.5]}}
+    path = tmp_path / "ticket_squad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    study = TicketStudy(load_study(path), tmp_path / "out", fixture_data_dir, CheckpointCache(cache_dir),
+                        say=lambda _: None)
+    masks = study.search()
+    records = study.store.records()
+    assert sorted(arm(r) for r in records) == ["dense", "imp", "random_pruning"]
+    for r in records:
+        assert "exact_match" in r["quality"] and 0 <= r["quality"]["f1"] <= 100
+    ticket = next(r for r in records if arm(r) == "imp")["reductions"][0]["details"]
+    assert ticket["sparsity"] == pytest.approx(0.5, abs=0.01) and ticket["dense_metric"] == "f1"
+    assert load_mask(masks[0.5]).provenance["task"] == "squad"

@@ -29,3 +29,22 @@ def test_is_a_minimum_so_a_sweep_is_one_list(model, ctx):
 def test_too_short_is_rejected_at_load_time():
     with pytest.raises(UserError, match="max_seq_len must be >= 2.*got 1"):
         parse_config({"task": "sst2", "reductions": [{"name": "seq_len", "max_seq_len": 1}]})
+
+
+def test_a_fraction_keeps_that_share_of_the_runs_context(model, ctx):
+    ctx.max_seq_len = 256
+    _, described = apply_reductions(model, (ReductionSpec("seq_len", (("fraction", 0.5),)),), ctx)
+    assert ctx.max_seq_len == 128 and described[0]["details"] == {"max_seq_len": 128}
+    ctx.max_seq_len = 63
+    apply_reductions(model, (ReductionSpec("seq_len", (("fraction", 0.5),)),), ctx)
+    assert ctx.max_seq_len == 31  # rounded down
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"fraction": 0.5, "max_seq_len": 32}, "either max_seq_len or fraction"),
+    ({}, "either max_seq_len or fraction"),
+    ({"fraction": 1.5}, r"fraction must be in \(0, 1\], got 1.5"),
+])
+def test_length_or_fraction_exactly_one(params, message):
+    with pytest.raises(UserError, match=message):
+        parse_config({"task": "sst2", "reductions": [{"name": "seq_len", **params}]})

@@ -40,9 +40,26 @@ from joulebench.reductions.lottery.sparse import to_sparse_csr
 from joulebench.reductions.lottery.targets import prunable_weights
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
+from joulebench.tasks.kinds import kind_of
 
 Say = Callable[[str], None]
 
+
+
+def _initial(config: RunConfig, task_name: str, seed: int) -> Any:
+    """The model (and tokenizer) of ``task_name``'s kind before fine-tuning: the same loader and seed as the
+    runner's, so the rewound ticket starts where the dense run did (a span head for question answering)."""
+    from joulebench.tasks import get_task
+
+    task = get_task(task_name)
+    return kind_of(task).load_pretrained(config.model, task, seed, config.classifier_pooling)
+
+
+def _encode(config: RunConfig, tokenizer: Any, examples: list) -> list:
+    """``examples`` encoded as ``config``'s task kind does (QA: windows with answer positions)."""
+    from joulebench.tasks import get_task
+
+    return kind_of(get_task(config.task)).encode(tokenizer, examples, config.max_seq_len, config)
 
 @dataclass(frozen=True)
 class DenseBaseline:
@@ -178,7 +195,7 @@ class TicketStudy:
 
         task = get_task(config.task)
         examples = task.load("train", self.data_dir, config.train.max_train_examples, config.train.seed)
-        encoded = encode(tokenizer, examples, config.max_seq_len)
+        encoded = _encode(config, tokenizer, examples)
         every = max(1, len(encoded) // config.train.batch_size // 4)
 
         def progress(step: int, total: int, loss: float) -> None:
@@ -200,12 +217,10 @@ class TicketStudy:
     def trained_ticket(self, config: RunConfig, mask: TicketMask, init: str, keep: bool = False
                        ) -> tuple[nn.Module, Any, dict]:
         """``mask`` trained with ``config``'s settings from the ``init`` starting point (or from the cache)."""
-        from joulebench.models.loading import load_classifier
         from joulebench.tasks import get_task
 
         task = get_task(config.task)
-        loaded = load_classifier(config.model, task.num_labels, seed=config.train.seed,
-                                 pooling=config.classifier_pooling)
+        loaded = _initial(config, config.task, config.train.seed)
         model, tokenizer = loaded.model, loaded.tokenizer
         if init == "finetuned":
             (dense, _, _), info = self.runner.fine_tuned(config, self.device)
@@ -220,7 +235,7 @@ class TicketStudy:
         if init == "pretrained":  # ``model`` is already the initial state (same loader, same seed)
             apply_mask(model, mask)
         else:
-            prepare_ticket(model, mask, init, config.model, task.num_labels, config.train.seed)
+            prepare_ticket(model, mask, init, config.model, task.num_labels, config.train.seed, task)
         info = self._train(model, config, tokenizer, MaskEnforcer(mask), f"train {config.name or 'ticket'}")
         if keep:
             self.cache.save(key, model, {"ticket": mask.digest(), "init": init, "training": config.training_dict()})
@@ -247,7 +262,7 @@ class TicketStudy:
             details.update(to_sparse_csr(model, mask, min_sparsity=float(params.get("csr_min_sparsity", 0.0))))
         threads = pin_threads(config.measure.threads)
         examples = task.load("validation", self.data_dir, config.measure.eval_max_examples, 0)
-        encoded = encode(tokenizer, examples, config.max_seq_len)
+        encoded = _encode(config, tokenizer, examples)
         pad = tokenizer.pad_token_id
         model.to(self.device).eval()
         # The runner's own evaluation and measurement, so ticket records read like every other record.
@@ -328,12 +343,8 @@ class TicketStudy:
                 "training": self.run_config(task or self.s.base.task, seed).training_dict()}
 
     def _imp(self, task: str, seed: int, levels: tuple[float, ...]) -> dict[float, Path]:
-        from joulebench.models.loading import load_classifier
-        from joulebench.tasks import get_task
-
         dense_config = self.run_config(task, seed, name=f"dense {task} seed{seed}")
-        num_labels = get_task(task).num_labels
-        loaded = load_classifier(dense_config.model, num_labels, seed=seed, pooling=dense_config.classifier_pooling)
+        loaded = _initial(dense_config, task, seed)
         model, tokenizer = loaded.model, loaded.tokenizer
         rewind_step = self.s.search.rewind_step
         paths: dict[float, Path] = {}
@@ -411,11 +422,7 @@ class TicketStudy:
         return self.run_config(task, seed, self._ticket(path), name=f"IMP {task} seed{seed} {levels[r - 1]:.0%}")
 
     def _one_shot(self, task: str, seed: int, levels: tuple[float, ...]) -> dict[float, Path]:
-        from joulebench.models.loading import load_classifier
-        from joulebench.tasks import get_task
-
-        model = load_classifier(self.s.base.model, get_task(task).num_labels, seed=seed,
-                                pooling=self.s.base.classifier_pooling).model
+        model = _initial(self.s.base, task, seed).model
         weights = {k: w.detach() for k, w in prunable_weights(model, self.s.search.targets).items()}
         paths = {}
         for r, level in enumerate(levels, start=1):

@@ -63,7 +63,7 @@ def scoring_examples(task: Any, data_dir: Path | None, split: str, n: int, seed:
 
 
 def labelled_batches(encoded: Sequence[Encoded], batch_size: int, pad_id: int) -> list[dict[str, torch.Tensor]]:
-    """Length-sorted padded batches with ``labels`` (fixed order: deterministic)."""
+    """Length-sorted padded batches with their targets (fixed order: deterministic)."""
     order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i].input_ids), i))
     return [
         collate([encoded[i] for i in order[start:start + batch_size]], pad_id, with_labels=True)
@@ -71,6 +71,14 @@ def labelled_batches(encoded: Sequence[Encoded], batch_size: int, pad_id: int) -
     ]
 
 
-def encode_batches(tokenizer: Any, examples: Sequence[Any], max_seq_len: int, batch_size: int) -> list[dict]:
-    """Tokenise ``examples`` and batch them with labels."""
-    return labelled_batches(encode(tokenizer, examples, max_seq_len), batch_size, tokenizer.pad_token_id)
+def encode_batches(tokenizer: Any, examples: Sequence[Any], max_seq_len: int, batch_size: int,
+                   encoder: Any = None) -> list[dict]:
+    """Tokenise ``examples`` and batch them with their targets (labels, or a QA window's answer
+    start and end tokens).
+
+    Args:
+        encoder: ``(examples, max_seq_len) -> encoded``, the task kind's encoding (QA windows);
+            None: classification encoding.
+    """
+    encoded = encode(tokenizer, examples, max_seq_len) if encoder is None else encoder(list(examples), max_seq_len)
+    return labelled_batches(encoded, batch_size, tokenizer.pad_token_id)

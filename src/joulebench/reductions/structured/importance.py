@@ -13,7 +13,9 @@ across layers is meaningful.
 Magnitude importance is the cheap alternative: the L2 norm of the weights a head or unit owns.
 
 Removed heads and units score 0. Scoring runs the model in eval mode (no dropout), so for fixed
-data it is deterministic.
+data it is deterministic. The loss is the head's own (:func:`joulebench.tasks.kinds.supervised_loss`):
+cross-entropy of the class, or of a QA window's answer start and end tokens; "accuracy" is then the
+share of windows whose start and end are both right.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torch import nn
 from joulebench.reductions.structured.gates import GateSet, gated
 from joulebench.reductions.structured.layers import encoder_layers, geometry
 from joulebench.reductions.structured.mask import StructureMask
+from joulebench.tasks.kinds import batch_inputs, batch_size_of, supervised_loss
 
 METHODS = ("gradient", "magnitude")
 
@@ -85,11 +88,6 @@ def _finish(heads: torch.Tensor, ffn: torch.Tensor, blocks: torch.Tensor, mask: 
     return Importance(heads, ffn, blocks, method, n, normalize)
 
 
-def _labels_and_inputs(batch: dict[str, torch.Tensor], device: str) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
-    return inputs, batch["labels"].to(device)
-
-
 def gradient_importance(
     model: nn.Module,
     batches: Sequence[dict[str, torch.Tensor]],
@@ -100,8 +98,8 @@ def gradient_importance(
     """Gate-gradient importance of ``model`` with ``mask`` applied, and its accuracy.
 
     Args:
-        model: a dense (not compacted) BERT-layout classifier; its weights are not changed.
-        batches: padded batches with ``labels`` (see :func:`.data.labelled_batches`).
+        model: a dense (not compacted) BERT-layout classifier or span model; its weights are not changed.
+        batches: padded batches with targets (see :func:`.data.labelled_batches`).
         mask: structures already removed (gated to 0); None = the dense model.
         normalize: normalise head and unit scores per layer (L2).
         device: where to run.
@@ -128,20 +126,18 @@ def gradient_importance(
     try:
         with gated(model, gates), torch.enable_grad():
             for batch in batches:
-                inputs, labels = _labels_and_inputs(batch, device)
-                size = labels.shape[0]
+                inputs, size = batch_inputs(batch, device), batch_size_of(batch)
                 head_gate = head_mask.expand(size, -1, -1).clone().requires_grad_(True)
                 ffn_gate = ffn_mask.expand(size, -1, -1).clone().requires_grad_(True)
                 for layer in range(layers):
                     gates.heads[layer] = head_gate[:, layer]
                     gates.ffn[layer] = ffn_gate[:, layer]
-                logits = model(**inputs).logits
-                loss = nn.functional.cross_entropy(logits.float(), labels, reduction="sum")
+                loss, right = supervised_loss(model(**inputs), batch)
                 loss.backward()
                 heads += head_gate.grad.abs().sum(0).double().cpu()
                 units += ffn_gate.grad.abs().sum(0).double().cpu()
                 blocks += (ffn_gate.grad * ffn_mask).sum(-1).abs().sum(0).double().cpu()
-                correct += int((logits.argmax(-1) == labels).sum())
+                correct += right
                 n += size
     finally:
         for p, flag in zip(model.parameters(), flags, strict=True):
@@ -166,9 +162,8 @@ def masked_accuracy(model: nn.Module, batches: Sequence[dict[str, torch.Tensor]]
     try:
         with masked(model, mask):
             for batch in batches:
-                inputs, labels = _labels_and_inputs(batch, device)
-                correct += int((model(**inputs).logits.argmax(-1) == labels).sum())
-                n += labels.shape[0]
+                correct += supervised_loss(model(**batch_inputs(batch, device)), batch)[1]
+                n += batch_size_of(batch)
     finally:
         model.train(was_training)
     return correct / max(n, 1)

@@ -16,6 +16,7 @@ from joulebench.reductions.structured.importance import (
 from joulebench.reductions.structured.layers import Geometry
 from joulebench.reductions.structured.mask import StructureMask
 from joulebench.reductions.structured.search import Scorer, SearchPlan
+from joulebench.tasks.kinds import batch_size_of
 
 
 def make_scorer(model: nn.Module, batches: Sequence[dict], method: str, device: str = "cpu") -> Scorer:
@@ -30,7 +31,7 @@ def make_scorer(model: nn.Module, batches: Sequence[dict], method: str, device: 
         return lambda mask: gradient_importance(model, batches, mask, device=device)
     if method != "magnitude":
         raise ValueError(f"unknown importance method {method!r}")
-    n = sum(int(b["labels"].shape[0]) for b in batches)
+    n = sum(batch_size_of(b) for b in batches)
 
     def score(mask: StructureMask) -> Scored:
         accuracy = masked_accuracy(model, batches, mask, device) if batches else None

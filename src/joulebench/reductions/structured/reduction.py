@@ -26,6 +26,7 @@ from joulebench.reductions.structured.layers import geometry, param_count
 from joulebench.reductions.structured.mask import StructureMask, load_mask
 from joulebench.reductions.structured.pipeline import Targets, make_scorer
 from joulebench.reductions.structured.search import GRANULARITIES, VARIANTS, iterative_prune, variant_mask
+from joulebench.tasks.kinds import batch_size_of
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _scoring_batches(cfg: StructuredPruneConfig, ctx: ReductionContext, seed: in
         raise UserError("structured_prune: the run gives no training examples to score importance on")
     examples, source = scoring_examples(ctx.task, _data_dir(ctx), cfg.score_split, cfg.score_examples, seed,
                                         ctx.train_examples())
-    return encode_batches(ctx.tokenizer, examples, ctx.max_seq_len, cfg.score_batch_size), source
+    return encode_batches(ctx.tokenizer, examples, ctx.max_seq_len, cfg.score_batch_size, ctx.encode), source
 
 
 def _pretrained(model: nn.Module, ctx: ReductionContext) -> nn.Module:
@@ -116,10 +117,10 @@ def _pretrained(model: nn.Module, ctx: ReductionContext) -> nn.Module:
     ref = getattr(model.config, "_name_or_path", "") or ""
     if not ref:
         raise UserError("structured_prune retrain: cannot tell which pre-trained weights this model came from")
-    from joulebench.models.loading import load_classifier
     from joulebench.models.pooling import pooling_of
+    from joulebench.tasks.kinds import kind_of
 
-    return load_classifier(ref, ctx.task.num_labels, seed=ctx.seed, pooling=pooling_of(model)).model
+    return kind_of(ctx.task).load_pretrained(ref, ctx.task, ctx.seed, pooling_of(model)).model
 
 
 def find_mask(model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContext) -> tuple[StructureMask, dict]:
@@ -127,7 +128,7 @@ def find_mask(model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContex
     geo = geometry(model)
     seed = ctx.seed if cfg.seed is None else cfg.seed
     batches, source = _scoring_batches(cfg, ctx, seed) if cfg.needs_data() else ([], None)
-    info: dict[str, Any] = {"scoring_data": source, "n_score_examples": sum(len(b["labels"]) for b in batches)}
+    info: dict[str, Any] = {"scoring_data": source, "n_score_examples": sum(batch_size_of(b) for b in batches)}
     scorer = make_scorer(model, batches, cfg.importance, ctx.device) if (batches or cfg.importance == "magnitude") \
         else None
     if cfg.mask is not None:
@@ -154,8 +155,7 @@ def find_mask(model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContex
 class StructuredPrune:
     """Structured pruning of heads and FFN units (Michel et al. 2019; Prasanna et al. 2020)."""
 
-    span_refusal: ClassVar[str] = ("its masks are searched and re-trained on class labels; span support is not "
-                                  "built yet")
+    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "qa")
 
     config_cls = StructuredPruneConfig
 
