@@ -120,7 +120,7 @@ def wants_log_scale(values: list[float]) -> bool:
 def frontier_title(section: Section, x_metric: str) -> str:
     """Plot title, e.g. ``"sst2 / offline: accuracy vs energy"``."""
     y_metric = section.frontiers[x_metric].y_metric
-    return f"{section.task} / {section.scenario}: {y_metric} vs {SHORT_NAMES.get(x_metric, x_metric)}"
+    return f"{section.task} / {section.scenario}: {quality_name(y_metric)} vs {SHORT_NAMES.get(x_metric, x_metric)}"
 
 
 def diff_text(diff: PairedDiff | None) -> str:

@@ -79,7 +79,7 @@ def _frontiers(section: Section) -> list[str]:
         strict = ", ".join(p.label for p in frontier.strict) or DASH
         extra = ", ".join(p.label for p in frontier.noise_aware if not frontier.on_strict(p))
         excluded = "; ".join(f"{e.point.label}: {e.reason}" for e in frontier.excluded)
-        rows.append([f"{section.quality_metric} vs {SHORT_NAMES.get(x_metric, x_metric)}",
+        rows.append([f"{quality_name(section.quality_metric)} vs {SHORT_NAMES.get(x_metric, x_metric)}",
                      strict, extra or DASH, excluded or DASH])
     header = ["axes", "Pareto frontier (strict, cheapest first)",
               "also on frontier within noise", "excluded (missing value)"]

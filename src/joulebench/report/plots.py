@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from joulebench.analysis.aggregate import Point
 from joulebench.analysis.cross_task import DENSE, CrossTask
@@ -260,6 +261,9 @@ def cross_task_figure(comparison: CrossTask) -> Figure:
     ax.axvline(1, color="grey", lw=0.8, ls=":")
     if wants_log_scale(ratios) or (ratios and min(ratios) > 0 and max(ratios) / min(ratios) > 4):
         ax.set_xscale("log")
+        plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.3, not 3×10⁻¹
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
     ax.set_xlabel("energy / the task's dense baseline (paired ABBA ratio; per question for QA)")
     ax.set_ylabel("quality retained (% of the task's dense baseline)")
     ax.set_title(f"Across tasks ({comparison.scenario}): quality retained vs energy ratio", fontsize=11)
