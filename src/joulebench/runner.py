@@ -33,7 +33,7 @@ from joulebench.reductions import ReductionContext, apply_reductions, attach_rea
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
 from joulebench.tasks import get_task
-from joulebench.tasks.kinds import kind_of
+from joulebench.tasks.kinds import encoder_for, kind_of
 from joulebench.tasks.slices import pack
 from joulebench.tasks.subset import held_out
 from joulebench.training.log import TrainingLog
@@ -359,7 +359,7 @@ class Runner:
                        config.model, task, config.train.seed, config.classifier_pooling).model},
         )
         ctx.cached_training = self._cached_training(config, ctx, trainings)
-        ctx.encode = lambda items, length: kind_of(task).encode(tokenizer, items, length, config)
+        ctx.encode = encoder_for(task, tokenizer, config)
         ctx.fine_tune = self._reduction_trainer(config, tokenizer, device, ctx)
         model, reductions = apply_reductions(model, config.reductions, ctx)
         model.to(device).eval()

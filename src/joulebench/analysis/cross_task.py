@@ -124,18 +124,10 @@ def cross_task(sections: Sequence[Section], scenario: str = "offline") -> CrossT
             tasks.append(TaskFrontier(section.task, base.model, base, points, _frontier(points)))
     if len({t.task for t in tasks}) < 2:
         return None
-    by_identity: dict[str, dict[str, TaskPoint]] = {}
-    order: list[str] = []
+    by_identity: dict[str, dict[str, TaskPoint]] = {}  # in order of first appearance
     for frontier in tasks:
         for tp in frontier.points:
-            key = _identity(tp.point)
-            if key not in by_identity:
-                by_identity[key] = {}
-                order.append(key)
-            by_identity[key].setdefault(frontier.task, tp)
-    rows = []
-    for key in order:
-        per_task = by_identity[key]
-        if len(per_task) >= 2:
-            rows.append((next(iter(per_task.values())).reductions, per_task))
+            by_identity.setdefault(_identity(tp.point), {}).setdefault(frontier.task, tp)
+    rows = [(next(iter(per_task.values())).reductions, per_task)
+            for per_task in by_identity.values() if len(per_task) >= 2]
     return CrossTask(scenario, tasks, rows)

@@ -76,7 +76,7 @@ def score(
     from joulebench.reductions.structured.layers import geometry
     from joulebench.reductions.structured.mask import StructureMask
     from joulebench.reductions.structured.pipeline import make_scorer
-    from joulebench.tasks.kinds import kind_of
+    from joulebench.tasks.kinds import encoder_for
 
     if importance not in METHODS:
         raise UserError(f"--importance must be one of {', '.join(METHODS)}, got {importance!r}")
@@ -88,7 +88,7 @@ def score(
     examples, source = scoring_examples(task, runner.options.data_dir, score_split, score_examples,
                                         base.train.seed, fine_tune)
     batches = encode_batches(tokenizer, examples, base.max_seq_len, 32,
-                             lambda items, length: kind_of(task).encode(tokenizer, items, length, base))
+                             encoder_for(task, tokenizer, base))
     scored = make_scorer(model, batches, importance)(StructureMask.full(geometry(model)))
     imp = scored.importance
     console.print(f"{importance} importance on {len(examples)} examples ({source}); "

@@ -177,3 +177,10 @@ def kind_of(task: Any) -> Any:
     """The kind of ``task`` (``task.kind``, classification when it says none)."""
     return KINDS[getattr(task, "kind", "classification")]
 
+
+def encoder_for(task: Any, tokenizer: Any, config: Any) -> Callable[[Sequence[Any], int], list]:
+    """``(examples, max_seq_len) -> encoded`` as ``task``'s kind encodes them for ``config`` (a QA
+    question becomes windows with answer positions)."""
+    kind = kind_of(task)
+    return lambda examples, max_seq_len: kind.encode(tokenizer, list(examples), max_seq_len, config)
+

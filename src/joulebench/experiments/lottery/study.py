@@ -40,10 +40,9 @@ from joulebench.reductions.lottery.sparse import to_sparse_csr
 from joulebench.reductions.lottery.targets import prunable_weights
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
-from joulebench.tasks.kinds import kind_of
+from joulebench.tasks.kinds import encoder_for, kind_of
 
 Say = Callable[[str], None]
-
 
 
 def _initial(config: RunConfig, task_name: str, seed: int) -> Any:
@@ -59,7 +58,8 @@ def _encode(config: RunConfig, tokenizer: Any, examples: list) -> list:
     """``examples`` encoded as ``config``'s task kind does (QA: windows with answer positions)."""
     from joulebench.tasks import get_task
 
-    return kind_of(get_task(config.task)).encode(tokenizer, examples, config.max_seq_len, config)
+    return encoder_for(get_task(config.task), tokenizer, config)(examples, config.max_seq_len)
+
 
 @dataclass(frozen=True)
 class DenseBaseline:
@@ -235,7 +235,7 @@ class TicketStudy:
         if init == "pretrained":  # ``model`` is already the initial state (same loader, same seed)
             apply_mask(model, mask)
         else:
-            prepare_ticket(model, mask, init, config.model, task.num_labels, config.train.seed, task)
+            prepare_ticket(model, mask, init, config.model, task, config.train.seed)
         info = self._train(model, config, tokenizer, MaskEnforcer(mask), f"train {config.name or 'ticket'}")
         if keep:
             self.cache.save(key, model, {"ticket": mask.digest(), "init": init, "training": config.training_dict()})

@@ -27,7 +27,7 @@ from joulebench.reductions.structured.layers import geometry
 from joulebench.reductions.structured.mask import StructureMask, save_mask
 from joulebench.reductions.structured.pipeline import Targets, make_scorer
 from joulebench.reductions.structured.search import SearchResult, iterative_prune, variant_mask
-from joulebench.tasks.kinds import kind_of
+from joulebench.tasks.kinds import encoder_for
 
 Log = Callable[[str], None]
 
@@ -78,7 +78,7 @@ def search_seed(runner: Any, config: RunConfig, settings: StudySettings, device:
     examples, source = scoring_examples(task, data_dir, settings.score_split, settings.score_examples,
                                         config.train.seed, fine_tune)
     batches = encode_batches(tokenizer, examples, config.max_seq_len, settings.score_batch_size,
-                             lambda items, length: kind_of(task).encode(tokenizer, items, length, config))
+                             encoder_for(task, tokenizer, config))
     targets = Targets(None, None, settings.ffn_unit, settings.heads_step_frac, settings.ffn_step_frac,
                       settings.stop_fraction, True)
     geo = geometry(model)

@@ -85,24 +85,18 @@ class TicketConfig:
             raise ValueError(f"csr_min_sparsity must be in [0, 1), got {self.csr_min_sparsity}")
 
 
-def initial_model(model_ref: str, num_labels: int, seed: int, random_init: bool = False,
-                  pooling: str = "cls", task: Any = None) -> nn.Module:
-    """The model as it is before fine-tuning: pre-trained encoder, head drawn from ``seed``.
+def initial_model(model_ref: str, task: Any, seed: int, random_init: bool = False,
+                  pooling: str = "cls") -> nn.Module:
+    """The model as it is before fine-tuning: pre-trained encoder, the head of ``task``'s kind (a
+    classifier, or a span head for question answering) drawn from ``seed``.
 
-    This is what the runner starts from, so rewinding to it rewinds the dense run too: a classifier
-    with ``num_labels`` outputs, or the head of ``task``'s kind when a task is given (a span head
-    for question answering). With ``random_init`` every weight is drawn afresh by Hugging Face's
-    initialiser, from a seed derived from ``seed`` (not ``seed`` itself, which a randomly
-    initialised "pre-trained" test model used).
+    This is what the runner starts from, so rewinding to it rewinds the dense run too. With
+    ``random_init`` every weight is drawn afresh by Hugging Face's initialiser, from a seed derived
+    from ``seed`` (not ``seed`` itself, which a randomly initialised "pre-trained" test model used).
     """
-    if task is not None:
-        from joulebench.tasks.kinds import kind_of
+    from joulebench.tasks.kinds import kind_of
 
-        model = kind_of(task).load_pretrained(model_ref, task, seed, pooling).model
-    else:
-        from joulebench.models.loading import load_classifier
-
-        model = load_classifier(model_ref, num_labels, seed=seed, pooling=pooling).model
+    model = kind_of(task).load_pretrained(model_ref, task, seed, pooling).model
     if random_init:
         torch.manual_seed(RANDOM_INIT_SEED_OFFSET + seed)
         model = type(model)(model.config)
@@ -132,21 +126,19 @@ def rewind_weights_path(mask: TicketMask) -> Path | None:
     return path
 
 
-def prepare_ticket(model: nn.Module, mask: TicketMask, init: str, model_ref: str, num_labels: int,
-                   seed: int, task: Any = None) -> None:
-    """Load the starting weights for ``init`` into ``model`` and apply the mask (no training).
-    ``task`` (optional) says which head the starting model has (see :func:`initial_model`)."""
+def prepare_ticket(model: nn.Module, mask: TicketMask, init: str, model_ref: str, task: Any, seed: int) -> None:
+    """Load the starting weights for ``init`` into ``model`` and apply the mask (no training);
+    ``task`` says which head the starting model has (see :func:`initial_model`)."""
     check_compatible(model, mask)
     rewind_path = rewind_weights_path(mask) if init == "rewind" else None
     if rewind_path is not None:
         from safetensors.torch import load_file
 
-        twin = initial_model(model_ref, num_labels, seed, pooling=pooling_of(model), task=task)
+        twin = initial_model(model_ref, task, seed, pooling=pooling_of(model))
         twin.load_state_dict(load_file(str(rewind_path)), strict=True)
         load_start_state(model, twin, "ticket (init rewind)")
     elif init in ("pretrained", "rewind", "random"):
-        start = initial_model(model_ref, num_labels, seed, random_init=init == "random", pooling=pooling_of(model),
-                              task=task)
+        start = initial_model(model_ref, task, seed, random_init=init == "random", pooling=pooling_of(model))
         load_start_state(model, start, f"ticket (init {init})")
     apply_mask(model, mask)
 
@@ -171,7 +163,7 @@ class Ticket:
         ref = cfg.pretrained or mask.provenance.get("model")
         if cfg.init != "finetuned" and not ref:
             raise UserError(f"ticket {cfg.mask}: its provenance names no model; set 'pretrained' to rewind to")
-        prepare_ticket(model, mask, cfg.init, ref or "", getattr(ctx.task, "num_labels", 0), ctx.seed, ctx.task)
+        prepare_ticket(model, mask, cfg.init, ref or "", ctx.task, ctx.seed)
         if cfg.init != "finetuned" or cfg.retrain_epochs:
             if ctx.fine_tune is None:
                 raise UserError("ticket: this context cannot train, but the ticket needs fine-tuning")

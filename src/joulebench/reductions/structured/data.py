@@ -80,5 +80,5 @@ def encode_batches(tokenizer: Any, examples: Sequence[Any], max_seq_len: int, ba
         encoder: ``(examples, max_seq_len) -> encoded``, the task kind's encoding (QA windows);
             None: classification encoding.
     """
-    encoded = encode(tokenizer, examples, max_seq_len) if encoder is None else encoder(list(examples), max_seq_len)
+    encoded = encode(tokenizer, examples, max_seq_len) if encoder is None else encoder(examples, max_seq_len)
     return labelled_batches(encoded, batch_size, tokenizer.pad_token_id)
