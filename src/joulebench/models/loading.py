@@ -44,17 +44,65 @@ def _distilbert() -> str:
     return "distilbert-base-uncased"
 
 
-@MODEL_ALIASES.register(
+#: Tiny random-init configurations of every supported family (tests; the packaged BERT tokenizer).
+TINY_CONFIGS: dict[str, dict[str, Any]] = {
+    "bert": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64},
+    "distilbert": {"dim": 32, "n_layers": 2, "n_heads": 4, "hidden_dim": 64},
+    "roberta": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+                "pad_token_id": 0, "bos_token_id": 101, "eos_token_id": 102, "max_position_embeddings": 514},
+    "xlm-roberta": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+                    "pad_token_id": 0, "bos_token_id": 101, "eos_token_id": 102, "max_position_embeddings": 514},
+    "electra": {"hidden_size": 32, "embedding_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
+                "intermediate_size": 64},
+    "deberta-v2": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+                   "relative_attention": True, "pos_att_type": ["p2c", "c2p"], "position_biased_input": False,
+                   "position_buckets": 256, "max_relative_positions": -1, "norm_rel_ebd": "layer_norm",
+                   "share_att_key": True, "pooler_hidden_size": 32, "type_vocab_size": 0},
+    "modernbert": {"hidden_size": 32, "num_hidden_layers": 3, "num_attention_heads": 4, "intermediate_size": 64,
+                   "global_attn_every_n_layers": 3, "local_attention": 8, "pad_token_id": 0, "bos_token_id": 101,
+                   "eos_token_id": 102, "cls_token_id": 101, "sep_token_id": 102},
+}
+
+
+def _tiny(model_type: str) -> Callable[[], dict[str, Any]]:
+    def spec() -> dict[str, Any]:
+        return {"tokenizer": _packaged_minilm(), "model_type": model_type,
+                "config": {"vocab_size": 30522, "max_position_embeddings": 512, **TINY_CONFIGS[model_type]}}
+    return spec
+
+
+MODEL_ALIASES.register(
     "tiny-random-bert", help="2-layer 32-wide random-init BERT with the packaged tokenizer (tests only)"
-)
-def _tiny_random() -> dict[str, Any]:
-    return {
-        "tokenizer": _packaged_minilm(),
-        "config": {
-            "vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
-            "intermediate_size": 64, "max_position_embeddings": 512,
-        },
-    }
+)(_tiny("bert"))
+for _type in TINY_CONFIGS:
+    if _type != "bert":
+        MODEL_ALIASES.register(f"tiny-random-{_type}",
+                               help=f"tiny random-init {_type} with the packaged tokenizer (tests only)")(_tiny(_type))
+
+#: Prefix of a full-size architecture built with random weights (cost only): ``random:bert-base-uncased``.
+RANDOM_PREFIX = "random:"
+_ARCHITECTURES = Path(__file__).parent / "architectures"
+
+
+def architectures() -> list[str]:
+    """Names of the full-size architectures whose configs ship with joulebench."""
+    return sorted(p.stem for p in _ARCHITECTURES.glob("*.json"))
+
+
+def is_random_weights(ref: str) -> bool:
+    """Whether ``ref`` names an architecture with random weights (its quality means nothing)."""
+    return ref.startswith(RANDOM_PREFIX) or ref.startswith("tiny-random-")
+
+
+def _random_architecture(name: str) -> dict[str, Any]:
+    import json
+
+    path = _ARCHITECTURES / f"{name}.json"
+    if not path.is_file():
+        raise UserError(f"model architecture {name!r}: unknown; shipped: {', '.join(architectures())}")
+    config = json.loads(path.read_text())
+    return {"tokenizer": _packaged_minilm(), "model_type": config.pop("model_type"), "config": config,
+            "architecture": name}
 
 
 @dataclass
@@ -76,6 +124,8 @@ def resolve_model(ref: str) -> Any:
     """
     if ref in MODEL_ALIASES:
         return MODEL_ALIASES.get(ref)()
+    if ref.startswith(RANDOM_PREFIX):
+        return _random_architecture(ref[len(RANDOM_PREFIX):])
     path = Path(ref).expanduser()
     if path.exists():
         if not path.is_dir() or not (path / "config.json").is_file():
@@ -124,31 +174,28 @@ def load_classifier(ref: str, num_labels: int, seed: int = 0, pooling: str = "cl
     """
     import torch
     from safetensors import SafetensorError
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig
+    from transformers import AutoTokenizer
     from transformers import logging as hf_logging
 
-    from joulebench.models.pooling import MeanPooledBertForSequenceClassification, check_mean_supported
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     target = resolve_model(ref)
     chosen, source = resolve_pooling(ref, pooling)
     torch.manual_seed(seed)  # the new head's initialisation follows the run's seed
-    if isinstance(target, dict):  # tiny random model built from a config
-        from transformers import BertForSequenceClassification
-
+    if isinstance(target, dict):  # a random-init model built from a config (tiny tests, full-size cost)
         tokenizer = AutoTokenizer.from_pretrained(target["tokenizer"])
-        config = BertConfig(**target["config"], num_labels=num_labels)
-        cls = MeanPooledBertForSequenceClassification if chosen == "mean" else BertForSequenceClassification
+        config = config_from_spec(target, num_labels=num_labels, pooling=chosen)
+        cls = classifier_class(config, chosen)
         return LoadedModel(cls(config).eval(), tokenizer, ref, chosen, source)
     try:
+        config = model_config(target, ref)
+        config.num_labels = num_labels
+        if chosen == "mean" and config.model_type == "modernbert":
+            config.classifier_pooling = "mean"
         tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=False)
-        builder: Any = AutoModelForSequenceClassification
-        if chosen == "mean":
-            check_mean_supported(AutoConfig.from_pretrained(target, trust_remote_code=False).model_type, ref)
-            builder = MeanPooledBertForSequenceClassification
-        model = builder.from_pretrained(
-            target, num_labels=num_labels, use_safetensors=True, trust_remote_code=False
+        model = classifier_class(config, chosen).from_pretrained(
+            target, config=config, use_safetensors=True, trust_remote_code=False
         )
     except UserError:
         raise
@@ -160,9 +207,55 @@ def load_classifier(ref: str, num_labels: int, seed: int = 0, pooling: str = "cl
         raise UserError(
             f"model {ref!r}: could not load ({first[:200]}); offline, use 'minilm-l6' or a local directory"
         ) from None
-    except (ValueError, KeyError) as exc:
-        raise UserError(f"model {ref!r}: not a loadable sequence-classification encoder ({str(exc)[:200]})") from None
+    except (ValueError, KeyError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "size mismatch" in str(exc) or "mismatch" in first:
+            raise UserError(f"model {ref!r}: its classification head does not fit this task's {num_labels} labels "
+                            f"({first[:160]}); use the encoder without its head") from None
+        raise UserError(f"model {ref!r}: not a loadable sequence-classification encoder ({first[:200]})") from None
     return LoadedModel(model.eval(), tokenizer, ref, chosen, source)
+
+
+def model_config(target: str, ref: str) -> Any:
+    """The transformers config of a model folder or Hub id, its family checked (one-line errors)."""
+    from transformers import AutoConfig
+
+    from joulebench.models.families import family_for_type
+
+    try:
+        config = AutoConfig.from_pretrained(target, trust_remote_code=False)
+    except ValueError as exc:  # an unknown model_type (transformers cannot build it without remote code)
+        first = str(exc).strip().splitlines()[0]
+        raise UserError(f"model {ref!r}: config.json names a model type transformers does not know "
+                        f"({first[:160]})") from None
+    family_for_type(getattr(config, "model_type", None), f"model {ref!r}")
+    return config
+
+
+def config_from_spec(spec: dict[str, Any], **task: Any) -> Any:
+    """The transformers config of a random-init spec (tiny test models, shipped full-size architectures)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.for_model(spec.get("model_type", "bert"), **spec["config"])
+    if "num_labels" in task:
+        config.num_labels = task["num_labels"]
+    if task.get("pooling") == "mean" and config.model_type == "modernbert":
+        config.classifier_pooling = "mean"
+    return config
+
+
+def classifier_class(config: Any, pooling: str) -> Any:
+    """The sequence-classification class of ``config``'s family (its mean-pooled variant for ``mean``)."""
+    from transformers import AutoModelForSequenceClassification
+
+    from joulebench.models.families import family_for_type
+    from joulebench.models.pooling import mean_pooled_class
+
+    family_for_type(config.model_type)
+    cls = AutoModelForSequenceClassification._model_mapping[type(config)]
+    if pooling == "mean" and config.model_type != "modernbert":
+        return mean_pooled_class(cls)
+    return cls
 
 
 def load_span_model(ref: str, seed: int = 0) -> LoadedModel:
@@ -170,7 +263,7 @@ def load_span_model(ref: str, seed: int = 0) -> LoadedModel:
     token, read from every token's last hidden state: no pooling)."""
     import torch
     from safetensors import SafetensorError
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, BertConfig, BertForQuestionAnswering
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
     from transformers import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -180,11 +273,13 @@ def load_span_model(ref: str, seed: int = 0) -> LoadedModel:
     source = "span head (start/end logits per token)"
     if isinstance(target, dict):
         tokenizer = AutoTokenizer.from_pretrained(target["tokenizer"])
-        return LoadedModel(BertForQuestionAnswering(BertConfig(**target["config"])).eval(), tokenizer, ref,
+        return LoadedModel(AutoModelForQuestionAnswering.from_config(config_from_spec(target)).eval(), tokenizer, ref,
                            "tokens", source)
     try:
+        config = model_config(target, ref)
         tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=False)
-        model = AutoModelForQuestionAnswering.from_pretrained(target, use_safetensors=True, trust_remote_code=False)
+        model = AutoModelForQuestionAnswering.from_pretrained(target, config=config, use_safetensors=True,
+                                                              trust_remote_code=False)
     except SafetensorError as exc:
         raise UserError(f"model {ref!r}: {_weights_file(target)} is not a readable safetensors file "
                         f"({str(exc).strip()[:160]})") from None
@@ -192,6 +287,8 @@ def load_span_model(ref: str, seed: int = 0) -> LoadedModel:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"model {ref!r}: could not load ({first[:200]}); offline, use 'minilm-l6' or a local "
                         "directory") from None
-    except (ValueError, KeyError) as exc:
+    except UserError:
+        raise
+    except (ValueError, KeyError, RuntimeError) as exc:
         raise UserError(f"model {ref!r}: not a loadable question-answering encoder ({str(exc)[:200]})") from None
     return LoadedModel(model.eval(), tokenizer, ref, "tokens", source)

@@ -18,7 +18,6 @@ from transformers import BertForSequenceClassification
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from joulebench.config.schema import CLASSIFIER_POOLINGS
-from joulebench.errors import UserError
 
 POOLINGS = CLASSIFIER_POOLINGS
 
@@ -80,23 +79,54 @@ class MeanPooledBertForSequenceClassification(BertForSequenceClassification):
         kwargs.pop("return_dict", None)
         outputs = self.bert(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, **kwargs)
         pooled = mean_of_tokens(outputs.last_hidden_state, attention_mask)
-        logits = self.classifier(self.dropout(pooled))
-        loss = None
-        if labels is not None:
-            loss = nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
-                                        attentions=outputs.attentions)
+        return _output(self.classifier(self.dropout(pooled)), labels, self.num_labels, outputs)
+
+
+def _output(logits: torch.Tensor, labels: torch.Tensor | None, num_labels: int,
+            outputs: Any) -> SequenceClassifierOutput:
+    loss = None
+    if labels is not None:
+        loss = nn.functional.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
+    return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=getattr(outputs, "hidden_states", None),
+                                    attentions=getattr(outputs, "attentions", None))
+
+
+class _MeanPooledMixin:
+    """Any family's classifier reading the mean of the real tokens, through the family's own head."""
+
+    classifier_pooling = "mean"
+
+    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                **kwargs: Any) -> SequenceClassifierOutput:
+        from joulebench.models.families import family_of
+
+        family = family_of(self)  # type: ignore[arg-type]
+        given = {"token_type_ids": token_type_ids} if family.takes_token_type_ids and token_type_ids is not None else {}
+        outputs = family.encoder(self)(input_ids=input_ids, attention_mask=attention_mask, **given)  # type: ignore[arg-type]
+        pooled = mean_of_tokens(outputs.last_hidden_state, attention_mask)
+        logits = family.vector_head(self)(pooled)  # type: ignore[arg-type]
+        return _output(logits, labels, self.num_labels, outputs)  # type: ignore[attr-defined]
+
+
+_MEAN_CLASSES: dict[type, type] = {}
+
+
+def mean_pooled_class(model_cls: type) -> type:
+    """The mean-pooled variant of a family's sequence classifier class (BERT: the pooler-free class above)."""
+    if model_cls is BertForSequenceClassification:
+        return MeanPooledBertForSequenceClassification
+    if model_cls not in _MEAN_CLASSES:
+        _MEAN_CLASSES[model_cls] = type(f"MeanPooled{model_cls.__name__}", (_MeanPooledMixin, model_cls), {})
+    return _MEAN_CLASSES[model_cls]
 
 
 def pooling_of(model: nn.Module) -> str:
     """The pooling a loaded classifier's head uses ("mean" or "cls")."""
-    return getattr(model, "classifier_pooling", "cls")
-
-
-def check_mean_supported(model_type: str | None, ref: str) -> None:
-    """Mean pooling is built on BERT's layout; other families get a one-line error."""
-    if model_type != "bert":
-        raise UserError(
-            f"classifier_pooling: mean needs a BERT-layout model (model_type 'bert'); {ref!r} is "
-            f"{model_type!r}: use classifier_pooling: cls"
-        )
+    declared = getattr(model, "classifier_pooling", None)
+    if declared is not None:
+        return declared
+    config = getattr(model, "config", None)  # ModernBERT declares it on its config
+    if getattr(config, "model_type", None) == "modernbert" and getattr(config, "classifier_pooling", "cls") == "mean":
+        return "mean"
+    return "cls"

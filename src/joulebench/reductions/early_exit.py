@@ -1,10 +1,10 @@
 """early_exit: DeeBERT-style exits, so confident examples skip the upper layers.
 
 An exit head sits after every layer but the last (Xin et al. 2020, "DeeBERT"). Each head has the
-shape of the model's own classifier, pooler included (dense + tanh on [CLS], then a linear
-layer), and starts as a copy of it: the copy is already a sensible classifier of [CLS], so a
-short training with the backbone frozen suffices, and the head costs one pooler (about 1/(12 x
-tokens) of a layer). The last layer uses the model's own classifier.
+shape of the model's own classification head (its family's: BERT's pooler and classifier,
+RoBERTa's dense head, DeBERTa's ContextPooler, ...), and starts as a copy of it: the copy is
+already a sensible classifier of [CLS], so a short training with the backbone frozen suffices,
+and the head costs one pooler (about 1/(12 x tokens) of a layer). The last layer uses the model's own classifier.
 
 At inference an example leaves at the first layer whose prediction entropy (nats) is below
 ``threshold``; the examples that leave are removed from the batch, so the layers above are not
@@ -26,6 +26,7 @@ from torch import nn
 
 from joulebench.errors import UserError
 from joulebench.models.batching import Encoded, encode, train_batches
+from joulebench.models.families import family_of
 from joulebench.reductions.base import ReductionContext, param, register_reduction
 from joulebench.reductions.encoder import EncoderState, Layerwise, as_layerwise
 
@@ -89,19 +90,26 @@ def float_linear(source: nn.Module) -> nn.Linear:
 
 
 class ExitHead(nn.Module):
-    """A float copy of the model's pooler dense layer (if any) and classifier.
+    """A float copy of the model's own classification head (its family's: BERT's pooler and
+    classifier, RoBERTa's dense head, DistilBERT's pre-classifier, DeBERTa's ContextPooler,
+    ModernBERT's final norm and prediction head).
 
-    It reads [CLS] (``pooling="cls"``, DeeBERT) or the mean of the real tokens' states
+    It reads [CLS] (``pooling="cls"``, DeBERTa-style: token 0) or the mean of the real tokens' states
     (``pooling="mean"``).
     """
 
-    def __init__(self, pooler: nn.Module | None, dropout: nn.Module | None, classifier: nn.Module,
-                 pooling: str = "cls") -> None:
+    def __init__(self, model: nn.Module, pooling: str = "cls") -> None:
         super().__init__()
+        family = family_of(model)
         self.pooling = pooling
-        self.pooler = float_linear(pooler.dense) if pooler is not None else None
-        self.dropout = copy.deepcopy(dropout) if dropout is not None else nn.Identity()
-        self.classifier = float_linear(classifier)
+        finish = family.finish_module(model)
+        self.finish = float_copy(finish) if finish is not None else nn.Identity()
+        self.head = float_copy(family.vector_head(model))
+
+    @property
+    def classifier(self) -> nn.Module:
+        """The head's last layer with weights (its output projection to the labels)."""
+        return [m for m in self.head.modules() if hasattr(m, "weight")][-1]
 
     def read(self, state: EncoderState, weights: torch.Tensor | None = None) -> torch.Tensor:
         """The (batch, hidden) vector this head classifies.
@@ -109,17 +117,31 @@ class ExitHead(nn.Module):
         ``weights`` may pass :func:`mean_weights` of ``state.mask`` when the caller already has them.
         """
         if self.pooling == "cls":
-            return state.hidden[:, 0]
+            return self.finish(state.hidden[:, 0])
         if weights is None:
             weights = mean_weights(state.mask, state.hidden.dtype)
-        return torch.bmm(weights, state.hidden).squeeze(1)
+        return torch.bmm(weights, self.finish(state.hidden)).squeeze(1)
 
     def classify(self, vector: torch.Tensor) -> torch.Tensor:
-        pooled = torch.tanh(self.pooler(vector)) if self.pooler is not None else vector
-        return self.classifier(self.dropout(pooled))
+        return self.head(vector)
 
     def forward(self, state: EncoderState, weights: torch.Tensor | None = None) -> torch.Tensor:
         return self.classify(self.read(state, weights))
+
+
+def float_copy(module: nn.Module) -> nn.Module:
+    """A trainable float deep copy of ``module``: int8 linear layers (an earlier quantize) become float ones."""
+    copied = copy.deepcopy(module)
+    for name, child in list(copied.named_modules()):
+        if name and callable(getattr(child, "weight", None)):  # packed int8 linear: weight() is a method
+            parent_name, _, attr = name.rpartition(".")
+            parent = copied.get_submodule(parent_name) if parent_name else copied
+            setattr(parent, attr, float_linear(child))
+    if callable(getattr(copied, "weight", None)):
+        return float_linear(copied)
+    for p in copied.parameters():
+        p.requires_grad_(True)
+    return copied.float()
 
 
 def mean_weights(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -214,11 +236,7 @@ class EarlyExitBert(nn.Module):
 
 
 def _build_heads(model: nn.Module, n_exits: int, pooling: str = "cls") -> nn.ModuleList:
-    bert = model.bert
-    return nn.ModuleList(
-        ExitHead(getattr(bert, "pooler", None), getattr(model, "dropout", None), model.classifier, pooling)
-        for _ in range(n_exits)
-    )
+    return nn.ModuleList(ExitHead(model, pooling) for _ in range(n_exits))
 
 
 def train_exit_heads(
@@ -242,7 +260,7 @@ def train_exit_heads(
     for batch in itertools.islice(batches, steps):
         batch = {k: v.to(device) for k, v in batch.items()}
         with torch.no_grad():
-            state = backbone.embed(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+            state = backbone.embed(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
             read = []
             for index, head in enumerate(heads):
                 state = backbone.layer(index, state)
@@ -271,7 +289,7 @@ def layer_entropies_and_predictions(backbone: Layerwise, heads: nn.ModuleList, b
     entropies, predictions, labels = [], [], []
     for batch in batches:
         batch = {k: v.to(device) for k, v in batch.items()}
-        state = backbone.embed(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        state = backbone.embed(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
         per_layer = []
         for index in range(backbone.num_layers):
             state = backbone.layer(index, state)
@@ -365,7 +383,8 @@ class EarlyExit:
 
         if ctx.cached_training is not None:  # train once: the same heads on the same backbone come from the cache
             reused = ctx.cached_training("early_exit heads", heads, train, examples=len(encoded),
-                                         epochs=cfg.exit_epochs, lr=cfg.exit_lr, pooling=cfg.exit_pooling)
+                                         epochs=cfg.exit_epochs, lr=cfg.exit_lr, pooling=cfg.exit_pooling,
+                                         head_layout="family-head/1")
         else:
             train()
             reused = False

@@ -1,10 +1,13 @@
-"""Layer-by-layer access to a BERT-style classifier, for reductions that run layers themselves.
+"""Layer-by-layer access to an encoder classifier of any supported family, for reductions that
+run layers themselves.
 
 Early exit and token pruning need to stop between layers or shorten the sequence between
-layers, which the stock ``forward`` cannot do. :class:`LayerwiseBert` splits the classifier into
-``embed`` -> ``layer(i)`` ... -> ``head`` over an :class:`EncoderState` (hidden states plus the
-mask of real tokens). Reductions that wrap it expose the same three steps, so they stack:
-early exit can run on top of token pruning.
+layers, which the stock ``forward`` cannot do. :class:`LayerwiseEncoder` splits the classifier
+into ``embed`` -> ``layer(i)`` ... -> ``head`` over an :class:`EncoderState` (hidden states, the
+mask of real tokens and each token's original position). Where each family keeps its parts and
+how one of its layers is called comes from its adapter (:mod:`joulebench.models.families`).
+Reductions that wrap it expose the same three steps, so they stack: early exit can run on top of
+token pruning.
 """
 
 from __future__ import annotations
@@ -15,29 +18,20 @@ from typing import ClassVar, Protocol
 import torch
 from torch import nn
 
-from joulebench.errors import UserError
+from joulebench.models.families import EncoderFamily, additive_mask, family_of
 from joulebench.models.pooling import mean_of_tokens, pooling_of
 
-#: Attribute paths of the encoder layer list in the model families ``layer_drop`` supports.
-LAYER_PATHS = (("bert", "encoder", "layer"), ("distilbert", "transformer", "layer"),
-               ("roberta", "encoder", "layer"), ("electra", "encoder", "layer"))
+__all__ = ["EncoderState", "Layerwise", "LayerwiseEncoder", "additive_mask", "as_layerwise", "classify",
+           "find_layers"]
 
 
 def find_layers(model: nn.Module) -> tuple[nn.Module, str, nn.ModuleList]:
     """The module owning the encoder's layer list, the list's attribute name and the list.
 
     Raises:
-        UserError: the model has none of the known layouts (``LAYER_PATHS``).
+        UserError: the model's family is not supported (one line naming its ``model_type``).
     """
-    for path in LAYER_PATHS:
-        owner: nn.Module | None = model
-        for name in path[:-1]:
-            owner = getattr(owner, name, None)
-        layers = getattr(owner, path[-1], None) if owner is not None else None
-        if isinstance(layers, nn.ModuleList):
-            return owner, path[-1], layers
-    known = ", ".join(".".join(p) for p in LAYER_PATHS)
-    raise UserError(f"model {type(model).__name__}: no encoder layer list found (looked for {known})")
+    return family_of(model).layer_list(model)
 
 
 @dataclass
@@ -49,11 +43,14 @@ class EncoderState:
         mask: (batch, tokens) bool, True for real (non-padding) tokens.
         input_tokens: (batch,) real tokens each example had at the embeddings, so reductions
             that remove tokens can report what fraction they kept.
+        positions: (batch, tokens) each token's position in the input (families whose positions
+            enter inside the layers need them once tokens were removed).
     """
 
     hidden: torch.Tensor
     mask: torch.Tensor
     input_tokens: torch.Tensor
+    positions: torch.Tensor
 
     @property
     def real_tokens(self) -> torch.Tensor:
@@ -63,51 +60,7 @@ class EncoderState:
     def rows(self, index: torch.Tensor) -> EncoderState:
         """The state of the examples at ``index`` only (examples that leave are dropped)."""
         return EncoderState(self.hidden.index_select(0, index), self.mask.index_select(0, index),
-                            self.input_tokens.index_select(0, index))
-
-
-def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
-    """(batch, 1, 1, tokens) additive key mask, or None when there is no padding.
-
-    None lets SDPA pick its fastest (unmasked) kernel, as the stock model does for unpadded input.
-    """
-    if bool(mask.all()):
-        return None
-    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
-        ~mask, torch.finfo(dtype).min
-    )[:, None, None, :]
-
-
-def layer_with_attention(
-    layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run one BERT layer and also return its attention probabilities.
-
-    Written out (eager attention) rather than switching the model's attention implementation,
-    because that setting lives on the config shared by every layer: the other layers keep SDPA.
-
-    Args:
-        layer: a ``BertLayer`` (``attention.self``, ``attention.output``, ``feed_forward_chunk``).
-        hidden: (batch, tokens, width).
-        mask: additive key mask from :func:`additive_mask`, or None.
-
-    Returns:
-        The layer output and (batch, heads, queries, keys) attention probabilities.
-    """
-    attn = layer.attention.self
-    batch, tokens, _ = hidden.shape
-
-    def heads(x: torch.Tensor) -> torch.Tensor:
-        return x.view(batch, tokens, -1, attn.attention_head_size).transpose(1, 2)
-
-    query, key, value = heads(attn.query(hidden)), heads(attn.key(hidden)), heads(attn.value(hidden))
-    scores = torch.matmul(query, key.transpose(-1, -2)) * attn.scaling
-    if mask is not None:
-        scores = scores + mask
-    probs = scores.softmax(dim=-1)
-    context = torch.matmul(probs, value).transpose(1, 2).reshape(batch, tokens, -1)
-    attention_output = layer.attention.output(context, hidden)
-    return layer.feed_forward_chunk(attention_output), probs
+                            self.input_tokens.index_select(0, index), self.positions.index_select(0, index))
 
 
 class Layerwise(Protocol):
@@ -129,54 +82,54 @@ class Layerwise(Protocol):
         ...
 
 
-class LayerwiseBert(nn.Module):
-    """A ``BertForSequenceClassification``-shaped model, run one layer at a time.
+class LayerwiseEncoder(nn.Module):
+    """A sequence classifier of a supported family, run one layer at a time.
 
-    Its ``forward`` computes the same logits as the wrapped model's (tested to 1e-5). Wrappers that
-    run on it and offer the same steps set ``is_layerwise = True`` so the next one can stack.
+    Its ``forward`` computes the same logits as the wrapped model's (tested to 1e-5 per family).
+    Wrappers that run on it and offer the same steps set ``is_layerwise = True`` so the next one can
+    stack.
 
     Args:
-        model: a classifier with ``bert.embeddings``, ``bert.encoder.layer``, ``bert.pooler``
-            (may be None) and ``classifier``.
+        model: a sequence classifier (``model_type`` in :data:`joulebench.models.families.FAMILIES`).
 
     Raises:
-        UserError: the model does not have that layout.
+        UserError: the model's family is not supported.
     """
 
     is_layerwise: ClassVar[bool] = True
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        bert = getattr(model, "bert", None)
-        if bert is None or not hasattr(bert, "encoder") or not hasattr(model, "classifier"):
-            raise UserError(
-                f"model {type(model).__name__}: this reduction needs a BERT-style classifier "
-                "(bert.embeddings, bert.encoder.layer, classifier)"
-            )
+        self.family: EncoderFamily = family_of(model)
+        self.family.layer_list(model)  # fail now, in one line, when the layout is not there
         self.model = model
         self.config = model.config
 
     @property
     def num_layers(self) -> int:
-        return len(self.model.bert.encoder.layer)
-
-    def block(self, index: int) -> nn.Module:
-        """The ``BertLayer`` at ``index`` (for reductions that run it their own way)."""
-        return self.model.bert.encoder.layer[index]
+        return len(self.family.layers(self.model))
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
               token_type_ids: torch.Tensor | None = None) -> EncoderState:
-        hidden = self.model.bert.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
         if attention_mask is None:
             mask = torch.ones(input_ids.shape, dtype=torch.bool, device=input_ids.device)
         else:
             mask = attention_mask.bool()
-        return EncoderState(hidden, mask, mask.sum(dim=1))
+        types = token_type_ids if self.family.takes_token_type_ids else None
+        hidden = self.family.embed(self.model, input_ids, mask, types)
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand(input_ids.shape[0], -1)
+        return EncoderState(hidden, mask, mask.sum(dim=1), positions)
 
     def layer(self, index: int, state: EncoderState) -> EncoderState:
-        layer = self.model.bert.encoder.layer[index]
-        hidden = layer(state.hidden, additive_mask(state.mask, state.hidden.dtype))
-        return EncoderState(hidden, state.mask, state.input_tokens)
+        hidden, _ = self.family.run_layer(self.model, index, state.hidden, state.mask, state.positions)
+        return EncoderState(hidden, state.mask, state.input_tokens, state.positions)
+
+    def layer_with_attention(self, index: int, state: EncoderState) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer ``index``'s output and its (batch, heads, queries, keys) attention probabilities."""
+        hidden, probs = self.family.run_layer(self.model, index, state.hidden, state.mask, state.positions,
+                                              with_attention=True)
+        assert probs is not None
+        return hidden, probs
 
     def head(self, state: EncoderState) -> torch.Tensor:
         return classify(self.model, state)
@@ -190,18 +143,16 @@ class LayerwiseBert(nn.Module):
 
 
 def classify(model: nn.Module, state: EncoderState) -> torch.Tensor:
-    """The model's own head on the final state: its pooler (when it has one) over token 0 ([CLS]),
-    or, for a mean-pooled classifier, the mean of the real tokens left in ``state``."""
-    if pooling_of(model) == "mean":
-        pooled = mean_of_tokens(state.hidden, state.mask)
-    else:
-        pooler = getattr(model.bert, "pooler", None)
-        pooled = pooler(state.hidden) if pooler is not None else state.hidden[:, 0]
-    return model.classifier(model.dropout(pooled) if hasattr(model, "dropout") else pooled)
+    """The model's own head on the final state: token 0 ([CLS], <s>) through the family's head, or,
+    for a mean-pooled classifier, the mean of the real tokens left in ``state``."""
+    family = family_of(model)
+    hidden = family.finish(model, state.hidden)
+    pooled = mean_of_tokens(hidden, state.mask) if pooling_of(model) == "mean" else hidden[:, 0]
+    return family.vector_head(model)(pooled)
 
 
 def as_layerwise(model: nn.Module) -> Layerwise:
-    """``model`` itself when it already runs layer by layer, else a :class:`LayerwiseBert`."""
+    """``model`` itself when it already runs layer by layer, else a :class:`LayerwiseEncoder`."""
     if getattr(model, "is_layerwise", False):
         return model  # type: ignore[return-value]
-    return LayerwiseBert(model)
+    return LayerwiseEncoder(model)

@@ -15,6 +15,7 @@ from typing import ClassVar
 from torch import nn
 
 from joulebench.errors import UserError
+from joulebench.models.families import family_of
 from joulebench.reductions.base import ReductionContext, must_come_before, param, register_reduction
 from joulebench.reductions.encoder import find_layers
 
@@ -52,18 +53,9 @@ def keep_bottom_layers(model: nn.Module, keep: int) -> int:
 
 def keep_layers_at(model: nn.Module, indices: Sequence[int]) -> int:
     """Keep only the encoder layers at ``indices`` (0-based, increasing), in place; return the
-    original count. The kept layers are renumbered 0.. in the order given."""
-    owner, attr, layers = find_layers(model)
-    total = len(layers)
-    setattr(owner, attr, nn.ModuleList([layers[i] for i in indices]))
-    keep = len(indices)
-    config = model.config
-    # Both names are in use (BERT: num_hidden_layers, DistilBERT: n_layers); save_pretrained and
-    # the regimes read the count from the config, so it must match the module list.
-    for name in ("num_hidden_layers", "n_layers"):
-        if hasattr(config, name):
-            setattr(config, name, keep)
-    return total
+    original count. The kept layers are renumbered 0.. in the order given; the config's layer count
+    (and ModernBERT's per-layer attention types) follow, as ``save_pretrained`` and the regimes read them."""
+    return family_of(model).keep_layers(model, list(indices))
 
 
 @register_reduction("layer_drop", help="keep the bottom keep_layers encoder layers (optionally re-fine-tune)")

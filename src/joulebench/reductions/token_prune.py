@@ -33,13 +33,7 @@ from torch.nn import functional as F
 
 from joulebench.errors import UserError
 from joulebench.reductions.base import ReductionContext, param, register_reduction
-from joulebench.reductions.encoder import (
-    EncoderState,
-    LayerwiseBert,
-    additive_mask,
-    as_layerwise,
-    layer_with_attention,
-)
+from joulebench.reductions.encoder import EncoderState, LayerwiseEncoder, as_layerwise
 
 
 @dataclass(frozen=True)
@@ -125,7 +119,7 @@ def select_tokens(
 
 
 class TokenPrunedBert(nn.Module):
-    """A BERT classifier that drops low-attention tokens after some layers.
+    """An encoder classifier (any supported family) that drops low-attention tokens after some layers.
 
     Runs layer by layer (``embed``/``layer``/``head``), so early exit can be stacked on top.
 
@@ -138,7 +132,7 @@ class TokenPrunedBert(nn.Module):
     is_layerwise: ClassVar[bool] = True
     realised_family: ClassVar[str] = "token_prune"
 
-    def __init__(self, backbone: LayerwiseBert, keep_ratio: float, after_layers: Sequence[int]) -> None:
+    def __init__(self, backbone: LayerwiseEncoder, keep_ratio: float, after_layers: Sequence[int]) -> None:
         super().__init__()
         self.backbone = backbone
         self.config = backbone.config
@@ -167,16 +161,15 @@ class TokenPrunedBert(nn.Module):
         self._token_layers_dense += int(state.input_tokens.sum())
         if index + 1 not in self.after_layers:
             return self.backbone.layer(index, state)
-        block = self.backbone.block(index)
-        hidden, probs = layer_with_attention(block, state.hidden, additive_mask(state.mask, state.hidden.dtype))
+        hidden, probs = self.backbone.layer_with_attention(index, state)
         counts = keep_counts(state.mask, self.step_ratio)
         if index + 1 == self.after_layers[-1]:
             self._kept_sum += float((counts / state.input_tokens.clamp(min=1)).sum())
             self._kept_examples += int(counts.shape[0])
         if int(counts.max()) == state.mask.shape[1]:
-            return EncoderState(hidden, state.mask, state.input_tokens)  # nothing to remove
-        hidden, mask, _ = select_tokens(hidden, state.mask, attention_received(probs, state.mask), counts)
-        return EncoderState(hidden, mask, state.input_tokens)
+            return EncoderState(hidden, state.mask, state.input_tokens, state.positions)  # nothing to remove
+        hidden, mask, kept = select_tokens(hidden, state.mask, attention_received(probs, state.mask), counts)
+        return EncoderState(hidden, mask, state.input_tokens, state.positions.gather(1, kept))
 
     def head(self, state: EncoderState) -> torch.Tensor:
         return self.backbone.head(state)
@@ -226,7 +219,7 @@ class TokenPrune:
     def apply(self, model: nn.Module, cfg: TokenPruneConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Wrap ``model`` so that it prunes tokens while it runs."""
         backbone = as_layerwise(model)
-        if not isinstance(backbone, LayerwiseBert):
+        if not isinstance(backbone, LayerwiseEncoder):
             raise UserError("token_prune must wrap the plain model; list it before early_exit")
         last = max(cfg.after_layers)
         if last >= backbone.num_layers:
@@ -253,7 +246,7 @@ class TokenPrune:
         }
 
     @staticmethod
-    def _search(backbone: LayerwiseBert, cfg: TokenPruneConfig,
+    def _search(backbone: LayerwiseEncoder, cfg: TokenPruneConfig,
                 ctx: ReductionContext) -> tuple[TokenPrunedBert, dict]:
         """The most aggressive candidate ratio within ``max_drop`` on held-out training sentences."""
         if ctx.calibration_examples is None:

@@ -10,7 +10,7 @@ from joulebench.errors import UserError
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import load_classifier
 from joulebench.models.pooling import declared_pooling, mean_of_tokens
-from joulebench.reductions.encoder import LayerwiseBert
+from joulebench.reductions.encoder import LayerwiseEncoder
 from joulebench.runner import Runner, RunOptions
 
 
@@ -47,7 +47,7 @@ def test_mean_head_reads_the_mean_and_layerwise_runs_agree():
         logits = model(input_ids=ids, attention_mask=mask).logits
         hidden = model.bert(ids, attention_mask=mask).last_hidden_state
         by_hand = model.classifier(mean_of_tokens(hidden, mask))
-        layerwise = LayerwiseBert(model)(ids, mask)
+        layerwise = LayerwiseEncoder(model)(ids, mask)
     assert torch.allclose(logits, by_hand, atol=1e-6) and torch.allclose(logits, layerwise, atol=1e-5)
 
 

@@ -10,7 +10,7 @@ from joulebench.config.loader import parse_config
 from joulebench.config.schema import ReductionSpec
 from joulebench.errors import UserError
 from joulebench.reductions import apply_reductions
-from joulebench.reductions.encoder import additive_mask, layer_with_attention
+from joulebench.reductions.encoder import EncoderState, LayerwiseEncoder, additive_mask
 from joulebench.reductions.token_prune import attention_received, keep_counts, select_tokens
 
 
@@ -88,8 +88,10 @@ def test_explicit_attention_matches_the_stock_layer(model):
     batch = make_batch([7, 4])
     hidden = model.bert.embeddings(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"])
     mask = additive_mask(batch["attention_mask"].bool(), hidden.dtype)
+    real = batch["attention_mask"].bool()
+    state = EncoderState(hidden, real, real.sum(1), torch.arange(7).expand(2, -1))
     with torch.inference_mode():
-        ours, probs = layer_with_attention(layer, hidden, mask)
+        ours, probs = LayerwiseEncoder(model).layer_with_attention(0, state)
         stock = layer(hidden, mask)
     assert torch.allclose(ours, stock, atol=1e-5)
     assert torch.allclose(probs.sum(-1), torch.ones(2, 4, 7))

@@ -59,6 +59,9 @@ class MaskedLmModel(nn.Module):
         self.mlm_probability = mlm_probability
         self.vocab_size = int(encoder.config.vocab_size)
         self.generator = torch.Generator().manual_seed(seed)
+        from joulebench.models.families import family_of
+
+        self.takes_token_type_ids = family_of(encoder).takes_token_type_ids
 
     @property
     def base_model(self) -> nn.Module:
@@ -94,8 +97,8 @@ class MaskedLmModel(nn.Module):
                 token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> MlmOutput:
         """MLM loss on a batch; ``labels`` (the task's classes, from the trainer's batches) are ignored."""
         corrupted, mlm_labels = self.mask_tokens(input_ids, attention_mask)
-        hidden = self.bert(input_ids=corrupted, attention_mask=attention_mask,
-                           token_type_ids=token_type_ids).last_hidden_state
+        given = {"token_type_ids": token_type_ids} if self.takes_token_type_ids else {}
+        hidden = self.bert(input_ids=corrupted, attention_mask=attention_mask, **given).last_hidden_state
         where = mlm_labels != -100
         logits = self.cls(hidden[where])  # only predicted positions: the vocabulary projection is costly
         loss = F.cross_entropy(logits, mlm_labels[where])
@@ -159,23 +162,56 @@ def build_mlm_model(model_ref: str, seed: int = 0, mlm_probability: float = 0.15
     """An MLM model on the pre-trained encoder of ``model_ref``, its tokenizer, and how its head was made.
 
     The encoder is taken from ``load_classifier(model_ref, ...)`` so its parameter names, pooler
-    included, are those of the downstream classifiers the mask will be applied to.
+    included, are those of the downstream classifiers the mask will be applied to. BERT-family
+    encoders get BERT's MLM head; every other family gets its own ``...ForMaskedLM`` head
+    (:meth:`joulebench.models.families.EncoderFamily.mlm_head`).
 
     Raises:
-        UserError: the encoder is not BERT-like (needs ``embeddings.word_embeddings``).
+        UserError: the encoder's family is not supported, or its tokenizer has no mask token.
     """
+    from joulebench.models.families import family_of
     from joulebench.models.loading import load_classifier, resolve_model
 
     loaded = load_classifier(model_ref, 2, seed=seed)
-    encoder, tokenizer = loaded.model.base_model, loaded.tokenizer
-    if not hasattr(getattr(encoder, "embeddings", None), "word_embeddings"):
-        raise UserError(f"MLM tickets need a BERT-family encoder; {model_ref!r} gives {type(encoder).__name__}")
-    head, info = mlm_head_for(resolve_model(model_ref), encoder, seed)
+    family = family_of(loaded.model)
+    encoder, tokenizer = family.encoder(loaded.model), loaded.tokenizer
     if tokenizer.mask_token_id is None:
         raise UserError(f"model {model_ref!r}: its tokenizer has no [MASK] token")
+    if family.model_type == "bert":
+        head, info = mlm_head_for(resolve_model(model_ref), encoder, seed)
+    else:
+        head, info = family_mlm_head(resolve_model(model_ref), encoder, seed)
     model = MaskedLmModel(encoder, head, tokenizer.mask_token_id, tokenizer.all_special_ids,
                           mlm_probability=mlm_probability, seed=seed)
     return model, tokenizer, info
+
+
+def family_mlm_head(target: Any, encoder: nn.Module, seed: int) -> tuple[nn.Module, dict]:
+    """The family's own MLM head (pre-trained when the checkpoint has one), decoder tied to the word embeddings."""
+    from transformers import AutoModelForMaskedLM
+
+    from joulebench.models.families import family_of
+
+    family = family_of(encoder)
+    torch.manual_seed(seed)
+    mlm = AutoModelForMaskedLM.from_config(encoder.config)
+    source = "new"
+    if not isinstance(target, dict):
+        loaded, info = AutoModelForMaskedLM.from_pretrained(target, output_loading_info=True, use_safetensors=True)
+        prefix = loaded.base_model_prefix + "."
+        head_missing = [k for k in info.get("missing_keys", ()) if not k.startswith(prefix)]
+        if not head_missing:
+            mlm = loaded
+            source = "pretrained"
+    head = family.mlm_head(mlm)
+    embeddings = encoder.get_input_embeddings().weight
+    for module in head.modules():  # tie the vocabulary projection to the encoder's word embeddings
+        if isinstance(module, nn.Linear) and module.weight.shape == embeddings.shape:
+            module.weight = embeddings
+    note = ("the checkpoint's own pre-trained MLM head" if source == "pretrained" else
+            f"the checkpoint has no MLM head: the family's MLM head, newly initialised (seed {seed})")
+    return head, {"source": source, "decoder": "tied to word embeddings", "note": note + "; decoder tied to the "
+                  "word embeddings"}
 
 
 def text_examples(

@@ -11,8 +11,11 @@ second. The output biases are shared and stay. The semantics match gating to 0 (
   ``LayerNorm(residual + dropout(b_2))``, after a pass-through :class:`SkippedIntermediate`.
 
 A compacted model keeps its class (``BertForSequenceClassification`` ...), so training and the
-runner use it unchanged; its dense-model indices stay on the modules (``kept_heads``,
-``kept_units``) so :func:`layout` can describe it and :func:`load_compacted` rebuild it.
+runner use it unchanged; its dense-model indices stay on each layer (``kept_heads``,
+``kept_units``) so :func:`layout` can describe it and :func:`load_compacted` rebuild it. Which
+linears hold the heads and units in each family comes from its adapter
+(:mod:`joulebench.models.families`); pre-LN families (DistilBERT's fused block, ModernBERT) with no
+units left keep zero-width linears, which compute the same bias-only output.
 """
 
 from __future__ import annotations
@@ -26,55 +29,16 @@ from torch import nn
 from transformers.pytorch_utils import prune_linear_layer
 
 from joulebench.errors import UserError
+from joulebench.models.families import HeadlessAttention, SkippedIntermediate, UnitlessOutput, family_of
 from joulebench.reductions.structured.layers import encoder_layers, geometry
 from joulebench.reductions.structured.mask import StructureMask
+
+__all__ = ["HeadlessAttention", "SkippedIntermediate", "UnitlessOutput", "compact", "current_mask", "layout",
+           "load_compacted", "save_compacted"]
 
 LAYOUT_FORMAT = "joulebench.structured_model/1"
 WEIGHTS_FILE = "model.safetensors"
 LAYOUT_FILE = "structure.json"
-
-
-class HeadlessAttention(nn.Module):
-    """An attention block with every head removed: ``LayerNorm(residual + dropout(bias))``.
-
-    Accepts and ignores the keyword arguments ``BertLayer`` passes to its attention module.
-    """
-
-    is_headless = True
-
-    def __init__(self, bias: torch.Tensor, layer_norm: nn.LayerNorm, dropout: nn.Dropout) -> None:
-        super().__init__()
-        self.kept_heads: list[int] = []
-        self.bias = nn.Parameter(bias.detach().clone())
-        self.LayerNorm = layer_norm
-        self.dropout = dropout
-
-    def forward(self, hidden_states: torch.Tensor, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, None]:
-        return self.LayerNorm(self.dropout(self.bias.expand_as(hidden_states)) + hidden_states), None
-
-
-class SkippedIntermediate(nn.Module):
-    """The first FFN dense of a layer with no units left: passes its input through unused."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.kept_units: list[int] = []
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return hidden_states
-
-
-class UnitlessOutput(nn.Module):
-    """The FFN output of a layer with no units left: ``LayerNorm(residual + dropout(bias))``."""
-
-    def __init__(self, bias: torch.Tensor, layer_norm: nn.LayerNorm, dropout: nn.Dropout) -> None:
-        super().__init__()
-        self.bias = nn.Parameter(bias.detach().clone())
-        self.LayerNorm = layer_norm
-        self.dropout = dropout
-
-    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.bias.expand_as(input_tensor)) + input_tensor)
 
 
 def layout(model: nn.Module) -> tuple[list[list[int]], list[list[int]]]:
@@ -82,12 +46,9 @@ def layout(model: nn.Module) -> tuple[list[list[int]], list[list[int]]]:
     geo = geometry(model)
     heads, units = [], []
     for layer in encoder_layers(model):
-        attention = layer.attention
-        kept = getattr(attention, "kept_heads", None)
-        if kept is None:
-            kept = getattr(attention.self, "kept_heads", None)
+        kept = getattr(layer, "kept_heads", None)
         heads.append(list(range(geo.num_heads)) if kept is None else list(kept))
-        kept_units = getattr(layer.intermediate, "kept_units", None)
+        kept_units = getattr(layer, "kept_units", None)
         units.append(list(range(geo.intermediate_size)) if kept_units is None else list(kept_units))
     return heads, units
 
@@ -114,7 +75,7 @@ def compact(model: nn.Module, mask: StructureMask) -> nn.Module:
     The model may already be compacted; ``mask`` must then keep a subset of what is left.
 
     Args:
-        model: a BERT-layout encoder classifier.
+        model: an encoder classifier of a supported family.
         mask: in dense-model numbering.
 
     Returns:
@@ -122,48 +83,64 @@ def compact(model: nn.Module, mask: StructureMask) -> nn.Module:
     """
     geo = geometry(model)
     mask.check_fits(geo)
+    family = family_of(model)
     current_heads, current_units = layout(model)
     for index, layer in enumerate(encoder_layers(model)):
-        _compact_attention(layer, index, current_heads[index], mask.heads_kept()[index], geo.head_size)
-        _compact_ffn(layer, index, current_units[index], mask.ffn_kept()[index])
+        _compact_attention(family, model.config, layer, index, current_heads[index], mask.heads_kept()[index],
+                           geo.head_size)
+        _compact_ffn(family, layer, index, current_units[index], mask.ffn_kept()[index])
     return model
 
 
-def _compact_attention(layer: nn.Module, index: int, current: list[int], wanted: list[int], head_size: int) -> None:
+def _replace_linear(layer: nn.Module, old: nn.Linear, new: nn.Linear) -> None:
+    """Put ``new`` where ``old`` sits inside ``layer``."""
+    for name, module in layer.named_modules():
+        if module is old:
+            parent_name, _, attr = name.rpartition(".")
+            setattr(layer.get_submodule(parent_name) if parent_name else layer, attr, new)
+            return
+    raise AssertionError("linear layer not found in its layer")
+
+
+def _blocked_rows(rows: torch.Tensor, linear: nn.Linear, blocks: int) -> torch.Tensor:
+    """``rows`` repeated in each of a fused linear's ``blocks`` equal row blocks (QKV, gate|input)."""
+    width = linear.out_features // blocks
+    return torch.cat([rows + b * width for b in range(blocks)])
+
+
+def _compact_attention(family: Any, config: Any, layer: nn.Module, index: int, current: list[int],
+                       wanted: list[int], head_size: int) -> None:
     if wanted == current:
         return
     positions = _positions(current, wanted, "heads", index)
-    attention = layer.attention
     if not wanted:
-        out = attention.output
-        layer.attention = HeadlessAttention(out.dense.bias, out.LayerNorm, out.dropout)
+        family.remove_all_heads(layer)
+        layer.kept_heads = []
         return
-    rows = torch.cat([torch.arange(p * head_size, (p + 1) * head_size) for p in positions])
-    self_attn = attention.self
-    device = self_attn.query.weight.device
-    rows = rows.to(device)
-    self_attn.query = prune_linear_layer(self_attn.query, rows)
-    self_attn.key = prune_linear_layer(self_attn.key, rows)
-    self_attn.value = prune_linear_layer(self_attn.value, rows)
-    attention.output.dense = prune_linear_layer(attention.output.dense, rows, dim=1)
-    self_attn.num_attention_heads = len(wanted)
-    self_attn.all_head_size = len(wanted) * head_size
-    self_attn.kept_heads = list(wanted)
+    parts = family.attention_parts(layer, config)
+    device = parts.out.weight.device
+    rows = torch.cat([torch.arange(p * head_size, (p + 1) * head_size) for p in positions]).to(device)
+    for linear, blocks in parts.projections:
+        _replace_linear(layer, linear, prune_linear_layer(linear, _blocked_rows(rows, linear, blocks)))
+    _replace_linear(layer, parts.out, prune_linear_layer(parts.out, rows, dim=1))
+    for name in family.head_count_attributes():
+        setattr(parts.holder, name, len(wanted))
+    if hasattr(parts.holder, "all_head_size"):
+        parts.holder.all_head_size = len(wanted) * head_size
+    layer.kept_heads = list(wanted)
 
 
-def _compact_ffn(layer: nn.Module, index: int, current: list[int], wanted: list[int]) -> None:
+def _compact_ffn(family: Any, layer: nn.Module, index: int, current: list[int], wanted: list[int]) -> None:
     if wanted == current:
         return
     positions = _positions(current, wanted, "FFN units", index)
-    if not wanted:
-        out = layer.output
-        layer.intermediate = SkippedIntermediate()
-        layer.output = UnitlessOutput(out.dense.bias, out.LayerNorm, out.dropout)
+    layer.kept_units = list(wanted)
+    if not wanted and family.remove_all_units(layer):
         return
-    rows = torch.tensor(positions, dtype=torch.long, device=layer.output.dense.weight.device)
-    layer.intermediate.dense = prune_linear_layer(layer.intermediate.dense, rows)
-    layer.output.dense = prune_linear_layer(layer.output.dense, rows, dim=1)
-    layer.intermediate.kept_units = list(wanted)
+    parts = family.ffn_parts(layer)
+    rows = torch.tensor(positions, dtype=torch.long, device=parts.out.weight.device)
+    _replace_linear(layer, parts.inp, prune_linear_layer(parts.inp, _blocked_rows(rows, parts.inp, parts.blocks)))
+    _replace_linear(layer, parts.out, prune_linear_layer(parts.out, rows, dim=1))
 
 
 # -- save / load ------------------------------------------------------------------------------

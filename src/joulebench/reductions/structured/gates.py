@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
+from joulebench.models.families import family_of
 from joulebench.reductions.structured.layers import encoder_layers
 from joulebench.reductions.structured.mask import StructureMask
 
@@ -57,16 +58,17 @@ def gated(model: nn.Module, gates: GateSet) -> Iterator[GateSet]:
     """Install the gate hooks for the duration of the block; ``gates`` may change inside it.
 
     Raises:
-        UserError: not a BERT-layout encoder, or already compacted (gates act on the dense model).
+        UserError: an unsupported family, or already compacted (gates act on the dense model).
     """
     handles = []
+    family = family_of(model)
     try:
         for index, layer in enumerate(encoder_layers(model)):
-            attention = layer.attention
-            if (getattr(attention, "is_headless", False) or hasattr(attention.self, "kept_heads")
-                    or hasattr(layer.intermediate, "kept_units")):
+            if hasattr(layer, "kept_heads") or hasattr(layer, "kept_units"):
                 raise UserError("structured pruning scores and masks a dense model; this one is already compacted")
-            num_heads = attention.self.num_attention_heads
+            parts = family.attention_parts(layer, model.config)
+            assert parts is not None  # a dense layer has its heads
+            num_heads = parts.num_heads
 
             def head_hook(module: nn.Module, args: tuple, index: int = index, groups: int = num_heads) -> tuple | None:
                 gate = gates.heads[index]
@@ -80,8 +82,10 @@ def gated(model: nn.Module, gates: GateSet) -> Iterator[GateSet]:
                     return None
                 return (_scale(args[0], gate, args[0].shape[-1]), *args[1:])
 
-            handles.append(attention.output.register_forward_pre_hook(head_hook))
-            handles.append(layer.output.register_forward_pre_hook(ffn_hook))
+            # the input of the attention output projection is the per-head context; that of the FFN's
+            # second dense is the per-unit activation: the same two places in every family
+            handles.append(parts.out.register_forward_pre_hook(head_hook))
+            handles.append(family.ffn_parts(layer).out.register_forward_pre_hook(ffn_hook))
         yield gates
     finally:
         for handle in handles:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from joulebench.models.families import family_of
 from joulebench.reductions.structured.gates import GateSet, gated
 from joulebench.reductions.structured.layers import encoder_layers, geometry
 from joulebench.reductions.structured.mask import StructureMask
@@ -178,14 +179,18 @@ def magnitude_importance(model: nn.Module, mask: StructureMask | None = None, no
     mask = mask or StructureMask.full(geo)
     mask.check_fits(geo)
     head_rows, unit_rows = [], []
+    family = family_of(model)
+    d = geo.head_size
     for layer in encoder_layers(model):
-        attn = layer.attention.self
-        d = geo.head_size
-        qkv = sum(m.weight.view(geo.num_heads, d, -1).pow(2).sum((1, 2)) for m in (attn.query, attn.key, attn.value))
-        out = layer.attention.output.dense.weight.view(-1, geo.num_heads, d).pow(2).sum((0, 2))
+        parts = family.attention_parts(layer, model.config)
+        assert parts is not None  # scored on the dense model
+        qkv = sum(linear.weight.view(blocks, geo.num_heads, d, -1).pow(2).sum((0, 2, 3))
+                  for linear, blocks in parts.projections)
+        out = parts.out.weight.view(-1, geo.num_heads, d).pow(2).sum((0, 2))
         head_rows.append((qkv + out).sqrt())
-        w1 = layer.intermediate.dense.weight.pow(2).sum(1)
-        w2 = layer.output.dense.weight.pow(2).sum(0)
+        ffn = family.ffn_parts(layer)
+        w1 = ffn.inp.weight.view(ffn.blocks, geo.intermediate_size, -1).pow(2).sum((0, 2))
+        w2 = ffn.out.weight.pow(2).sum(0)
         unit_rows.append((w1 + w2).sqrt())
     heads = torch.stack(head_rows).float()
     units = torch.stack(unit_rows).float()

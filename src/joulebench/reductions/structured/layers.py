@@ -1,8 +1,7 @@
-"""Where the prunable structures of a BERT-layout encoder live.
+"""The dense sizes of an encoder's prunable structures (heads, FFN units).
 
-Structured pruning works on the modules ``transformers`` uses for BERT and its relatives
-(MiniLM, RoBERTa, ELECTRA): each encoder layer has ``attention.self.{query,key,value}``,
-``attention.output.{dense,LayerNorm}``, ``intermediate.dense`` and ``output.{dense,LayerNorm}``.
+Where those structures live in each family (separate or fused Q/K/V, the output projections,
+gated FFNs) is the family adapter's knowledge (:mod:`joulebench.models.families`).
 """
 
 from __future__ import annotations
@@ -11,10 +10,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from joulebench.errors import UserError
-
-#: Attribute paths of the encoder's layer list, for the BERT-layout families supported.
-_LAYER_PATHS = (("bert", "encoder", "layer"), ("roberta", "encoder", "layer"), ("electra", "encoder", "layer"))
+from joulebench.models.families import family_of
 
 
 @dataclass(frozen=True)
@@ -49,29 +45,12 @@ class Geometry:
 
 
 def encoder_layers(model: nn.Module) -> nn.ModuleList:
-    """The encoder's list of layers.
+    """The encoder's list of layers (any supported family).
 
     Raises:
-        UserError: the model is not a BERT-layout encoder (e.g. DistilBERT).
+        UserError: the model's family is not supported.
     """
-    for path in _LAYER_PATHS:
-        node: object = model
-        for name in path:
-            node = getattr(node, name, None)
-        if isinstance(node, nn.ModuleList) and len(node) and _is_bert_layer(node[0]):
-            return node
-    raise UserError(
-        f"model {type(model).__name__}: structured pruning supports BERT-layout encoders "
-        "(bert/roberta/electra .encoder.layer with attention.self, intermediate, output)"
-    )
-
-
-def _is_bert_layer(layer: nn.Module) -> bool:
-    attention = getattr(layer, "attention", None)
-    return (
-        attention is not None and hasattr(layer, "intermediate") and hasattr(layer, "output")
-        and (hasattr(attention, "self") or getattr(attention, "is_headless", False))
-    )
+    return family_of(model).layers(model)
 
 
 def geometry(model: nn.Module) -> Geometry:
@@ -80,7 +59,8 @@ def geometry(model: nn.Module) -> Geometry:
     cfg = model.config
     heads = int(cfg.num_attention_heads)
     hidden = int(cfg.hidden_size)
-    return Geometry(len(layers), heads, hidden // heads, hidden, int(cfg.intermediate_size))
+    units = getattr(cfg, "intermediate_size", None) or cfg.hidden_dim  # DistilBERT: hidden_dim
+    return Geometry(len(layers), heads, hidden // heads, hidden, int(units))
 
 
 def param_count(model: nn.Module) -> int:
