@@ -47,6 +47,8 @@ def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
     if not isinstance(reductions, list):
         raise UserError(f"{where}.reductions: expected a list, got {reductions!r}")
     specs = tuple(_reduction(r, f"{where}.reductions[{i}]") for i, r in enumerate(reductions))
+    if isinstance(data.get("model"), dict):
+        data["model"] = _random_architecture(data["model"], f"{where}.model")
     measure = dict(sections["measure"] or {})
     scenarios = measure.pop("scenario", "offline")
     scenarios = scenarios if isinstance(scenarios, list) else [scenarios]
@@ -66,6 +68,7 @@ def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
 
         validate_reduction_chain(specs, f"{where}.reductions", config.measure.device,  # impossible combinations
                                  _task_kind(config.task))
+        _check_model_family(config.model, f"{where}.model", specs)
         configs.append(config)
     return configs
 
@@ -113,3 +116,45 @@ def _task_kind(name: str) -> str | None:
         return getattr(get_task(name), "kind", "classification")
     except UserError:
         return None
+
+
+def _random_architecture(spec: dict, where: str) -> str:
+    """``{architecture: NAME, weights: random}`` -> the model reference ``random:NAME`` (cost only)."""
+    from joulebench.models.loading import RANDOM_PREFIX, architectures
+
+    unknown = sorted(set(spec) - {"architecture", "weights"})
+    if unknown:
+        raise UserError(f"{where}: unknown key {unknown[0]!r} (expected architecture and weights: random)")
+    if spec.get("weights") != "random":
+        raise UserError(f"{where}.weights: expected 'random' (a full-size architecture with random weights, for "
+                        f"cost only), got {spec.get('weights')!r}; for trained weights give the model as a string")
+    name = spec.get("architecture")
+    if name not in architectures():
+        raise UserError(f"{where}.architecture: unknown {name!r}; shipped: {', '.join(architectures())}")
+    return f"{RANDOM_PREFIX}{name}"
+
+
+def _check_model_family(ref: str, where: str, specs: tuple) -> None:
+    """Refuse, before anything runs, a model whose family joulebench cannot reduce (read offline from its
+    config.json; a Hub id is checked when it is downloaded)."""
+    import json
+
+    from joulebench.models.families import family_for_type
+    from joulebench.models.loading import resolve_model
+
+    target = resolve_model(ref)
+    if isinstance(target, dict):
+        model_type = target.get("model_type", "bert")
+    elif Path(target).is_dir():
+        path = Path(target) / "config.json"
+        try:
+            model_type = json.loads(path.read_text()).get("model_type")
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{path}: not a readable JSON model config ({str(exc)[:120]})") from None
+    else:
+        return
+    family = family_for_type(model_type, f"{where} {ref!r}")
+    for i, spec in enumerate(specs):
+        why = family.refusals.get(spec.name)
+        if why:
+            raise UserError(f"{where}: {spec.name} (reductions[{i}]) is not available for {model_type}: {why}")

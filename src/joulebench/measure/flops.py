@@ -55,13 +55,22 @@ def counted_forward(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> t
         itself fails, the forward pass is run again without it, so the output is always real.
     """
     counter = FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS)
+    # The counter's module tracker hooks the gradients of module inputs that require them; a parameter
+    # fed to a module as an input (DeBERTa's relative embeddings into a LayerNorm) has none under
+    # inference mode, so parameters are frozen while counting and restored after.
+    frozen = [p for p in model.parameters() if p.requires_grad]
     try:
+        for p in frozen:
+            p.requires_grad_(False)
         with torch.inference_mode(), counter:
             output = model(**batch)
     except Exception as err:  # FLOPs are optional metadata; never fail the run for them
         logger.warning("FLOP counting failed for %s: %s: %s", type(model).__name__, type(err).__name__, err)
         with torch.inference_mode():
             return model(**batch), None
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
     total = float(counter.get_total_flops())
     if total == 0:
         logger.warning("FLOP counting saw no countable op in %s (kernels invisible to torch's FLOP counter); "
