@@ -254,6 +254,16 @@ def list_plugins() -> None:
         print(f"{registry.plural}:")
         for name in registry.names():
             print(f"  {name:<18} {registry.describe(name)}")
+    from joulebench.models.families import support_matrix
+    from joulebench.reductions import REDUCTIONS
+
+    names = REDUCTIONS.names()
+    print("support matrix (model family x reduction, from the family adapters; every regime and pooling):")
+    print("  " + " | ".join(["family"] + names))
+    for family, cells in support_matrix(names):
+        print("  " + " | ".join([family] + [cells[r] for r in names]))
+    qa = [r for r in names if "qa" not in getattr(REDUCTIONS.get(r), "task_kinds", ("classification",))]
+    print(f"  extractive QA refuses at validate: {', '.join(qa)} (each says why)")
 
 
 # -- sub-command groups: one module each under joulebench/commands, mounted here ------------------

@@ -25,6 +25,8 @@ def reduction_label(record: dict) -> str:
 
 def _quality_text(q: dict) -> str:
     """Accuracy (classification) or EM/F1 in percent (question answering), with standard errors."""
+    if "null_reason" in q:
+        return "quality null (random weights)"
     if "accuracy" in q:
         return f"acc {q['accuracy']:.4f} ± {q['accuracy_stderr']:.4f}"
     return f"EM {q['exact_match']:.1f} ± {q['exact_match_stderr']:.1f}, F1 {q['f1']:.1f} ± {q['f1_stderr']:.1f}"

@@ -29,6 +29,7 @@ from joulebench.measure.protocol import (
 from joulebench.measure.server import ServerSettings, find_max_rate, load_summary, request_positions, serve
 from joulebench.models.batching import Encoded, EvalBatch, collate, eval_batches
 from joulebench.models.checkpoints import CheckpointCache, CorruptCheckpoint
+from joulebench.models.loading import is_random_weights
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
@@ -369,6 +370,8 @@ class Runner:
         slicer = getattr(task, "slices", None)
         if slicer is not None:
             quality["slices"] = {name: pack(mask) for name, mask in slicer(examples, data_dir).items()}
+        if is_random_weights(config.model):  # a full-size architecture with random weights: cost only
+            quality = null_quality(quality, f"model {config.model}: random weights, measured for cost only")
         attach_realised(model, reductions)  # each dynamic reduction reports to its own entry
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
         if baseline is not None and config_hash(baseline) != chash:
@@ -576,3 +579,10 @@ class Runner:
             cost["server"]["max_rate"] = self._max_rate(target)
             cost["vs_baseline"]["baseline_max_rate"] = self._max_rate(baseline)
         return cost
+
+
+def null_quality(quality: dict, reason: str) -> dict:
+    """``quality`` with every figure ``None`` and the reason: what the analysis must not rank by."""
+    kept = {k: quality[k] for k in ("split", "examples_sha256", "n_windows") if k in quality}
+    nulled = {k: None for k, v in quality.items() if k not in kept and not isinstance(v, (dict, list, str))}
+    return {**kept, **nulled, "null_reason": reason}

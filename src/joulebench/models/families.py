@@ -642,3 +642,15 @@ def family_of(model: nn.Module) -> EncoderFamily:
     """The adapter of a loaded model (read through wrappers such as early exit or token pruning)."""
     config = getattr(model, "config", None)
     return family_for_type(getattr(config, "model_type", None), f"model {type(model).__name__}")
+
+
+def support_matrix(reductions: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """Family x reduction: ``"yes"`` or the family's reason for refusing, from the adapters themselves.
+
+    Refusals by task kind (extractive QA) are the reductions' own and are listed separately by ``ls``.
+    """
+    rows = []
+    for name in FAMILIES.names():
+        family = FAMILIES.get(name)
+        rows.append((name, {r: family.refusals.get(r, "yes") for r in reductions}))
+    return rows

@@ -90,7 +90,8 @@ def test_early_exit_at_threshold_zero_is_the_full_model_and_exits_match_brute_fo
         threshold = float(entropy(per_layer[0]).median())
         expected = []
         for row in range(ids.shape[0]):  # brute force: each example alone, first exit below the threshold
-            chosen = next((p[row] for p in per_layer[:-1] if entropy(p[row:row + 1])[0] < threshold), per_layer[-1][row])
+            exits = [p[row] for p in per_layer[:-1] if entropy(p[row:row + 1])[0] < threshold]
+            chosen = exits[0] if exits else per_layer[-1][row]
             expected.append(chosen)
         got = EarlyExitBert(backbone, heads, threshold)(ids, mask)
     assert torch.allclose(got, torch.stack(expected), atol=1e-5)

@@ -52,11 +52,27 @@ def family_dirs(tmp_path_factory) -> dict[str, Path]:
     return folders
 
 
+def _half_mask(folder: Path, path: Path) -> Path:
+    """A 50%-sparse ticket mask (random) over the model's prunable weights."""
+    import torch
+
+    from joulebench.models.loading import load_classifier
+    from joulebench.reductions.lottery.masks import TicketMask, dense_mask, save_mask
+
+    dense = dense_mask(load_classifier(str(folder), 2).model)
+    generator = torch.Generator().manual_seed(0)
+    masks = {k: torch.rand(m.shape, generator=generator) < 0.5 for k, m in dense.masks.items()}
+    return save_mask(TicketMask(masks, {"model": str(folder)}, targets=dense.targets), path)
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_reduction_runs_on_every_family(family, family_dirs, fixture_data_dir, tmp_path):
     runner = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(tmp_path / "cache")))
     failures = []
-    for label, extra, reductions in CELLS:
+    mask_path = _half_mask(family_dirs[family], tmp_path / "ticket.safetensors")
+    ticket = {"name": "ticket", "mask": str(mask_path), "init": "pretrained", "pretrained": str(family_dirs[family])}
+    cells = CELLS + [("ticket", {}, [ticket]), ("ticket csr", {}, [{**ticket, "execution": "sparse_csr"}])]
+    for label, extra, reductions in cells:
         (config,) = parse_config({
             "task": "sst2", "model": str(family_dirs[family]), "max_seq_len": 32, **extra,
             "reductions": reductions,
