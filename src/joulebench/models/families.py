@@ -277,7 +277,7 @@ class EncoderFamily:
         """The model's classification head as a module from the pooled (batch, width) vector to logits."""
         base = self.encoder(model)
         pooler = getattr(base, "pooler", None)
-        return _Chain(_tanh_dense(pooler.dense) if pooler is not None else None, getattr(model, "dropout", None),
+        return _Chain(_TanhDense(pooler.dense) if pooler is not None else None, getattr(model, "dropout", None),
                       model.classifier)
 
     def classifier_names(self) -> tuple[str, ...]:
@@ -342,10 +342,6 @@ class _TanhDense(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.dense(x))
-
-
-def _tanh_dense(dense: nn.Module) -> nn.Module:
-    return _TanhDense(dense)
 
 
 class _FirstToken(nn.Module):
