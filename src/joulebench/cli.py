@@ -192,11 +192,13 @@ def report(
 
 @app.command()
 def validate(
-    config: Annotated[list[Path] | None, typer.Argument(help="YAML config or sweep files.")] = None,
+    config: Annotated[list[Path] | None, typer.Argument(help="YAML config, sweep, search or task files.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Also print every train/measure field (default and "
                                           "meaning) and the record schema.")] = False,
+    data_dir: DataDir = None,
 ) -> None:
-    """Check configuration (and sweep) files without running them."""
+    """Check configuration (and sweep, search, task) files without running them: every declared task's data is
+    read and checked too. The hash printed is the one the store will hold (the data's digest included)."""
     import dataclasses
 
     from joulebench.config import config_hash
@@ -215,15 +217,59 @@ def validate(
         print(schema.__doc__)
     if not config and not explain:
         raise UserError("validate: name at least one config file (or --explain)")
+    from joulebench.tasks import resolve_data_dir
+    from joulebench.tasks.resolve import bind_data
+
+    root = resolve_data_dir(data_dir)
+    checked: set = set()
     for path in config or []:
+        if _is_task_file(path):
+            _check_task(_read_task(path), checked)
+            continue
         if _is_search_file(path):
             space = load_search(path)
             print(f"ok  {path}  search: {len(space.slots)} reduction slot(s), {len(space.keys)} key(s), "
                   f"objectives {[o.text for o in space.objectives]}, sampler {space.sampler}")
             continue
         for cfg in load_any(path):
-            print(f"ok  {path}  {config_hash(cfg)}  {cfg.task}/{cfg.model}/{cfg.regime} "
+            if cfg.task_spec is not None:
+                _check_task(cfg.task_spec, checked)
+            print(f"ok  {path}  {config_hash(bind_data(cfg, root))}  {cfg.task}/{cfg.model}/{cfg.regime} "
                   f"{[r.name for r in cfg.reductions]} {cfg.measure.scenario}")
+
+
+def _is_task_file(path: Path) -> bool:
+    """A task declaration file: a mapping with kind/data/hub and no task key."""
+    from joulebench.yaml_io import read_yaml
+
+    if not path.is_file():
+        return False
+    data = read_yaml(path)
+    return isinstance(data, dict) and "task" not in data and ("data" in data or "hub" in data)
+
+
+def _read_task(path: Path):
+    from joulebench.tasks.declared import read_declaration
+
+    return read_declaration(path)
+
+
+def _check_task(spec, checked: set) -> None:
+    """Read and check a declared task's files once; print what was found and any warning."""
+    from joulebench.tasks.declared import declared_task
+
+    if spec in checked:
+        return
+    checked.add(spec)
+    task = declared_task(spec)
+    warnings = task.check()
+    sizes = ", ".join(f"{split} {len(task.load(split))}" for split in ("train", "validation", "test")
+                      if task.has_split(split) or split != "test")
+    labels = f", labels {list(task.label_names)}" if task.kind == "classification" else ""
+    print(f"ok  task {spec.name} ({spec.kind}; {sizes}{labels}; metrics {list(task.metric_names)}; "
+          f"data {task.data_digest()})")
+    for warning in warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _is_search_file(path: Path) -> bool:
@@ -246,14 +292,25 @@ def doctor(reprobe: bool = typer.Option(False, help="Measure the backend probe a
 
 
 @app.command("ls")
-def list_plugins() -> None:
-    """List registered tasks, model aliases, regimes, reductions and energy meters."""
+def list_plugins(
+    tasks_dir: Annotated[list[Path] | None, typer.Option(
+        "--tasks-dir", help="Folders of declared tasks to list (default: ./tasks and ./configs/tasks).")] = None,
+) -> None:
+    """List registered tasks, declared tasks, model aliases, regimes, reductions and energy meters."""
+    from joulebench.config.loader import declared_tasks
     from joulebench.plugins import all_registries
 
     for registry in all_registries():
         print(f"{registry.plural}:")
         for name in registry.names():
             print(f"  {name:<18} {registry.describe(name)}")
+        if registry.plural == "tasks":
+            for folder in tasks_dir or [Path("tasks"), Path("configs/tasks")]:
+                for path, spec in declared_tasks(folder) if folder.is_dir() else []:
+                    if isinstance(spec, UserError):
+                        print(f"  {path.stem:<18} declared in {path}: refused ({spec})")
+                    else:
+                        print(f"  {spec.name:<18} declared in {path}: {spec.kind}, metrics {', '.join(spec.metrics)}")
     from joulebench.models.families import support_matrix
     from joulebench.reductions import REDUCTIONS
 

@@ -33,8 +33,8 @@ from joulebench.models.loading import is_random_weights
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
-from joulebench.tasks import get_task
 from joulebench.tasks.kinds import encoder_for, kind_of
+from joulebench.tasks.resolve import bind_data, task_of
 from joulebench.tasks.slices import pack
 from joulebench.tasks.subset import held_out
 from joulebench.training.log import TrainingLog
@@ -267,8 +267,12 @@ class Runner:
         return lambda: make_energy_meter(m.energy_meter, device=device, cpu_watts_per_core=m.cpu_watts_per_core)
 
     # -- training -----------------------------------------------------------------------------
+    def bind(self, config: RunConfig) -> RunConfig:
+        """``config`` with the digest of the data this runner reads for it (``task_data``)."""
+        return bind_data(config, self.options.data_dir)
+
     def train_key(self, config: RunConfig) -> str:
-        return stable_hash(config.training_dict())
+        return stable_hash(self.bind(config).training_dict())
 
     def fine_tuned(self, config: RunConfig, device: str) -> tuple[Any, dict]:
         """The fine-tuned classifier for ``config`` (from the cache when available).
@@ -277,7 +281,8 @@ class Runner:
         cost (time, energy, peak memory), also when the checkpoint is reused: the cost is read
         from the checkpoint's provenance.
         """
-        task = get_task(config.task)
+        config = self.bind(config)
+        task = task_of(config)
         kind = kind_of(task)
         loaded = kind.load_model(config, task)
         model, tokenizer = loaded.model, loaded.tokenizer
@@ -339,6 +344,8 @@ class Runner:
             baseline: a configuration to time ``config`` against in ABBA rounds (usually
                 :func:`paired_baseline`); the record then carries ``cost.vs_baseline``.
         """
+        config = self.bind(config)
+        baseline = None if baseline is None else self.bind(baseline)
         chash = config_hash(config)
         if store is not None and not self.options.force and chash in store.hashes():
             log.info("skipping %s: already in %s", chash, store.path)
@@ -367,6 +374,7 @@ class Runner:
         examples = task.load("validation", data_dir, config.measure.eval_max_examples, 0)
         encoded = kind_of(task).encode(tokenizer, examples, ctx.max_seq_len, config)
         quality, flops, answers = self.evaluate(model, task, examples, encoded, config, tokenizer.pad_token_id, device)
+        quality["primary_metric"] = task.primary_metric
         slicer = getattr(task, "slices", None)
         if slicer is not None:
             quality["slices"] = {name: pack(mask) for name, mask in slicer(examples, data_dir).items()}
@@ -397,6 +405,7 @@ class Runner:
             "name": config.name,
             "config": config.to_dict(),
             "task": config.task,
+            "task_data": config.task_data,
             "model": config.model,
             "regime": config.regime,
             "reductions": reductions,
@@ -416,6 +425,7 @@ class Runner:
 
     def _baseline_model(self, baseline: RunConfig, device: str, threads: int) -> MeasuredModel:
         """The baseline's model and evaluation data, loaded once for consecutive configurations."""
+        baseline = self.bind(baseline)
         key = config_hash(baseline)
         if self._baseline is not None and self._baseline[0] == key:
             return self._baseline[1]
@@ -461,7 +471,7 @@ class Runner:
                   epochs: float | None = None, after_step: Callable[[nn.Module], None] | None = None,
                   what: str = "re-train", loss_fn: Callable[[nn.Module, dict], torch.Tensor] | None = None
                   ) -> bool:
-            task = get_task(config.task)
+            task = task_of(config)
             given = examples is not None
             if examples is None:
                 examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)

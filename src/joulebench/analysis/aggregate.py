@@ -24,6 +24,10 @@ STDERR_FIELDS: dict[str, tuple[str, str]] = {
     "f1": ("quality", "f1_stderr"),
     "exact_match": ("quality", "exact_match_stderr"),
     "span_f1": ("quality", "f1_stderr"),
+    "macro_f1": ("quality", "macro_f1_stderr"),
+    "mcc": ("quality", "mcc_stderr"),
+    "pearson": ("quality", "pearson_stderr"),
+    "spearman": ("quality", "spearman_stderr"),
 }
 
 

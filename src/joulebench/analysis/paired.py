@@ -21,6 +21,7 @@ import numpy as np
 
 from joulebench.analysis.aggregate import Point
 from joulebench.measure.protocol import median_interval
+from joulebench.tasks.metrics import resampled_metric
 from joulebench.tasks.slices import unpack
 
 #: Bootstrap resamples and seed of paired intervals (fixed: reruns report identical numbers).
@@ -57,10 +58,16 @@ class PairedDiff:
 def _outcomes(record: Mapping) -> tuple[np.ndarray, np.ndarray, str | None] | None:
     quality = record.get("quality") or {}
     preds, labels = quality.get("predictions"), quality.get("labels")
-    if not isinstance(preds, str) or not isinstance(labels, str) or len(preds) != len(labels) or not preds:
+    if not isinstance(preds, (str, list)) or not isinstance(labels, (str, list)) or len(preds) != len(labels) \
+            or not preds:
         return None
-    as_int = lambda s: np.frombuffer(s.encode(), dtype=np.uint8) - ord("0")  # noqa: E731
-    return as_int(preds), as_int(labels), quality.get("examples_sha256")
+
+    def values(field: str | list) -> np.ndarray:  # one digit per example, or a list (many classes, regression)
+        if isinstance(field, str):
+            return (np.frombuffer(field.encode(), dtype=np.uint8) - ord("0")).astype(np.int64)
+        return np.asarray(field)
+
+    return values(preds), values(labels), quality.get("examples_sha256")
 
 
 def outcomes(point: Point) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -77,6 +84,8 @@ def outcomes(point: Point) -> list[tuple[np.ndarray, np.ndarray]] | None:
 
 #: Metrics that are a mean of per-example scores (paired by the same bootstrap over examples).
 PER_EXAMPLE = ("accuracy", "exact_match", "span_f1")
+#: Metrics computed over the whole set of (prediction, label) pairs (paired by resampling examples).
+WHOLE_SET = ("f1", "macro_f1", "mcc", "pearson", "spearman")
 
 
 def _example_scores(record: Mapping, metric: str) -> tuple[np.ndarray, tuple] | None:
@@ -125,13 +134,11 @@ def mcnemar_exact(b: int, c: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def _f1(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
-    """F1 of the positive class along the last axis (rows of resampled examples)."""
-    tp = ((pred == 1) & (gold == 1)).sum(-1)
-    fp = ((pred == 1) & (gold == 0)).sum(-1)
-    fn = ((pred == 0) & (gold == 1)).sum(-1)
-    denominator = 2 * tp + fp + fn
-    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+def _whole_set(metric: str, pred: np.ndarray, gold: np.ndarray, classes: int) -> np.ndarray:
+    """``metric`` over the last axis (the examples of each resample; a single row for the estimate)."""
+    two_d = pred.ndim == 1
+    value = resampled_metric(metric, pred[None] if two_d else pred, gold[None] if two_d else gold, classes)
+    return value[0] if two_d else value
 
 
 def paired_difference(point: Point, baseline: Point, metric: str = "accuracy",
@@ -158,7 +165,7 @@ def paired_difference(point: Point, baseline: Point, metric: str = "accuracy",
             return None  # not the same examples (or the same gold labels)
         right_x, right_b = np.mean(mine_scores[0], axis=0), np.mean(theirs_scores[0], axis=0)
         n = len(right_b)
-    elif metric == "f1":
+    elif metric in WHOLE_SET:
         mine, theirs = outcomes(point), outcomes(baseline)
         if mine is None or theirs is None or len(mine[0][1]) != len(theirs[0][1]):
             return None
@@ -166,7 +173,7 @@ def paired_difference(point: Point, baseline: Point, metric: str = "accuracy",
             return None  # not the same gold labels: not the same examples
         n = len(mine[0][1])
     else:
-        raise ValueError(f"paired differences are for {', '.join(PER_EXAMPLE)} or f1, got {metric!r}")
+        raise ValueError(f"paired differences are for {', '.join(PER_EXAMPLE + WHOLE_SET)}, got {metric!r}")
     index = np.arange(n) if mask is None else np.flatnonzero(mask[:n])
     if index.size == 0:
         return None
@@ -182,8 +189,11 @@ def paired_difference(point: Point, baseline: Point, metric: str = "accuracy",
             c = int(np.sum((right_b[index] == 0) & (right_x[index] == 1)))
             p_value, discordant = mcnemar_exact(b, c), (b, c)
     else:
+        classes = 1 + int(max(max(p.max(), g.max()) for p, g in (*mine, *theirs))) \
+            if metric in ("macro_f1", "mcc") else 2
+
         def stat(runs: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> np.ndarray:
-            return np.mean([_f1(p[rows], g[rows]) for p, g in runs], axis=0)
+            return np.mean([_whole_set(metric, p[rows], g[rows], classes) for p, g in runs], axis=0)
 
         delta = float(stat(mine, index) - stat(theirs, index))
         samples = stat(mine, boots) - stat(theirs, boots)

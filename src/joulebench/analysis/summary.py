@@ -15,9 +15,9 @@ from joulebench.analysis.budgets import (
     budget_pick,
     marginal_gains,
 )
-from joulebench.analysis.paired import PER_EXAMPLE, paired_difference
+from joulebench.analysis.paired import PER_EXAMPLE, WHOLE_SET, paired_difference
 from joulebench.analysis.pareto import Frontier, Noise, independent_noise, pareto_front
-from joulebench.results.schema import QUALITY_METRICS
+from joulebench.results.schema import QUALITY_METRICS, primary_metric_of
 
 #: Cost axes a frontier is drawn against, in report order.
 COST_AXES = ("energy_j_per_example", "latency_ms_p50", "latency_ms_p99", "peak_mem_mb",
@@ -86,7 +86,7 @@ def paired_noise() -> Noise:
     cache: dict[tuple[int, int, str], float] = {}
 
     def noise(a: Point, b: Point, metric: str) -> float:
-        if metric not in (*PER_EXAMPLE, "f1"):
+        if metric not in (*PER_EXAMPLE, *WHOLE_SET):
             return independent_noise(a, b, metric)
         key = (id(a), id(b), metric)
         if key not in cache:
@@ -98,8 +98,12 @@ def paired_noise() -> Noise:
 
 
 def primary_quality(points: Sequence[Point]) -> str:
-    """The quality metric a group of points is judged by: F1 for question answering (``span_f1``),
-    else accuracy (the first of ``QUALITY_METRICS`` that a point has)."""
+    """The quality metric a group of points is judged by: the one its task names as primary (a declared
+    task's first metric), else F1 for question answering (``span_f1``), else accuracy (the first of
+    ``QUALITY_METRICS`` that a point has)."""
+    named = {primary_metric_of(r) for p in points for r in p.records} - {None}
+    if len(named) == 1:
+        return named.pop()  # type: ignore[return-value]
     for metric in QUALITY_METRICS:
         if any(p.stat(metric) is not None for p in points):
             return metric

@@ -6,11 +6,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from joulebench.config.build import build_dataclass
 from joulebench.config.schema import MeasureConfig, ReductionSpec, RunConfig, TrainConfig
 from joulebench.errors import UserError
+from joulebench.yaml_io import read_yaml
 
 __all__ = ["build_dataclass", "load_configs", "parse_config", "read_yaml"]
 
@@ -33,13 +32,23 @@ def _reduction(item: Any, where: str) -> ReductionSpec:
     return spec
 
 
-def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
-    """One config mapping -> one or more RunConfigs (a list of scenarios expands)."""
+def parse_config(data: Any, where: str = "config", base_dir: Path | None = None) -> list[RunConfig]:
+    """One config mapping -> one or more RunConfigs (a list of scenarios expands).
+
+    Args:
+        base_dir: the folder of the file it came from: a task file named by ``task`` and the ``tasks/``
+            folder of declared tasks are found there (default: the working directory).
+    """
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping with at least 'task', got {type(data).__name__}")
     data = dict(data)
     if "task" not in data:
         raise UserError(f"{where}: missing required key 'task'")
+    for key in ("task_spec", "task_data"):
+        if key in data:
+            raise UserError(f"{where}: {key!r} is set by joulebench; declare a task under 'task:' instead")
+    task_name, task_spec = resolve_task_value(data["task"], base_dir or Path.cwd(), f"{where}.task")
+    data["task"] = task_name
     sections = {}
     for key in _SECTIONS:
         sections[key] = data.pop(key, None)
@@ -58,7 +67,7 @@ def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
         measure_cfg = build_dataclass(MeasureConfig, {**measure, "scenario": scenario}, f"{where}.measure")
         top = build_dataclass(RunConfig, data, where) if data else None
         kwargs = {f.name: getattr(top, f.name) for f in dataclasses.fields(RunConfig)} if top else {}
-        kwargs.update(train=train, measure=measure_cfg, reductions=specs)
+        kwargs.update(train=train, measure=measure_cfg, reductions=specs, task_spec=task_spec)
         config = RunConfig(**kwargs)
         try:
             config.validate()
@@ -67,28 +76,10 @@ def parse_config(data: Any, where: str = "config") -> list[RunConfig]:
         from joulebench.reductions import validate_reduction_chain
 
         validate_reduction_chain(specs, f"{where}.reductions", config.measure.device,  # impossible combinations
-                                 _task_kind(config.task))
+                                 _task_kind(config))
         _check_model_family(config.model, f"{where}.model", specs)
         configs.append(config)
     return configs
-
-
-def read_yaml(path: str | Path, what: str = "config file") -> Any:
-    """``yaml.safe_load`` of ``path``; a missing file or bad YAML is a one-line UserError.
-
-    Args:
-        path: the file.
-        what: how the error names it (``"sweep file"``, ``"study file"`` ...).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: {what} not found")
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
 
 
 def load_configs(path: str | Path) -> list[RunConfig]:
@@ -103,17 +94,67 @@ def load_configs(path: str | Path) -> list[RunConfig]:
     configs: list[RunConfig] = []
     for i, item in enumerate(items):
         where = f"{path}" if len(items) == 1 else f"{path}[{i}]"
-        configs.extend(parse_config(item, where))
+        configs.extend(parse_config(item, where, path.parent))
     return configs
 
 
-def _task_kind(name: str) -> str | None:
-    """The kind of task ``name`` ("classification", "qa"), None when it is not a known task (its own check says so)."""
+#: The folder, beside a configuration file, whose YAML files declare tasks by their file name.
+TASKS_FOLDER = "tasks"
+
+
+def resolve_task_value(value: Any, base_dir: Path, where: str) -> tuple[str, Any]:
+    """``task:`` -> (task name, declaration or None).
+
+    A mapping declares a task inline; a string is a built-in task (``sst2``), a task file
+    (``tasks/tickets.yaml``), or the name of a file in the ``tasks/`` folder beside the configuration
+    (``tickets`` for ``tasks/tickets.yaml``). An unknown name is left to the task check, which lists
+    what exists.
+    """
+    from joulebench.tasks import TASKS
+    from joulebench.tasks.declared import parse_declaration, read_declaration
+
+    if isinstance(value, dict):
+        spec = parse_declaration(value, base_dir, where)
+        return spec.name, spec
+    if not isinstance(value, str) or not value:
+        raise UserError(f"{where}: expected a task name, a task file or a declaration, got {value!r}")
+    if value in TASKS.names():
+        return value, None
+    if value.endswith((".yaml", ".yml")):
+        spec = read_declaration(base_dir / value)
+        return spec.name, spec
+    for suffix in (".yaml", ".yml"):
+        candidate = base_dir / TASKS_FOLDER / f"{value}{suffix}"
+        if candidate.is_file():
+            spec = read_declaration(candidate)
+            if spec.name != value:
+                raise UserError(f"{candidate}: declares task {spec.name!r}, but is found by the name {value!r}; "
+                                "name the file after the task")
+            return spec.name, spec
+    return value, None
+
+
+def declared_tasks(folder: Path) -> list[tuple[Path, Any]]:
+    """The task files of a ``tasks/`` folder, each with its declaration or the error that refuses it."""
+    from joulebench.tasks.declared import read_declaration
+
+    out: list[tuple[Path, Any]] = []
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            out.append((path, read_declaration(path)))
+        except UserError as exc:
+            out.append((path, exc))
+    return out
+
+
+def _task_kind(config: RunConfig) -> str | None:
+    """The kind of the config's task ("classification", "regression", "qa"), None when it is not a known task
+    (its own check says so)."""
     from joulebench.errors import UserError
-    from joulebench.tasks import get_task
+    from joulebench.tasks.resolve import task_of
 
     try:
-        return getattr(get_task(name), "kind", "classification")
+        return getattr(task_of(config), "kind", "classification")
     except UserError:
         return None
 

@@ -165,6 +165,18 @@ class RunConfig:
     measure: MeasureConfig = _help("Measurement settings.", default_factory=MeasureConfig)
     reductions: tuple[ReductionSpec, ...] = _help("Inference-time reductions, applied in order.", ())
     name: str | None = _help("Optional label for this configuration.", None)
+    task_spec: Any = _help("A declared task (``joulebench.tasks.declared.TaskDeclaration``), set when ``task`` "
+                           "names a task file or declares one inline; None for a built-in task.", None)
+    task_data: str | None = _help("Content digest of the task's data files (or Hub id and revision), bound when "
+                                  "the configuration meets its data (``joulebench.tasks.bind_data``): an edited "
+                                  "file is a new configuration.", None)
+
+    @property
+    def is_span_task(self) -> bool:
+        """Whether the task's inputs are cut into windows (extractive QA)."""
+        if self.task_spec is not None:
+            return self.task_spec.kind == "extractive_qa"
+        return self.task in SPAN_TASKS
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -182,6 +194,7 @@ class RunConfig:
         """Plain JSON-ready dict (reductions as [{name, params}])."""
         data = dataclasses.asdict(self)
         data["reductions"] = [{"name": r.name, "params": r.params_dict()} for r in self.reductions]
+        data["task_spec"] = None if self.task_spec is None else self.task_spec.to_dict()
         return data
 
     def training_dict(self) -> dict[str, Any]:
@@ -195,10 +208,11 @@ class RunConfig:
         }
         if self.train.precision == "fp32":  # checkpoints trained before the key existed were all fp32
             data["train"].pop("precision")
-        if self.task in SPAN_TASKS:
+        if self.is_span_task:
             data["doc_stride"] = self.doc_stride
         if self.classifier_pooling != "cls":
             data["classifier_pooling"] = self.classifier_pooling
+        _task_identity(self, data)
         return data
 
 
@@ -265,7 +279,10 @@ def config_hash(config: RunConfig) -> str:
     if data.get("classifier_pooling") == "cls":  # records made before the key existed were all cls
         data.pop("classifier_pooling")
     data["reductions"] = _content_identity(data["reductions"])
-    if data["task"] not in SPAN_TASKS:  # only windows of long contexts read it
+    data.pop("task_spec", None)
+    data.pop("task_data", None)
+    _task_identity(config, data)
+    if not config.is_span_task:  # only windows of long contexts read it
         data.pop("doc_stride", None)
     if data["train"].get("precision") == "fp32":  # records made before the key existed trained in fp32
         data["train"].pop("precision")
@@ -273,6 +290,15 @@ def config_hash(config: RunConfig) -> str:
         for key in SERVER_KEYS:
             data["measure"].pop(key, None)
     return stable_hash(data)
+
+
+def _task_identity(config: RunConfig, data: dict[str, Any]) -> None:
+    """Add what identifies the task beyond its name: a declaration (without its file paths) and the content
+    digest of its data, when bound."""
+    if config.task_spec is not None:
+        data["task_spec"] = config.task_spec.identity()
+    if config.task_data is not None:
+        data["task_data"] = config.task_data
 
 
 def field_help(cls: type) -> dict[str, str]:

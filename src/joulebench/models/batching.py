@@ -16,7 +16,7 @@ class Encoded:
 
     input_ids: list[int]
     token_type_ids: list[int]
-    label: int
+    label: int | float
 
 
 def encode(tokenizer: Any, examples: Sequence[Any], max_seq_len: int) -> list[Encoded]:
@@ -30,7 +30,7 @@ def encode(tokenizer: Any, examples: Sequence[Any], max_seq_len: int) -> list[En
         return_token_type_ids=True, return_attention_mask=False,
     )
     return [
-        Encoded(ids, types, int(e.label))
+        Encoded(ids, types, e.label if isinstance(e.label, float) else int(e.label))
         for ids, types, e in zip(out["input_ids"], out["token_type_ids"], examples, strict=True)
     ]
 
@@ -50,6 +50,8 @@ def collate(items: Sequence[Encoded], pad_id: int, with_labels: bool = False) ->
     if with_labels and isinstance(items[0].label, tuple):  # a QA window: answer start and end tokens
         batch["start_positions"] = torch.tensor([i.label[0] for i in items], dtype=torch.long)
         batch["end_positions"] = torch.tensor([i.label[1] for i in items], dtype=torch.long)
+    elif with_labels and isinstance(items[0].label, float):  # a regression target
+        batch["labels"] = torch.tensor([i.label for i in items], dtype=torch.float32)
     elif with_labels:
         batch["labels"] = torch.tensor([i.label for i in items], dtype=torch.long)
     return batch

@@ -86,7 +86,8 @@ def _output(logits: torch.Tensor, labels: torch.Tensor | None, num_labels: int,
             outputs: Any) -> SequenceClassifierOutput:
     loss = None
     if labels is not None:
-        loss = nn.functional.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
+        loss = nn.functional.mse_loss(logits.view(-1), labels.float().view(-1)) if num_labels == 1 else \
+            nn.functional.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
     return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=getattr(outputs, "hidden_states", None),
                                     attentions=getattr(outputs, "attentions", None))
 

@@ -179,15 +179,18 @@ def validate_reduction_chain(
         where: prefix for error messages (``config.yaml.reductions``).
         device: "cpu", "cuda", or None/"auto" when not yet known (device checks then wait
             for ``apply``).
-        task_kind: "classification", "qa", or None when not known.
+        task_kind: "classification", "regression", "qa", or None when not known.
     """
     before: list[str] = []
     for i, spec in enumerate(specs):
         plugin = REDUCTIONS.get(spec.name)
         kinds = getattr(plugin, "task_kinds", ("classification",))
         if task_kind is not None and task_kind not in kinds:
-            why = getattr(plugin, "span_refusal", "it is built for classification heads")
-            raise UserError(f"{where}[{i}] ({spec.name}): not available for question answering: {why}")
+            if task_kind == "qa":
+                why = getattr(plugin, "span_refusal", "it is built for classification heads")
+                raise UserError(f"{where}[{i}] ({spec.name}): not available for question answering: {why}")
+            raise UserError(f"{where}[{i}] ({spec.name}): not available for a {task_kind} task: it works on class "
+                            f"predictions (available for {', '.join(kinds)} tasks)")
         cfg = build_reduction_config(spec, f"{where}[{i}]")
         check = getattr(plugin, "check_chain", None)
         if check is not None:

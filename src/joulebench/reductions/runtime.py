@@ -38,6 +38,7 @@ class RuntimeConfig:
 class Runtime:
     """Hand the model to another execution engine."""
 
+    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression")
     span_refusal: ClassVar[str] = "its exported graph returns one logits tensor, not start and end logits"
 
     config_cls: ClassVar[type] = RuntimeConfig

@@ -39,7 +39,7 @@ class SeqLenConfig:
 class SeqLen:
     """Lower the evaluation context length."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "qa")
+    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls: ClassVar[type] = SeqLenConfig
 

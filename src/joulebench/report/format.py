@@ -13,6 +13,10 @@ AXIS_TITLES = {
     "f1": "F1",
     "exact_match": "Exact match",
     "span_f1": "F1 (SQuAD)",
+    "macro_f1": "Macro F1",
+    "mcc": "Matthews correlation",
+    "pearson": "Pearson r",
+    "spearman": "Spearman rho",
     "energy_j_per_example": "Energy (J / example)",
     "latency_ms_p50": "Latency p50 (ms)",
     "latency_ms_p99": "Latency p99 (ms)",
@@ -34,7 +38,8 @@ SHORT_NAMES = {
 DASH = "–"
 
 #: Quality metrics shown in percent (the analysis holds them as fractions), with their short names.
-QUALITY_NAMES = {"accuracy": "accuracy", "f1": "F1", "exact_match": "exact match", "span_f1": "F1"}
+QUALITY_NAMES = {"accuracy": "accuracy", "f1": "F1", "exact_match": "exact match", "span_f1": "F1",
+                 "macro_f1": "macro F1", "mcc": "MCC", "pearson": "Pearson r", "spearman": "Spearman rho"}
 
 
 def quality_name(metric: str) -> str:

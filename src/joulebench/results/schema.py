@@ -125,6 +125,10 @@ TOP_LEVEL_KEYS = (
 METRICS: dict[str, dict] = {
     "accuracy": {"path": ("quality", "accuracy"), "higher_is_better": True},
     "f1": {"path": ("quality", "f1"), "higher_is_better": True, "unless": "exact_match"},
+    "macro_f1": {"path": ("quality", "macro_f1"), "higher_is_better": True},
+    "mcc": {"path": ("quality", "mcc"), "higher_is_better": True},
+    "pearson": {"path": ("quality", "pearson"), "higher_is_better": True},
+    "spearman": {"path": ("quality", "spearman"), "higher_is_better": True},
     "exact_match": {"path": ("quality", "exact_match"), "higher_is_better": True, "scale": 0.01},
     "span_f1": {"path": ("quality", "f1"), "higher_is_better": True, "scale": 0.01, "when": "exact_match"},
     "energy_j_per_example": {"path": ("cost", "energy_j_per_example"), "higher_is_better": False,
@@ -139,7 +143,17 @@ METRICS: dict[str, dict] = {
 }
 
 #: Quality metrics, in the order a section picks its primary one (the first its points have).
-QUALITY_METRICS = ("span_f1", "accuracy", "exact_match", "f1")
+QUALITY_METRICS = ("span_f1", "accuracy", "exact_match", "f1", "macro_f1", "mcc", "pearson", "spearman")
+
+
+def primary_metric_of(record: dict) -> str | None:
+    """The metric a record's task is judged by (``quality.primary_metric``, on the analysis's scale: a QA
+    task's F1 is ``span_f1``), None for records made before tasks said so."""
+    quality = record.get("quality")
+    name = quality.get("primary_metric") if isinstance(quality, dict) else None
+    if name == "f1" and is_qa_record(record):
+        return "span_f1"
+    return name if name in METRICS else None
 
 
 def is_qa_record(record: dict) -> bool:

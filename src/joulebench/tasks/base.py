@@ -31,12 +31,12 @@ class Example:
     Attributes:
         text_a: first (or only) text.
         text_b: second text for sentence-pair tasks, None for single-sentence tasks.
-        label: class index in ``range(task.num_labels)``.
+        label: class index in ``range(task.num_labels)``, or the target of a regression task (a float).
     """
 
     text_a: str
     text_b: str | None
-    label: int
+    label: int | float
 
 
 @runtime_checkable

@@ -87,6 +87,15 @@ class GlueTask:
             return pair_slices([e.text_a for e in examples], [e.text_b or "" for e in examples], labels)
         return single_sentence_slices([e.text_a for e in examples], labels, _train_word_counts(self, data_dir))
 
+    def data_digest(self, data_dir: Path | None) -> str:
+        """The data's identity: the content digest of the local files, or the Hub dataset."""
+        if data_dir is None:
+            return f"hub:{self.hub_id[0]}/{self.hub_id[1]}"
+        from joulebench.tasks.tables import digest_files
+
+        folder = Path(data_dir) / "glue" / self.folder
+        return digest_files([folder / name for name in sorted(set(self.files.values()))])
+
     def layout(self, data_dir: Path) -> str:
         """One-line description of the expected local files, for error messages."""
         names = ", ".join(dict.fromkeys(self.files.values()))

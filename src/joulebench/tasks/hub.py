@@ -52,3 +52,21 @@ def load_hub_columns(
             f"found columns: {', '.join(map(repr, found))}"
         )
     return {name: list(dataset[name]) for name in columns}
+
+
+def load_hub_dataset(path: str, name: str | None, split: str, revision: str | None) -> dict[str, list[Any]]:
+    """Every column of a Hub dataset split (a declared task's ``hub:``), pinned to ``revision`` when given.
+
+    Raises:
+        UserError: the Hub unreachable or the dataset, configuration or split unavailable.
+    """
+    where = f"Hub dataset {path}" + (f"/{name}" if name else "") + f" split {split!r}"
+    import datasets
+
+    try:
+        dataset = datasets.load_dataset(path, name, split=split, revision=revision)
+    except Exception as exc:  # network, auth, cache and not-found errors alike
+        detail = " ".join(str(exc).split())[:200]
+        raise UserError(f"cannot load {where} ({type(exc).__name__}: {detail}); the Hub is unreachable or the "
+                        "dataset is unavailable: declare local files under data: instead") from exc
+    return {column: list(dataset[column]) for column in dataset.column_names}

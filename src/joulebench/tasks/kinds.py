@@ -53,6 +53,10 @@ def supervised_loss(output: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.
     cross-entropies, as the span head's own loss; right = both argmaxes hit the gold tokens, the
     window-level exact match). Summed, not averaged, so per-example gate gradients add up.
     """
+    if "labels" in batch and batch["labels"].is_floating_point():  # a regression target: squared error
+        values = _output_logits(output).float().view(-1)
+        targets = batch["labels"].to(values.device).float().view(-1)
+        return nn.functional.mse_loss(values, targets, reduction="sum"), 0
     if "labels" in batch:
         logits = _output_logits(output).float()
         labels = batch["labels"].to(logits.device)
@@ -105,9 +109,43 @@ class ClassificationKind:
         quality = task.score(predictions, labels)
         quality["split"] = "validation"
         # Per-example outcomes, so analysis can pair any two configurations on the same examples.
-        quality["predictions"] = "".join(map(str, predictions))
-        quality["labels"] = "".join(map(str, labels))
+        quality["predictions"], quality["labels"] = outcome_field(predictions), outcome_field(labels)
         quality["examples_sha256"] = _digest(labels)
+        return quality, None if flops_total is None else flops_total / len(encoded), None
+
+
+def outcome_field(values: Sequence[int] | Sequence[float]) -> str | list:
+    """Per-example classes as one digit each (up to 10 classes), else the list of values (more classes,
+    regression targets rounded to 6 significant digits)."""
+    if all(isinstance(v, int) and 0 <= v < 10 for v in values):
+        return "".join(map(str, values))
+    return [v if isinstance(v, int) else float(f"{v:.6g}") for v in values]
+
+
+class RegressionKind(ClassificationKind):
+    """One input, one number (STS-B style): a one-output head trained on squared error; the prediction is
+    the output itself."""
+
+    name = "regression"
+
+    @torch.inference_mode()
+    def evaluate(self, model: nn.Module, task: Any, examples: Sequence[Any], encoded: list, batches: list[EvalBatch],
+                 progress: Progress) -> tuple[dict, float | None, dict | None]:
+        """Quality over the split (correlations), FLOPs per example, and no predictions file."""
+        predictions = [0.0] * len(encoded)
+        flops_total: float | None = 0.0
+        for i, batch in enumerate(batches):
+            output, counted = counted_forward(model, batch.inputs) if flops_total is not None else (
+                model(**batch.inputs), None)
+            flops_total = None if counted is None else flops_total + counted
+            for idx, value in zip(batch.indices, _output_logits(output).float().view(-1).tolist(), strict=True):
+                predictions[idx] = value
+            progress(i + 1, len(batches))
+        targets = [float(e.label) for e in encoded]
+        quality = task.score(predictions, targets)
+        quality["split"] = "validation"
+        quality["predictions"], quality["labels"] = outcome_field(predictions), outcome_field(targets)
+        quality["examples_sha256"] = _digest(targets)
         return quality, None if flops_total is None else flops_total / len(encoded), None
 
 
@@ -170,7 +208,7 @@ class SpanKind:
         return quality, None if flops_total is None else flops_total / len(encoded), predictions
 
 
-KINDS = {"classification": ClassificationKind(), "qa": SpanKind()}
+KINDS = {"classification": ClassificationKind(), "regression": RegressionKind(), "qa": SpanKind()}
 
 
 def kind_of(task: Any) -> Any:

@@ -1,7 +1,8 @@
-"""Accuracy and binary F1 with standard errors, in plain numpy.
+"""Task metrics with standard errors: the built-in tasks' accuracy and binary F1 in plain numpy, the declared
+tasks' metrics from scikit-learn and scipy with bootstrap intervals.
 
-Neither scikit-learn (not a dependency) nor the ``evaluate`` library is used: ``evaluate``
-downloads its metric scripts from the Hugging Face Hub, so it fails on offline machines.
+The ``evaluate`` library is not used: it downloads its metric scripts from the Hugging Face Hub,
+so it fails on offline machines.
 """
 
 from __future__ import annotations
@@ -86,3 +87,95 @@ def _f1_bootstrap_stderr(tp: int, fp: int, fn: int, n: int) -> float:
     counts = rng.multinomial(n, shares, size=BOOTSTRAP_RESAMPLES)
     f1s = _f1(counts[:, 0], counts[:, 1], counts[:, 2])
     return float(np.std(f1s, ddof=1))
+
+
+# --- Metrics of declared tasks: point estimates from scikit-learn/scipy, intervals by bootstrap ---------------------
+
+#: Metrics a declared classification task may name (``f1`` is binary: the positive class is label 1).
+CLASSIFICATION_METRICS = ("accuracy", "f1", "macro_f1", "mcc")
+#: Metrics a declared regression task may name.
+REGRESSION_METRICS = ("pearson", "spearman")
+
+
+def point_metric(name: str, predictions: Sequence[float], labels: Sequence[float], num_labels: int) -> float:
+    """``name`` of ``predictions`` against ``labels``, from the maintained implementation."""
+    from sklearn import metrics as sk
+
+    if name == "accuracy":
+        return float(sk.accuracy_score(labels, predictions))
+    if name == "f1":
+        return float(sk.f1_score(labels, predictions, pos_label=1, average="binary", zero_division=0))
+    if name == "macro_f1":
+        return float(sk.f1_score(labels, predictions, labels=list(range(num_labels)), average="macro",
+                                 zero_division=0))
+    if name == "mcc":
+        return float(sk.matthews_corrcoef(labels, predictions))
+    from scipy import stats
+
+    if len(set(predictions)) < 2 or len(set(labels)) < 2:
+        return 0.0  # a constant has no correlation; scipy would return nan
+    if name == "pearson":
+        return float(stats.pearsonr(predictions, labels)[0])
+    if name == "spearman":
+        return float(stats.spearmanr(predictions, labels)[0])
+    raise ValueError(f"unknown metric {name!r}")
+
+
+def resampled_metric(name: str, pred: np.ndarray, gold: np.ndarray, num_labels: int) -> np.ndarray:
+    """``name`` on each row of ``pred``/``gold`` (resamples x examples), vectorised: the bootstrap's
+    statistic. Row by row it equals :func:`point_metric` (tests check this)."""
+    if name == "accuracy":
+        return (pred == gold).mean(-1)
+    if name == "f1":
+        tp = ((pred == 1) & (gold == 1)).sum(-1)
+        fp = ((pred == 1) & (gold != 1)).sum(-1)
+        fn = ((pred != 1) & (gold == 1)).sum(-1)
+        return _f1(tp, fp, fn)
+    if name in ("macro_f1", "mcc"):
+        rows, n = pred.shape
+        cells = (gold.astype(np.int64) * num_labels + pred.astype(np.int64)) + \
+            (np.arange(rows)[:, None] * num_labels * num_labels)
+        confusion = np.bincount(cells.ravel(), minlength=rows * num_labels ** 2).reshape(rows, num_labels, num_labels)
+        tp = np.diagonal(confusion, axis1=1, axis2=2)
+        true, predicted = confusion.sum(2), confusion.sum(1)
+        if name == "macro_f1":
+            return _f1(tp, predicted - tp, true - tp).mean(-1)
+        correct, total = tp.sum(-1).astype(float), float(n)
+        numerator = correct * total - (true * predicted).sum(-1)
+        denominator = np.sqrt((total ** 2 - (predicted ** 2).sum(-1)) * (total ** 2 - (true ** 2).sum(-1)))
+        return np.where(denominator > 0, numerator / np.maximum(denominator, 1e-300), 0.0)
+    if name in ("pearson", "spearman"):
+        x, y = pred.astype(float), gold.astype(float)
+        if name == "spearman":
+            from scipy.stats import rankdata
+
+            x, y = rankdata(x, axis=-1), rankdata(y, axis=-1)
+        x = x - x.mean(-1, keepdims=True)
+        y = y - y.mean(-1, keepdims=True)
+        denominator = np.sqrt((x * x).sum(-1) * (y * y).sum(-1))
+        return np.where(denominator > 0, (x * y).sum(-1) / np.maximum(denominator, 1e-300), 0.0)
+    raise ValueError(f"unknown metric {name!r}")
+
+
+def declared_scores(metric_names: Sequence[str], predictions: Sequence[float], labels: Sequence[float],
+                    num_labels: int) -> dict[str, float]:
+    """Each metric with ``<name>_stderr`` (binomial for accuracy, else a bootstrap over examples: 1000
+    resamples, fixed seed) and ``n_examples``."""
+    pred, gold = np.asarray(predictions), np.asarray(labels)
+    if pred.shape != gold.shape or gold.ndim != 1:
+        raise ValueError(f"{pred.size} predictions for {gold.size} labels")
+    if gold.size == 0:
+        raise ValueError("cannot score zero examples")
+    n = int(gold.size)
+    scores: dict[str, float] = {"n_examples": n}
+    rows = np.random.default_rng(BOOTSTRAP_SEED).integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))
+    for name in metric_names:
+        value = point_metric(name, pred.tolist(), gold.tolist(), num_labels)
+        scores[name] = value
+        if name == "accuracy":
+            scores["accuracy_stderr"] = math.sqrt(value * (1.0 - value) / n)
+        else:
+            samples = np.concatenate([resampled_metric(name, pred[chunk], gold[chunk], num_labels)
+                                      for chunk in np.array_split(rows, max(1, n * BOOTSTRAP_RESAMPLES // 2_000_000))])
+            scores[f"{name}_stderr"] = float(np.std(samples, ddof=1))
+    return scores

@@ -126,6 +126,14 @@ class Squad:
         examples = self._load_hub(split) if data_dir is None else self._load_local(split, Path(data_dir))
         return _subset(examples, max_examples, seed)
 
+    def data_digest(self, data_dir: Path | None) -> str:
+        """The data's identity: the content digest of the local files, or the Hub dataset."""
+        if data_dir is None:
+            return f"hub:{self.hub_id[0]}/{self.hub_id[1]}"
+        from joulebench.tasks.tables import digest_files
+
+        return digest_files([Path(data_dir) / "squad" / name for name in sorted(set(self.files.values()))])
+
     def _load_local(self, split: str, data_dir: Path) -> list[QAExample]:
         path = data_dir / "squad" / self.files[split]
         if not path.is_file():

@@ -31,7 +31,8 @@ def test_record_has_every_documented_section(runner, tmp_path):
     store = ResultStore.in_dir(tmp_path)
     record = runner.run(config, store)
     assert set(TOP_LEVEL_KEYS) <= set(record)
-    assert record["config_hash"] == config_hash(config)
+    assert record["config_hash"] == config_hash(runner.bind(config)) != config_hash(config)
+    assert record["task_data"] == record["config"]["task_data"] == runner.bind(config).task_data
     q, c = record["quality"], record["cost"]
     assert 0 <= q["accuracy"] <= 1 and q["n_examples"] == 40
     assert c["energy_method"] in {"rapl", "nvml", "estimate"} and c["energy_j_per_example"] is not None
@@ -83,7 +84,7 @@ def test_paired_record_carries_ratios_outcomes_slices_and_training_cost(runner, 
     record = runner.run(config, ResultStore.in_dir(tmp_path), baseline=paired_baseline(config))
     cost, quality, train = record["cost"], record["quality"], record["train"]
     pairing = cost["vs_baseline"]
-    assert pairing["baseline_config_hash"] == config_hash(paired_baseline(config))
+    assert pairing["baseline_config_hash"] == config_hash(runner.bind(paired_baseline(config)))
     assert pairing["order"] == "TB BT" and len(pairing["energy"]["per_round"]) == 2
     low, high = pairing["time"]["ci95"]
     assert low <= pairing["time"]["ratio"] <= high

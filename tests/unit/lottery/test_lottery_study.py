@@ -16,6 +16,7 @@ from joulebench.models.loading import load_classifier
 from joulebench.reductions.lottery import TicketMask, global_magnitude_mask, load_mask, prunable_weights, save_mask
 from joulebench.results.schema import TOP_LEVEL_KEYS
 from joulebench.runner import Runner, RunOptions
+from joulebench.tasks.resolve import bind_data
 
 QUICK = {"batch_size": 16, "repeats": 2, "warmup_calls": 0,
          "energy_meter": "estimate", "eval_max_examples": 16, "threads": 1}
@@ -80,8 +81,8 @@ def test_study_search_writes_one_record_per_arm_and_resumes(tmp_path, fixture_da
         if arm(r) != "dense":
             d = r["reductions"][0]["details"]
             assert isinstance(d["matching"], bool) and d["dense_seeds"] == [0, 1]
-            assert r["config_hash"] == config_hash(parse_config({**BASE, "reductions": [
-                {"name": "ticket", **r["reductions"][0]["params"]}]})[0])  # the config `run` would hash
+            assert r["config_hash"] == config_hash(bind_data(parse_config({**BASE, "reductions": [
+                {"name": "ticket", **r["reductions"][0]["params"]}]})[0], fixture_data_dir))  # what `run` would hash
     first, second = (load_mask(masks[s]) for s in (0.3, 0.6))
     assert first.provenance["round"] == 1 and second.provenance["kind"] == "imp"
     assert all(not (second.masks[k] & ~first.masks[k]).any() for k in first.masks)

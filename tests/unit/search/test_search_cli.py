@@ -6,6 +6,7 @@ without re-running a stored trial and ends with distinct points of the space, ea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -88,6 +89,6 @@ def test_killed_search_continues_without_re_running_a_stored_trial(tmp_path, sea
     after = [r["config_hash"] for r in records(results)]
     assert after[: len(before)] == before  # nothing already written was lost or rewritten
     assert len(after) == len(set(after)) == 5  # no stored trial ran again
-    space = load_search(search_file)
+    space = dataclasses.replace(load_search(search_file), data_dir=fixture_data_dir)
     assert all(space.params_of(r) is not None for r in records(results))  # every record is a point of the space
     assert "frontier (maximize accuracy, minimize energy_j_per_example)" in stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -27,5 +28,6 @@ def test_ray_runs_the_trials_of_a_search(local_ray, tmp_path, search_data, fixtu
                          cache_dir=tmp_path / "cache", console=Console(file=open(os.devnull, "w")))
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(records) == len({r["config_hash"] for r in records}) == 4
+    space = dataclasses.replace(space, data_dir=fixture_data_dir)
     assert all(space.params_of(r) is not None for r in records)
     assert outcome.runs == 4 and not outcome.failures

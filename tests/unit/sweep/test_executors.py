@@ -15,6 +15,7 @@ from joulebench.errors import UserError
 from joulebench.experiments.sweep import expand_sweep, load_sweep, run_sweep
 from joulebench.experiments.sweep.executors.ray import DEVICE_RESOURCE, task_resources
 from joulebench.results.store import ResultStore
+from joulebench.tasks.resolve import bind_data
 
 
 def quiet() -> Console:
@@ -26,7 +27,8 @@ def test_local_trains_once_per_checkpoint_and_a_rerun_does_nothing(tmp_path, tin
     outcome = run_sweep(tiny_sweep, out, data_dir=fixture_data_dir, cache_dir=cache, console=quiet())
     records = ResultStore.in_dir(out).records()
     assert [r["config_hash"] for r in records] == [r["config_hash"] for r in outcome.records]
-    assert sorted(r["config_hash"] for r in records) == sorted(config_hash(c) for c in load_sweep(tiny_sweep))
+    bound = [bind_data(c, fixture_data_dir) for c in load_sweep(tiny_sweep)]
+    assert sorted(r["config_hash"] for r in records) == sorted(config_hash(c) for c in bound)
     checkpoints = [r["train"]["checkpoint"] for r in records]
     assert [key for key, _ in itertools.groupby(checkpoints)] == sorted(set(checkpoints), key=checkpoints.index)
     assert len(set(checkpoints)) == 2  # one per seed, each run consecutively ...
@@ -95,7 +97,8 @@ def test_ray_executor_runs_each_configuration_as_a_task(local_ray, tmp_path, bas
                         console=quiet())
     lines = (out / "results.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line whole
-    assert sorted(r["config_hash"] for r in records) == sorted(config_hash(c) for c in configs)
+    bound = [bind_data(c, fixture_data_dir) for c in configs]
+    assert sorted(r["config_hash"] for r in records) == sorted(config_hash(c) for c in bound)
     by_checkpoint = {}
     for r in records:
         by_checkpoint.setdefault(r["train"]["checkpoint"], []).append(r["train"]["reused"])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from joulebench.config import config_hash
 from joulebench.experiments.sweep import load_sweep
+from joulebench.tasks.resolve import bind_data
 
 
 def complete_records(path: Path) -> int:
@@ -45,7 +46,7 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(tmp_path, tin
     results = out / "results.jsonl"
     args = ["sweep", str(tiny_sweep), "--out", str(out), "--data-dir", str(fixture_data_dir),
             "--cache-dir", str(tmp_path / "cache")]
-    expected = sorted(config_hash(c) for c in load_sweep(tiny_sweep))
+    expected = sorted(config_hash(bind_data(c, fixture_data_dir)) for c in load_sweep(tiny_sweep))
     assert len(expected) == 6
 
     # The first kill may land in the middle of a fine-tuning, the second while measuring or appending.

@@ -41,6 +41,7 @@ from joulebench.reductions.lottery.targets import prunable_weights
 from joulebench.results.schema import SCHEMA_VERSION
 from joulebench.results.store import ResultStore
 from joulebench.tasks.kinds import encoder_for, kind_of
+from joulebench.tasks.resolve import task_of
 
 Say = Callable[[str], None]
 
@@ -56,9 +57,8 @@ def _initial(config: RunConfig, task_name: str, seed: int) -> Any:
 
 def _encode(config: RunConfig, tokenizer: Any, examples: list) -> list:
     """``examples`` encoded as ``config``'s task kind does (QA: windows with answer positions)."""
-    from joulebench.tasks import get_task
 
-    return encoder_for(get_task(config.task), tokenizer, config)(examples, config.max_seq_len)
+    return encoder_for(task_of(config), tokenizer, config)(examples, config.max_seq_len)
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class TicketStudy:
             return None
         if self._by_hash is None:
             self._by_hash = {r.get("config_hash"): r for r in self.store.records()}
-        return self._by_hash.get(config_hash(config))
+        return self._by_hash.get(config_hash(self.runner.bind(config)))
 
     def _append(self, record: dict) -> None:
         self.store.append(record)
@@ -190,10 +190,9 @@ class TicketStudy:
 
     # -- training -------------------------------------------------------------------------------------
     def _train(self, model: nn.Module, config: RunConfig, tokenizer: Any, hook: Callable | None, what: str) -> dict:
-        from joulebench.tasks import get_task
         from joulebench.training.trainer import fine_tune
 
-        task = get_task(config.task)
+        task = task_of(config)
         examples = task.load("train", self.data_dir, config.train.max_train_examples, config.train.seed)
         encoded = _encode(config, tokenizer, examples)
         every = max(1, len(encoded) // config.train.batch_size // 4)
@@ -217,9 +216,8 @@ class TicketStudy:
     def trained_ticket(self, config: RunConfig, mask: TicketMask, init: str, keep: bool = False
                        ) -> tuple[nn.Module, Any, dict]:
         """``mask`` trained with ``config``'s settings from the ``init`` starting point (or from the cache)."""
-        from joulebench.tasks import get_task
 
-        task = get_task(config.task)
+        task = task_of(config)
         loaded = _initial(config, config.task, config.train.seed)
         model, tokenizer = loaded.model, loaded.tokenizer
         if init == "finetuned":
@@ -247,9 +245,8 @@ class TicketStudy:
         """Evaluate and measure ``model`` (the trained ticket) like the runner does; append the record."""
         from joulebench.env_info import environment
         from joulebench.measure import pin_threads
-        from joulebench.tasks import get_task
 
-        task = get_task(config.task)
+        task = task_of(config)
         spec = config.reductions[0]
         params = spec.params_dict()
         execution = params.get("execution", "dense")
@@ -277,9 +274,9 @@ class TicketStudy:
         details.update(self.dense(config.task).judge(float(quality[task.primary_metric])))
         record = {
             "schema_version": SCHEMA_VERSION,
-            "config_hash": config_hash(config),
+            "config_hash": config_hash(self.runner.bind(config)),
             "name": config.name,
-            "config": config.to_dict(),
+            "config": self.runner.bind(config).to_dict(),
             "task": config.task,
             "model": config.model,
             "regime": config.regime,

@@ -10,6 +10,7 @@ from the store, not measured twice.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,6 +143,9 @@ def run_search(
     outcome = SearchOutcome()
     store_path = Path(out) / "results.jsonl"
     runner = run_configs or _sweep_runner(out, executor, data_dir, cache_dir, console)
+    from joulebench.tasks import resolve_data_dir
+
+    space = dataclasses.replace(space, data_dir=resolve_data_dir(data_dir))
 
     baseline_config = _baseline_config(space)
     baseline_hash = config_hash(baseline_config)
@@ -274,7 +278,7 @@ def _points(records: list[dict], baseline_hash: str, path: Path) -> tuple[dict[s
 def _baseline_config(space: SearchSpace) -> RunConfig:
     """The base configuration without reductions: what every trial is paired with."""
     data = {**space.base, "reductions": [], "name": f"{space.base.get('name') or 'search'} [dense]"}
-    return expand_sweep(data, space.where)[0]
+    return space.bound(expand_sweep(data, space.where, space.base_dir)[0])
 
 
 def _sweep_runner(out: str | Path, executor: str, data_dir: Any, cache_dir: Any,

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from joulebench.config.schema import RunConfig, config_hash
@@ -114,6 +115,15 @@ class SearchSpace:
     sampler: str
     seed: int
     where: str
+    base_dir: Path | None = None
+    data_dir: Path | None = None
+
+    def bound(self, config: RunConfig) -> RunConfig:
+        """``config`` bound to its data (the data folder given to the search, else the default one)."""
+        from joulebench.tasks import resolve_data_dir
+        from joulebench.tasks.resolve import bind_data
+
+        return bind_data(config, self.data_dir if self.data_dir is not None else resolve_data_dir(None))
 
     # -- points of the space -------------------------------------------------------------------
     def suggest(self, trial: Any) -> dict[str, Any]:
@@ -174,8 +184,8 @@ class SearchSpace:
             _set_dotted(data, key, params[key])
             labels.append(f"{key}={params[key]}")
         data["name"] = f"{self.base.get('name') or 'search'} [{'+'.join(labels) or 'dense'}]"
-        configs = expand_sweep(data, self.where)
-        return configs[0]
+        configs = expand_sweep(data, self.where, self.base_dir)
+        return self.bound(configs[0])
 
     def params_of(self, record: dict) -> dict[str, Any] | None:
         """The point of this space a stored record measured, or None when it is not one.
@@ -273,10 +283,10 @@ def is_search(data: Any) -> bool:
 
 def load_search(path: str) -> SearchSpace:
     """Read and check a search file; every error names the file and the key."""
-    return parse_search(read_yaml(path), str(path))
+    return parse_search(read_yaml(path), str(path), Path(path).parent)
 
 
-def parse_search(data: Any, where: str = "search file") -> SearchSpace:
+def parse_search(data: Any, where: str = "search file", base_dir: Path | None = None) -> SearchSpace:
     """Check a parsed search file and build its space (the base is validated like a sweep's)."""
     if not isinstance(data, dict) or not isinstance(data.get("search"), dict):
         raise UserError(f"{where}: expected a base configuration plus a 'search:' mapping")
@@ -318,7 +328,7 @@ def parse_search(data: Any, where: str = "search file") -> SearchSpace:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise UserError(f"{where}.search.seed: expected an integer, got {seed!r}")
     space = SearchSpace(base=base, slots=slots, keys=keys, objectives=objectives, constraints=constraints,
-                        sampler=sampler, seed=seed, where=where)
+                        sampler=sampler, seed=seed, where=where, base_dir=base_dir)
     _check_points(space)
     return space
 

@@ -159,7 +159,7 @@ def run_study(runner: Any, bases: list[RunConfig], settings: StudySettings, stor
         for config in seeded:
             for kind, cfg in study_configs(config, masks, settings):
                 log(f"  {cfg.name} ({cfg.measure.scenario})")
-                record = runner.run(cfg, store) or stored.get(config_hash(cfg))
+                record = runner.run(cfg, store) or stored.get(config_hash(runner.bind(cfg)))
                 if record is not None:
                     rows.append(_row(kind, seed, record))
     return rows

@@ -64,7 +64,9 @@ def run_sweep(
     store = ResultStore.in_dir(out)
     cache = CheckpointCache(Path(cache_dir) / "checkpoints" if cache_dir else None)
     options = ExecutorOptions(data_dir=resolve_data_dir(data_dir), cache=cache, keep_going=keep_going, pair=pair)
-    train_key = Runner(RunOptions(cache=cache)).train_key
+    planner = Runner(RunOptions(data_dir=options.data_dir, cache=cache))
+    configs = [planner.bind(c) for c in configs]  # the data's digest is part of each identity
+    train_key = planner.train_key
     plan = make_plan(configs, store.hashes(), train_key, cache.has)
 
     where = where or (sweep if isinstance(sweep, (str, Path)) else "sweep")

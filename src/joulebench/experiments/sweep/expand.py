@@ -95,7 +95,7 @@ def load_sweep(path: str | Path) -> list[RunConfig]:
     Raises:
         UserError: naming the file and the key, for any bad key or value in any configuration.
     """
-    return expand_sweep(read_yaml(path), str(path))
+    return expand_sweep(read_yaml(path), str(path), Path(path).parent)
 
 
 def load_any(path: str | Path) -> list[RunConfig]:
@@ -108,12 +108,14 @@ def load_any(path: str | Path) -> list[RunConfig]:
 
 
 # -- expansion ------------------------------------------------------------------------------------
-def expand_sweep(data: Any, where: str = "sweep") -> list[RunConfig]:
+def expand_sweep(data: Any, where: str = "sweep", base_dir: Path | None = None) -> list[RunConfig]:
     """Expand a sweep mapping into validated RunConfigs, in expansion order, duplicates dropped.
 
     Args:
         data: the parsed sweep file (base keys plus ``grid`` and/or ``zip``).
         where: the file name, prefixed to every error message.
+        base_dir: the sweep file's folder (task files and ``tasks/`` are found there; default: the working
+            directory).
 
     Returns:
         One RunConfig per combination (a base ``measure.scenario`` list multiplies them), each
@@ -142,19 +144,19 @@ def expand_sweep(data: Any, where: str = "sweep") -> list[RunConfig]:
     for block in blocks:
         first = next(block.combinations())
         try:
-            _validate(_assign(base, first), where, "")  # the base with each axis's first value
+            _validate(_assign(base, first), where, "", base_dir)  # the base with each axis's first value
         except UserError:
-            _blame_first(base, block, first, where)
+            _blame_first(base, block, first, where, base_dir)
             raise
         for group in block.axes:  # then each other value (or zip row) alone, so errors name it
             for i in range(1, len(group[0].values)):
                 chosen = [(a, a.values[i] if _within(a, group) else v) for a, v in first]
-                _validate(_assign(base, chosen), where, _describe(group, i))
+                _validate(_assign(base, chosen), where, _describe(group, i), base_dir)
         for combination in block.combinations():
             label = ", ".join(f"{axis.key}={_render(axis.key, value)}" for axis, value in combination)
             name = (f"{base_name} [{label}]" if label else base_name) if base_name else (label or None)
             data_i = _assign({**base, "name": name}, combination)
-            for config in _validate(data_i, where, f"configuration [{label}]" if label else ""):
+            for config in _validate(data_i, where, f"configuration [{label}]" if label else "", base_dir):
                 chash = config_hash(config)
                 if chash not in seen:
                     seen.add(chash)
@@ -175,15 +177,16 @@ def _describe(group: Sequence[Axis], i: int) -> str:
     return f"zip row {i + 1} ({row})"
 
 
-def _blame_first(base: dict, block: Block, first: list[tuple[Axis, Any]], where: str) -> None:
+def _blame_first(base: dict, block: Block, first: list[tuple[Axis, Any]], where: str,
+                 base_dir: Path | None = None) -> None:
     """The first combination is invalid: if leaving one axis out fixes it, name that axis's value."""
     for group in block.axes:
         without = [(a, v) for a, v in first if not _within(a, group)]
         try:
-            _validate(_assign(base, without), where, "")
+            _validate(_assign(base, without), where, "", base_dir)
         except UserError:
             continue
-        _validate(_assign(base, first), where, _describe(group, 0))
+        _validate(_assign(base, first), where, _describe(group, 0), base_dir)
 
 
 def _blocks(grid: Any, zipped: Any, where: str) -> list[Block]:
@@ -248,10 +251,10 @@ def _assign(base: dict, chosen: Sequence[tuple[Axis, Any]]) -> dict:
     return data
 
 
-def _validate(data: dict, where: str, what: str) -> list[RunConfig]:
+def _validate(data: dict, where: str, what: str, base_dir: Path | None = None) -> list[RunConfig]:
     """parse_config plus the checks it leaves to run time (task, regime, model, reduction chain)."""
     try:
-        configs = parse_config(data, _MARK)
+        configs = parse_config(data, _MARK, base_dir)
         for config in configs:
             for check in _run_time_checks(config):
                 check()
@@ -267,12 +270,12 @@ def _validate(data: dict, where: str, what: str) -> list[RunConfig]:
 def _run_time_checks(config: RunConfig) -> list[Callable[[], Any]]:
     from joulebench.models.loading import resolve_model
     from joulebench.reductions.base import validate_reduction_chain
-    from joulebench.tasks import get_task
+    from joulebench.tasks.resolve import task_of
     from joulebench.training.regimes import REGIMES
 
     device = config.measure.device
     return [
-        lambda: _named("task", get_task, config.task),
+        lambda: _named("task", lambda _: task_of(config), config.task),
         lambda: _named("regime", REGIMES.get, config.regime),
         lambda: _named("model", resolve_model, config.model),
         lambda: validate_reduction_chain(config.reductions, "reductions", device),

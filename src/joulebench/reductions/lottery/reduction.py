@@ -147,7 +147,7 @@ def prepare_ticket(model: nn.Module, mask: TicketMask, init: str, model_ref: str
 class Ticket:
     """Apply a saved lottery-ticket mask (see :class:`TicketConfig`)."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "qa")
+    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls = TicketConfig
 

@@ -155,7 +155,7 @@ def find_mask(model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContex
 class StructuredPrune:
     """Structured pruning of heads and FFN units (Michel et al. 2019; Prasanna et al. 2020)."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "qa")
+    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls = StructuredPruneConfig
 
