@@ -24,9 +24,13 @@ def reduction_label(record: dict) -> str:
 
 
 def _quality_text(q: dict) -> str:
-    """Accuracy (classification) or EM/F1 in percent (question answering), with standard errors."""
+    """Accuracy (classification), EM/F1 in percent (question answering) or the task's main metric (a declared
+    regression task's correlation), with standard errors."""
     if "null_reason" in q:
         return "quality null (random weights)"
+    main = q.get("primary_metric")
+    if main in ("pearson", "spearman", "macro_f1", "mcc") and main in q:
+        return f"{main} {q[main]:.4f} ± {q.get(main + '_stderr', float('nan')):.4f}"
     if "accuracy" in q:
         return f"acc {q['accuracy']:.4f} ± {q['accuracy_stderr']:.4f}"
     return f"EM {q['exact_match']:.1f} ± {q['exact_match_stderr']:.1f}, F1 {q['f1']:.1f} ± {q['f1_stderr']:.1f}"
