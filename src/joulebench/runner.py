@@ -54,6 +54,8 @@ class RunOptions:
     cache: CheckpointCache = field(default_factory=CheckpointCache)
     progress: Progress | None = None
     force: bool = False
+    #: trust a configuration's own ``task_data`` (rebuilding a record's model from an export, away from its data)
+    keep_task_data: bool = False
 
 
 def _resolve_device(device: str) -> str:
@@ -269,6 +271,8 @@ class Runner:
     # -- training -----------------------------------------------------------------------------
     def bind(self, config: RunConfig) -> RunConfig:
         """``config`` with the digest of the data this runner reads for it (``task_data``)."""
+        if self.options.keep_task_data and config.task_data is not None:
+            return config
         return bind_data(config, self.options.data_dir)
 
     def train_key(self, config: RunConfig) -> str:
@@ -353,23 +357,8 @@ class Runner:
         device = _resolve_device(config.measure.device)
         threads = pin_threads(config.measure.threads)
         (model, tokenizer, task), train_info = self.fine_tuned(config, device)
+        model, reductions, ctx, trainings = self.reduce(config, model, tokenizer, task, device)
         data_dir = self.options.data_dir
-        trainings = TrainingLog(self._meter_factory(config, device), device)
-        ctx = ReductionContext(
-            task=task, tokenizer=tokenizer, max_seq_len=config.max_seq_len, device=device,
-            seed=config.train.seed,
-            train_examples=lambda: task.load("train", data_dir, config.train.max_train_examples, config.train.seed),
-            calibration_examples=lambda n: held_out(task.load("train", data_dir), config.train.max_train_examples,
-                                                    config.train.seed, n),
-            regime=config.regime, trainings=trainings,
-            extra={"data_dir": data_dir,  # the pre-trained model this run started from, a fresh head from its seed
-                   "load_pretrained": lambda: kind_of(task).load_pretrained(
-                       config.model, task, config.train.seed, config.classifier_pooling).model},
-        )
-        ctx.cached_training = self._cached_training(config, ctx, trainings)
-        ctx.encode = encoder_for(task, tokenizer, config)
-        ctx.fine_tune = self._reduction_trainer(config, tokenizer, device, ctx)
-        model, reductions = apply_reductions(model, config.reductions, ctx)
         model.to(device).eval()
         examples = task.load("validation", data_dir, config.measure.eval_max_examples, 0)
         encoded = kind_of(task).encode(tokenizer, examples, ctx.max_seq_len, config)
@@ -422,6 +411,29 @@ class Runner:
         if on_model is not None:
             on_model(measured)
         return record
+
+    def reduce(self, config: RunConfig, model: nn.Module, tokenizer: Any, task: Any,
+               device: str) -> tuple[nn.Module, list[dict], ReductionContext, TrainingLog]:
+        """Apply ``config``'s reductions to its fine-tuned ``model`` (trainings inside reductions come from the
+        cache when they ran before): the model a record measured, and what each reduction realised."""
+        data_dir = self.options.data_dir
+        trainings = TrainingLog(self._meter_factory(config, device), device)
+        ctx = ReductionContext(
+            task=task, tokenizer=tokenizer, max_seq_len=config.max_seq_len, device=device,
+            seed=config.train.seed,
+            train_examples=lambda: task.load("train", data_dir, config.train.max_train_examples, config.train.seed),
+            calibration_examples=lambda n: held_out(task.load("train", data_dir), config.train.max_train_examples,
+                                                    config.train.seed, n),
+            regime=config.regime, trainings=trainings,
+            extra={"data_dir": data_dir,  # the pre-trained model this run started from, a fresh head from its seed
+                   "load_pretrained": lambda: kind_of(task).load_pretrained(
+                       config.model, task, config.train.seed, config.classifier_pooling).model},
+        )
+        ctx.cached_training = self._cached_training(config, ctx, trainings)
+        ctx.encode = encoder_for(task, tokenizer, config)
+        ctx.fine_tune = self._reduction_trainer(config, tokenizer, device, ctx)
+        model, reductions = apply_reductions(model, config.reductions, ctx)
+        return model, reductions, ctx, trainings
 
     def _baseline_model(self, baseline: RunConfig, device: str, threads: int) -> MeasuredModel:
         """The baseline's model and evaluation data, loaded once for consecutive configurations."""

@@ -167,23 +167,27 @@ def search(
 def export(
     config: ConfigArg,
     mask: Annotated[Path, typer.Option("--mask", help="Mask JSON written by `prune search`.")],
-    out: Annotated[Path, typer.Option(
-        "--out", help="Directory for model.safetensors, structure.json and the tokenizer.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (as `joulebench export` writes one).")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, onnx or joulebench (transformers configs cannot state "
+                                     "per-layer head and FFN sizes, so hf refuses a compacted model).")] = "auto",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
     data_dir: DataDir = None,
     cache_dir: CacheDir = None,
 ) -> None:
-    """Compact the fine-tuned model with a saved mask and save it (safetensors + structure.json)."""
-    from joulebench.display import ProgressBars
-    from joulebench.reductions.structured.compact import compact, save_compacted
-    from joulebench.reductions.structured.layers import param_count
-    from joulebench.reductions.structured.mask import load_mask
+    """Compact the fine-tuned model with a saved mask and export it: `joulebench export` for a configuration
+    with a structured_prune(mask=...) reduction that has not been measured yet."""
+    import dataclasses
+
+    from joulebench.config.schema import ReductionSpec
+    from joulebench.export import export_config
+    from joulebench.tasks import resolve_data_dir
 
     base = _configs(config, None, None)[0]
-    chosen = load_mask(mask)
-    with ProgressBars() as bars:
-        (model, tokenizer, _), _ = _runner(data_dir, cache_dir, False, bars).fine_tuned(base, "cpu")
-    before = param_count(model)
-    compact(model, chosen)
-    save_compacted(model, out, meta={"mask": str(mask), **chosen.summary(), "config": base.to_dict()})
-    tokenizer.save_pretrained(out)
-    print(f"{before:,} -> {param_count(model):,} parameters; saved to {out}")
+    spec = ReductionSpec("structured_prune", (("mask", str(mask)),))
+    from joulebench.reductions import validate_reduction
+
+    validate_reduction(spec, "--mask")
+    chosen = dataclasses.replace(base, reductions=(*base.reductions, spec))
+    done = export_config(chosen, out, fmt, resolve_data_dir(data_dir),
+                         cache_dir / "checkpoints" if cache_dir else None, force)
+    print(f"exported {base.task}/{base.model} + structured_prune(mask={mask}) as {done.format} to {done.folder}")

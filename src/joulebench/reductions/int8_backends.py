@@ -142,7 +142,9 @@ def onnxruntime_model(model: nn.Module, int8: bool) -> tuple[nn.Module, int]:
         # made a bf16 call timed right after an onnxruntime call 2.8x slower.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(path.read_bytes(), options, providers=["CPUExecutionProvider"])
-    return OnnxRuntimeClassifier(session, getattr(model, "config", None), weights).eval(), count
+        wrapper = OnnxRuntimeClassifier(session, getattr(model, "config", None), weights).eval()
+        wrapper.onnx_bytes = path.read_bytes()  # the graph the session runs, for export
+    return wrapper, count
 
 
 def quantize_onnxruntime(model: nn.Module) -> tuple[nn.Module, int]:

@@ -86,6 +86,22 @@ class TaskDeclaration:
         data["files"], data["hub"], data["qa_columns"] = dict(self.files), dict(self.hub), dict(self.qa_columns)
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskDeclaration:
+        """The inverse of :meth:`to_dict` (a record's ``config.task_spec``)."""
+        fields = dict(data)
+        fields["files"] = tuple(sorted(fields.get("files", {}).items()))
+        hub = dict(fields.get("hub") or {})
+        if "splits" in hub:
+            hub["splits"] = tuple(tuple(pair) for pair in hub["splits"])
+        fields["hub"] = tuple(sorted(hub.items()))
+        fields["qa_columns"] = tuple(sorted(fields.get("qa_columns", {}).items()))
+        for key in ("text", "metrics", "slices"):
+            fields[key] = tuple(fields.get(key) or ())
+        if fields.get("labels") is not None:
+            fields["labels"] = tuple(fields["labels"])
+        return cls(**fields)
+
     def identity(self) -> dict[str, Any]:
         """What counts in a configuration's identity: everything but where the files are and where it was
         declared (their content counts through the data digest)."""
