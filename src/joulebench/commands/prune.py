@@ -97,7 +97,9 @@ def score(
     for layer, row in enumerate(imp.heads.tolist()):
         print(f"{layer:>5}  " + " ".join(f"{v:.2f}" for v in row) + f"   {float(imp.ffn_blocks[layer]):.4g}")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        from joulebench.paths import writable_folder
+
+        writable_folder(out.parent, "--out")
         out.write_text(json.dumps({"config": base.to_dict(), "scoring_data": source,
                                    "accuracy": scored.accuracy, **imp.to_json()}) + "\n")
         print(f"scores: {out}")

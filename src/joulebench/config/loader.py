@@ -77,7 +77,7 @@ def parse_config(data: Any, where: str = "config", base_dir: Path | None = None)
 
         validate_reduction_chain(specs, f"{where}.reductions", config.measure.device,  # impossible combinations
                                  _task_kind(config))
-        _check_model_family(config.model, f"{where}.model", specs)
+        _check_model_family(config.model, f"{where}.model", specs, config.max_seq_len, where)
         configs.append(config)
     return configs
 
@@ -175,7 +175,8 @@ def _random_architecture(spec: dict, where: str) -> str:
     return f"{RANDOM_PREFIX}{name}"
 
 
-def _check_model_family(ref: str, where: str, specs: tuple) -> None:
+def _check_model_family(ref: str, where: str, specs: tuple, max_seq_len: int | None = None,
+                        config_where: str = "config") -> None:
     """Refuse, before anything runs, a model whose family joulebench cannot reduce (read offline from its
     config.json; a Hub id is checked when it is downloaded)."""
     import json
@@ -186,16 +187,34 @@ def _check_model_family(ref: str, where: str, specs: tuple) -> None:
     target = resolve_model(ref)
     if isinstance(target, dict):
         model_type = target.get("model_type", "bert")
+        settings = dict(target.get("config") or {})
     elif Path(target).is_dir():
         path = Path(target) / "config.json"
         try:
-            model_type = json.loads(path.read_text()).get("model_type")
+            settings = json.loads(path.read_text())
+            model_type = settings.get("model_type")
         except (OSError, ValueError) as exc:
             raise UserError(f"{path}: not a readable JSON model config ({str(exc)[:120]})") from None
     else:
         return
+    positions = _usable_positions(model_type, settings)
+    if max_seq_len is not None and positions is not None and max_seq_len > positions:
+        raise UserError(f"{config_where}.max_seq_len: {max_seq_len} is beyond the {positions} positions model {ref!r} "
+                        f"has (max_position_embeddings); use at most {positions}")
     family = family_for_type(model_type, f"{where} {ref!r}")
     for i, spec in enumerate(specs):
         why = family.refusals.get(spec.name)
         if why:
             raise UserError(f"{where}: {spec.name} (reductions[{i}]) is not available for {model_type}: {why}")
+
+
+def _usable_positions(model_type: str | None, settings: dict) -> int | None:
+    """How many tokens the model's position table covers (None: no absolute table, or not stated)."""
+    count = settings.get("max_position_embeddings")
+    if not isinstance(count, int):
+        return None
+    if model_type == "deberta-v2" and not settings.get("position_biased_input", True):
+        return None  # relative positions only: no table to index past
+    if model_type in ("roberta", "xlm-roberta"):
+        return count - int(settings.get("pad_token_id", 1)) - 1  # positions start after the padding index
+    return count

@@ -184,6 +184,10 @@ class RunConfig:
             raise ValueError(f"max_seq_len must be >= 2, got {self.max_seq_len}")
         if self.doc_stride < 0:
             raise ValueError(f"doc_stride must be >= 0, got {self.doc_stride}")
+        stride = min(self.doc_stride, self.max_seq_len // 2)
+        if self.is_span_task and self.max_seq_len - stride - 5 < 1:  # up to 4 special tokens, 1 question token
+            raise ValueError(f"max_seq_len {self.max_seq_len} with doc_stride {stride} leaves no room for a question "
+                             "in a question-answering window; raise max_seq_len or lower doc_stride")
         if self.classifier_pooling not in CLASSIFIER_POOLINGS:
             raise ValueError(f"classifier_pooling must be one of {', '.join(CLASSIFIER_POOLINGS)}, "
                              f"got {self.classifier_pooling!r}")

@@ -134,12 +134,14 @@ def _check_format(fmt: str) -> None:
 
 
 def _check_out(out: Path, force: bool) -> None:
+    from joulebench.paths import writable_folder
+
     for parent in [out, *out.parents]:
         if parent.exists() and not parent.is_dir():
             raise UserError(f"--out {out}: {parent} is a file, not a folder")
     if out.exists() and any(out.iterdir()) and not force:
         raise UserError(f"--out {out}: the folder exists and is not empty; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(out.parent, "--out")
 
 
 def _task_info(rebuilt: Any) -> dict[str, Any]:

@@ -25,7 +25,15 @@ class Exported:
         if not meta_path.is_file():
             raise UserError(f"{folder}: not an exported folder (no joulebench.json); make one with joulebench export")
         self.folder = folder
-        self.meta = json.loads(meta_path.read_text())
+        try:
+            self.meta = json.loads(meta_path.read_text())
+            missing = [k for k in ("format", "task", "max_seq_len") if k not in self.meta]
+        except (ValueError, TypeError, AttributeError):
+            missing = ["readable JSON"]
+        if missing or self.meta.get("format") not in ("hf", "onnx", "joulebench"):
+            lacking = ", ".join(missing) or "a known format"
+            raise UserError(f"{meta_path}: not a joulebench export description (lacks {lacking}); re-export the "
+                            "folder with joulebench export")
         self.format = self.meta["format"]
         self.task = self.meta["task"]
         self.max_seq_len = int(self.meta["max_seq_len"])
@@ -110,9 +118,9 @@ def predict_file(folder: str | Path, inputs: str | Path, out: str | Path | None,
     rows = exported.predict(examples, progress)
     if out is not None:
         out = Path(out)
-        if out.parent.exists() and not out.parent.is_dir():
-            raise UserError(f"--out {out}: {out.parent} is a file, not a folder")
-        out.parent.mkdir(parents=True, exist_ok=True)
+        from joulebench.paths import writable_folder
+
+        writable_folder(out.parent, "--out")
         tmp = out.with_name(f".{out.name}.tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         os.replace(tmp, out)

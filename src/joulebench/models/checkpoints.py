@@ -58,7 +58,9 @@ class CheckpointCache:
         return self._save(key, write, provenance)
 
     def _save(self, key: str, write: Callable[[Path], None], provenance: dict) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
+        from joulebench.paths import writable_folder
+
+        writable_folder(self.root, "--cache-dir (or $JOULEBENCH_CACHE)")
         self.remove_stale_temps()
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.root))
         try:

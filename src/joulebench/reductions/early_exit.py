@@ -359,12 +359,18 @@ class EarlyExit:
         if "exported_graph" in before:
             raise ValueError("early_exit must come before an exported onnxruntime graph "
                              "(quantize with backend onnxruntime, runtime)")
+        if "16bit" in before:
+            raise ValueError("early_exit must come before a 16-bit quantize (its exit heads train in fp32 on the "
+                             "backbone; quantize after them and they are cast too)")
 
     def apply(self, model: nn.Module, cfg: EarlyExitConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Attach exit heads, train them on the task's training examples, wrap the model."""
         if ctx.train_examples is None:
             raise UserError("early_exit needs training examples for its exit heads (run it through the Runner)")
         backbone = as_layerwise(model)
+        if backbone.num_layers < 2:
+            raise UserError(f"early_exit needs at least 2 encoder layers to exit before the last; this model has "
+                            f"{backbone.num_layers} (after the reductions before it)")
         backbone.eval()
         plain = _plain_model(backbone)
         heads = _build_heads(plain, backbone.num_layers - 1, cfg.exit_pooling)

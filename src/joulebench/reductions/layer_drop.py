@@ -70,6 +70,9 @@ class LayerDrop:
     def check_chain(cfg: LayerDropConfig, before: Sequence[str], device: str | None) -> None:
         """Layers must be dropped before anything attaches to them."""
         must_come_before("layer_drop", before, _LAYER_BOUND, "which is built on the model's layers")
+        if cfg.retrain:
+            must_come_before("layer_drop with retrain", before, ("quantize", "runtime"),
+                             "re-training needs the float weights")
 
     def apply(self, model: nn.Module, cfg: LayerDropConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Drop the layers in place and re-fine-tune when asked."""

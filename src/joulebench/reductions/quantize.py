@@ -145,6 +145,9 @@ def check_quantize_chain(dtype: str, backend: str, before: Sequence[str], device
     """Quantize once, with a dtype the configured device runs; export only a static model."""
     if "quantize" in before:
         raise ValueError("the model is already quantized by an earlier entry; list one quantize/int8")
+    if EXPORTED in before or "runtime" in before:
+        raise ValueError("the model already runs as an exported onnxruntime graph (runtime); quantize with backend "
+                         "onnxruntime instead of listing runtime first")
     dynamic = [name for name in before if name in ("early_exit", "token_prune")]
     if backend == "onnxruntime" and dynamic:
         raise ValueError(f"backend onnxruntime exports a fixed graph, which cannot hold {dynamic[0]}'s "
@@ -174,7 +177,8 @@ class Quantize:
 
     @staticmethod
     def chain_tags(cfg: QuantizeConfig) -> tuple[str, ...]:
-        return ("quantize", EXPORTED) if cfg.backend == "onnxruntime" else ("quantize",)
+        sixteen = ("16bit",) if cfg.dtype in ("fp16", "bf16", "auto16") else ()
+        return ("quantize", EXPORTED, *sixteen) if cfg.backend == "onnxruntime" else ("quantize", *sixteen)
 
     def apply(self, model: nn.Module, cfg: QuantizeConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model`` in place (wrappers included: exit heads are Linear layers too)."""

@@ -36,14 +36,13 @@ def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
     Raises:
         UserError: the results file is missing, malformed, or holds no records.
     """
-    results_path, out_dir = Path(results_path), Path(out_dir)
+    from joulebench.paths import no_file_in_the_way, writable_folder
+
+    results_path, out_dir = Path(results_path), no_file_in_the_way(out_dir, "--out")
     records = load_records(results_path)
     if not records:
         raise UserError(f"results file {results_path} holds no records; run a benchmark first")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create output directory {out_dir}: {exc}") from None
+    writable_folder(out_dir, "--out")
     sections = build_sections(aggregate(records))
     written: dict[str, Path] = {}
     images: dict[tuple[str, str], list[tuple[str, str]]] = {}

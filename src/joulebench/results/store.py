@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from joulebench.errors import UserError
+from joulebench.paths import writable_folder
 
 log = logging.getLogger("joulebench.results")
 
@@ -29,10 +30,7 @@ class ResultStore:
     @classmethod
     def in_dir(cls, out_dir: str | Path) -> ResultStore:
         """The store of an output directory (created if needed)."""
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise UserError(f"--out {out}: exists and is not a directory")
-        out.mkdir(parents=True, exist_ok=True)
+        out = writable_folder(out_dir, "--out")
         return cls(out / "results.jsonl")
 
     def records(self) -> list[dict]:

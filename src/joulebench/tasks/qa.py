@@ -51,7 +51,8 @@ def encode_qa(tokenizer: Any, examples: Sequence[Any], max_seq_len: int, doc_str
         return []
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("question answering needs a fast tokenizer (character offsets)")
-    out = tokenizer([e.question.lstrip() for e in examples], [e.context for e in examples],
+    questions = fitted_questions(tokenizer, [e.question.lstrip() for e in examples], max_seq_len, doc_stride)
+    out = tokenizer(questions, [e.context for e in examples],
                     truncation="only_second", max_length=max_seq_len, stride=doc_stride,
                     return_overflowing_tokens=True, return_offsets_mapping=True, padding=False,
                     return_token_type_ids=True)
@@ -64,6 +65,29 @@ def encode_qa(tokenizer: Any, examples: Sequence[Any], max_seq_len: int, doc_str
         windows.append(QAWindow(out["input_ids"][w], out["token_type_ids"][w],
                                 _answer_tokens(example, offsets), example_index, offsets))
     return windows
+
+
+def question_limit(tokenizer: Any, max_seq_len: int, doc_stride: int) -> int:
+    """The most question tokens a window of ``max_seq_len`` holds beside at least one context token that is not
+    overlap (the tokenizer refuses a window whose stride does not fit beside the question)."""
+    return max_seq_len - tokenizer.num_special_tokens_to_add(pair=True) - doc_stride - 1
+
+
+def fitted_questions(tokenizer: Any, questions: Sequence[str], max_seq_len: int, doc_stride: int) -> list[str]:
+    """Questions cut to :func:`question_limit` tokens (at a token boundary), as the reference SQuAD preprocessing
+    caps the query length; questions that fit are unchanged.
+
+    Raises:
+        ValueError: not even one question token fits.
+    """
+    limit = question_limit(tokenizer, max_seq_len, doc_stride)
+    if limit < 1:
+        raise ValueError(f"a window of {max_seq_len} tokens with overlap {doc_stride} holds no question token")
+    encoded = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=True)
+    out = []
+    for question, ids, offsets in zip(questions, encoded["input_ids"], encoded["offset_mapping"], strict=True):
+        out.append(question if len(ids) <= limit else question[: offsets[limit - 1][1]])
+    return out
 
 
 def _answer_tokens(example: Any, offsets: Sequence[tuple[int, int] | None]) -> tuple[int, int]:

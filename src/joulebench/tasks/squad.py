@@ -64,6 +64,7 @@ def parse_squad(data: Any, path: str, split: str) -> list[QAExample]:
     articles = _need(data, dict, path, "expected a JSON object with a 'data' list").get("data")
     _need(articles, list, f"{path}: key 'data'", "expected a list of articles")
     examples: list[QAExample] = []
+    seen: dict[str, str] = {}
     for a, article in enumerate(articles):
         where_a = f"{path}: data[{a}]"
         paragraphs = _need(article, dict, where_a, "expected an object").get("paragraphs")
@@ -78,6 +79,10 @@ def parse_squad(data: Any, path: str, split: str) -> list[QAExample]:
                 where_q = f"{where_p}.qas[{q}]"
                 _need(qa, dict, where_q, "expected an object")
                 qid = _need(qa.get("id"), str, f"{where_q}.id", "expected the question id as text")
+                if qid in seen:
+                    raise UserError(f"{where_q}.id: question id {qid!r} is used twice (first at {seen[qid]}); "
+                                    "answers are keyed by id, so ids must be unique")
+                seen[qid] = where_q
                 question = _need(qa.get("question"), str, f"{where_q}.question (id {qid})",
                                  "expected the question text")
                 if not question.strip():

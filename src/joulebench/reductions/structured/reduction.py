@@ -11,6 +11,7 @@ model is pruned as it is.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ from torch import nn
 
 from joulebench.config.schema import _help
 from joulebench.errors import UserError
-from joulebench.reductions.base import ReductionContext, param, register_reduction
+from joulebench.reductions.base import ReductionContext, must_come_before, param, register_reduction
 from joulebench.reductions.structured.compact import compact
 from joulebench.reductions.structured.data import SCORE_SPLITS, encode_batches, scoring_examples
 from joulebench.reductions.structured.importance import METHODS
@@ -158,6 +159,13 @@ class StructuredPrune:
     task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls = StructuredPruneConfig
+
+    @staticmethod
+    def check_chain(cfg: StructuredPruneConfig, before: Sequence[str], device: str | None) -> None:
+        """Heads and FFN units are scored and removed in the float layers of a plain model."""
+        must_come_before("structured_prune", before, ("quantize", "runtime", "exported_graph", "early_exit",
+                                                      "token_prune", "structured_prune"),
+                         "it scores and removes heads and FFN units of the plain float model")
 
     @staticmethod
     def file_digest(path: str) -> str:
