@@ -48,6 +48,9 @@ class EarlyExitConfig:
         "layer stays within this (0.01 = one point) on a calibration split carved from the training data "
         "(never the evaluation split).", None)
     calibration_examples: int = param("Held-out training examples the threshold is calibrated on.", 1000)
+    delta: float = param(
+        "With max_drop: the allowed probability that the calibrated threshold loses more than max_drop "
+        "(Learn-then-Test over the calibration split; a guarantee, not a point estimate).", 0.1)
     exit_epochs: float = param("Epochs training the exit heads, backbone frozen (fractions allowed).", 1.0)
     exit_lr: float = param("AdamW learning rate of the exit heads.", 1e-3)
     exit_pooling: str = param(
@@ -64,6 +67,8 @@ class EarlyExitConfig:
             raise ValueError(f"max_drop must be in [0, 1) (0.01 = one accuracy point), got {self.max_drop}")
         if self.calibration_examples < 1:
             raise ValueError(f"calibration_examples must be >= 1, got {self.calibration_examples}")
+        if not 0 < self.delta < 1:
+            raise ValueError(f"delta must be in (0, 1), got {self.delta}")
         if self.exit_epochs <= 0:
             raise ValueError(f"exit_epochs must be > 0, got {self.exit_epochs}")
         if self.exit_lr <= 0:
@@ -302,32 +307,43 @@ def layer_entropies_and_predictions(backbone: Layerwise, heads: nn.ModuleList, b
 
 
 def calibrate_threshold(entropies: torch.Tensor, predictions: torch.Tensor, labels: torch.Tensor,
-                        max_drop: float) -> dict:
-    """The largest entropy threshold whose accuracy drop against the last layer is within ``max_drop``.
+                        max_drop: float, delta: float = 0.1) -> dict:
+    """The largest entropy threshold certified by Learn-then-Test (:mod:`joulebench.reductions.risk_control`):
+    its accuracy drop against the last layer exceeds ``max_drop`` with probability at most ``delta`` over the
+    draw of these calibration examples.
 
-    A larger threshold lets more examples leave earlier, so the largest admissible one is the
-    cheapest. Candidates are every entropy value seen (each changes at least one exit), plus 0.
+    A larger threshold lets more examples leave earlier, so candidates go from conservative (small) to
+    aggressive; they are the midpoints between the entropies seen (at most 400 quantiles). Threshold 0 (no
+    exit) is always admissible: its drop is 0 by construction.
 
     Returns:
-        ``threshold``, ``accuracy_drop`` and ``mean_layers`` at that threshold on these examples.
+        ``threshold``, ``accuracy_drop`` and ``mean_layers`` on these examples, ``harm_bound`` (the
+        (1 - delta) upper bound on the rate of examples the last layer gets right and the exit wrong, which
+        bounds the drop) and ``tested`` (candidates tested before the walk stopped).
     """
+    from joulebench.reductions.risk_control import learn_then_test
+
     n, layers = entropies.shape
-    last_correct = (predictions[:, -1] == labels).float().mean().item()
+    last_right = predictions[:, -1] == labels
     candidates = torch.unique(entropies[:, :-1].flatten())
-    best = {"threshold": 0.0, "accuracy_drop": 0.0, "mean_layers": float(layers)}
-    # entropy < t: a candidate c admits the exits with entropy < c; use the midpoint above it
     ordered = torch.sort(candidates).values
     if len(ordered) > 400:  # quantiles of the entropies: enough resolution, bounded work
         ordered = torch.unique(torch.quantile(ordered, torch.linspace(0, 1, 400, dtype=ordered.dtype)))
-    for i in range(len(ordered)):
-        t = float(ordered[i + 1] + ordered[i]) / 2 if i + 1 < len(ordered) else float(ordered[i]) + 1e-6
-        leaves = entropies[:, :-1] < t
-        first = torch.where(leaves.any(1), leaves.float().argmax(1), torch.full((n,), layers - 1))
-        chosen = predictions[torch.arange(n), first]
-        drop = last_correct - (chosen == labels).float().mean().item()
-        if drop <= max_drop + 1e-12:
-            best = {"threshold": t, "accuracy_drop": drop, "mean_layers": float((first + 1).float().mean())}
-    return best
+    upper = torch.cat([ordered[1:], ordered[-1:] + 2e-6])
+    thresholds = (ordered + upper) / 2  # entropy < t: a candidate admits the exits below the midpoint above it
+    leaves = entropies[:, None, :-1] < thresholds[None, :, None]  # (examples, candidates, early layers)
+    first = torch.where(leaves.any(2), leaves.float().argmax(2), torch.full(leaves.shape[:2], layers - 1))
+    exit_right = predictions.gather(1, first) == labels[:, None]  # (examples, candidates)
+    harm_counts = (last_right[:, None] & ~exit_right).sum(0).numpy()
+    found = learn_then_test(harm_counts, n, max_drop, delta)
+    if found.index < 0:
+        return {"threshold": 0.0, "accuracy_drop": 0.0, "mean_layers": float(layers), "harm_bound": 0.0,
+                "tested": len(found.p_values)}
+    i = found.index
+    return {"threshold": float(thresholds[i]),
+            "accuracy_drop": float(last_right.float().mean() - exit_right[:, i].float().mean()),
+            "mean_layers": float((first[:, i] + 1).float().mean()), "harm_bound": found.bound,
+            "tested": len(found.p_values)}
 
 
 def epochs_of_batches(encoded: Sequence[Encoded], pad_id: int, seed: int) -> Iterator[dict[str, torch.Tensor]]:
@@ -426,9 +442,11 @@ class EarlyExit:
         batches = train_batches(encoded, 64, ctx.tokenizer.pad_token_id, seed=ctx.seed)
         heads.eval()
         found = calibrate_threshold(*layer_entropies_and_predictions(backbone, heads, batches, ctx.device),
-                                    cfg.max_drop)
+                                    cfg.max_drop, cfg.delta)
         return found["threshold"], {
             "max_drop": cfg.max_drop, "split": "held-out training examples (not in the training subset)",
             "examples": len(encoded), "accuracy_drop": round(found["accuracy_drop"], 5),
-            "mean_layers": round(found["mean_layers"], 4),
+            "mean_layers": round(found["mean_layers"], 4), "method": "learn-then-test (fixed sequence, binomial)",
+            "delta": cfg.delta, "harm_bound": round(found["harm_bound"], 5), "candidates_tested": found["tested"],
+            "guarantee": f"P(accuracy drop > {cfg.max_drop}) <= {cfg.delta} over the calibration draw",
         }
