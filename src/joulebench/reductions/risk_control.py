@@ -35,6 +35,14 @@ class RiskControlled:
     bound: float | None
 
 
+def p_value(harms: int, n: int, max_drop: float) -> float:
+    """The exact binomial p-value of "the harm rate exceeds max_drop" given ``harms`` of ``n`` (1 for a zero
+    budget, which no finite sample certifies)."""
+    from scipy.stats import binom
+
+    return float(binom.cdf(harms, n, max_drop)) if max_drop > 0 else 1.0
+
+
 def upper_bound(harms: int, n: int, delta: float) -> float:
     """Clopper-Pearson (1 - delta) upper bound on a rate from ``harms`` of ``n``."""
     from scipy.stats import beta

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -53,6 +54,8 @@ class TokenPruneConfig:
         "within this drop of the unpruned model's (each candidate trained as retrain says).", None)
     search_ratios: tuple[float, ...] = param("Candidate keep ratios for max_drop.", (0.2, 0.3, 0.4, 0.5, 0.7))
     calibration_examples: int = param("Held-out training sentences scoring the max_drop candidates.", 1000)
+    delta: float = param("With max_drop: the allowed probability that the chosen ratio loses more than max_drop "
+                         "(Learn-then-Test over the calibration split).", 0.1)
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -62,6 +65,8 @@ class TokenPruneConfig:
             raise ValueError(f"keep_ratio must be in (0, 1], got {self.keep_ratio}")
         if self.max_drop is not None and not 0 <= self.max_drop < 1:
             raise ValueError(f"max_drop must be in [0, 1), got {self.max_drop}")
+        if not 0 < self.delta < 1:
+            raise ValueError(f"delta must be in (0, 1), got {self.delta}")
         ratios = self.search_ratios
         if not isinstance(ratios, (list, tuple)) or not ratios or any(
                 isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r <= 1 for r in ratios):
@@ -248,32 +253,41 @@ class TokenPrune:
     @staticmethod
     def _search(backbone: LayerwiseEncoder, cfg: TokenPruneConfig,
                 ctx: ReductionContext) -> tuple[TokenPrunedBert, dict]:
-        """The most aggressive candidate ratio within ``max_drop`` on held-out training sentences."""
+        """The most aggressive candidate ratio certified within ``max_drop`` by Learn-then-Test on held-out training
+        sentences: ratios from the most conservative down, each tested by the exact binomial test of "the rate of
+        sentences the unpruned model gets right and the pruned one wrong exceeds max_drop", stopping at the first
+        not rejected (:mod:`joulebench.reductions.risk_control`)."""
+        from joulebench.reductions.risk_control import p_value, upper_bound
+
         if ctx.calibration_examples is None:
             raise UserError("token_prune max_drop needs a calibration split (run it through the Runner)")
         from joulebench.models.batching import encode
 
         encoded = encode(ctx.tokenizer, ctx.calibration_examples(cfg.calibration_examples), ctx.max_seq_len)
-        reference = held_out_accuracy(backbone, encoded, ctx)
+        reference_right = held_out_right(backbone, encoded, ctx)
+        reference = float(reference_right.mean())
         tried = []
-        chosen = None
-        for ratio in sorted(set(cfg.search_ratios)):
+        chosen, bound = None, None
+        for ratio in sorted(set(cfg.search_ratios), reverse=True):  # conservative first: fixed-sequence testing
             candidate = TokenPrunedBert(copy.deepcopy(backbone), ratio, cfg.after_layers)
             if cfg.retrain:
                 _retrain(candidate, cfg, ctx, what=f"token_prune retrain keep_ratio={ratio}")
-            accuracy = held_out_accuracy(candidate, encoded, ctx)
-            tried.append({"keep_ratio": ratio, "accuracy": round(accuracy, 5),
-                          "accuracy_drop": round(reference - accuracy, 5)})
-            if reference - accuracy <= cfg.max_drop:
-                chosen = candidate
+            right = held_out_right(candidate, encoded, ctx)
+            harms = int((reference_right & ~right).sum())
+            p = p_value(harms, len(encoded), cfg.max_drop)
+            tried.append({"keep_ratio": ratio, "accuracy": round(float(right.mean()), 5),
+                          "accuracy_drop": round(reference - float(right.mean()), 5), "p_value": round(p, 5)})
+            if p > cfg.delta:
                 break
+            chosen, bound = candidate, upper_bound(harms, len(encoded), cfg.delta)
         found = chosen is not None
         if chosen is None:  # no candidate within budget: keep every token (and say so)
             chosen = TokenPrunedBert(backbone, 1.0, cfg.after_layers)
         chosen.reset_realised()
         return chosen, {"max_drop": cfg.max_drop, "split": "held-out training examples (not in the training subset)",
                         "examples": len(encoded), "unpruned_accuracy": round(reference, 5), "tried": tried,
-                        "within_budget": found}
+                        "within_budget": found, "method": "learn-then-test (fixed sequence, binomial)",
+                        "delta": cfg.delta, "harm_bound": None if bound is None else round(bound, 5)}
 
 
 def _pruned_loss(model: nn.Module, batch: dict) -> torch.Tensor:
@@ -293,18 +307,24 @@ def _retrain(pruned: TokenPrunedBert, cfg: TokenPruneConfig, ctx: ReductionConte
 
 
 @torch.no_grad()
-def held_out_accuracy(model: nn.Module, encoded: list, ctx: ReductionContext) -> float:
-    """Accuracy of a layer-wise model (logits out) on encoded examples."""
-    from joulebench.models.batching import train_batches
+@torch.inference_mode()
+def held_out_right(model: nn.Module, encoded: list, ctx: ReductionContext) -> np.ndarray:
+    """Whether a layer-wise model (logits out) gets each encoded example right, in the examples' order."""
+    from joulebench.models.batching import eval_batches
 
     model.eval()
-    right = total = 0
-    for batch in train_batches(encoded, 64, ctx.tokenizer.pad_token_id, seed=ctx.seed):
-        batch = {k: v.to(ctx.device) for k, v in batch.items()}
-        logits = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-        right += int((logits.argmax(-1) == batch["labels"]).sum())
-        total += int(batch["labels"].numel())
-    return right / max(total, 1)
+    right = np.zeros(len(encoded), dtype=bool)
+    for batch in eval_batches(encoded, 64, ctx.tokenizer.pad_token_id):
+        inputs = {k: v.to(ctx.device) for k, v in batch.inputs.items()}
+        logits = model(inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"])
+        labels = torch.tensor([encoded[i].label for i in batch.indices], device=logits.device)
+        right[batch.indices] = (logits.argmax(-1) == labels).cpu().numpy()
+    return right
+
+
+def held_out_accuracy(model: nn.Module, encoded: list, ctx: ReductionContext) -> float:
+    """Accuracy of a layer-wise model (logits out) on encoded examples."""
+    return float(held_out_right(model, encoded, ctx).mean()) if encoded else 0.0
 
 
 def _nominal_token_layers(n_layers: int, after: Sequence[int], step: float) -> float:
