@@ -31,7 +31,7 @@ from joulebench.models.batching import Encoded, EvalBatch, collate, eval_batches
 from joulebench.models.checkpoints import CheckpointCache, CorruptCheckpoint
 from joulebench.models.loading import is_random_weights
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
-from joulebench.results.schema import SCHEMA_VERSION
+from joulebench.results.schema import SCHEMA_VERSION, engine_of
 from joulebench.results.store import ResultStore
 from joulebench.tasks.kinds import encoder_for, kind_of
 from joulebench.tasks.resolve import bind_data, task_of
@@ -398,6 +398,7 @@ class Runner:
             "model": config.model,
             "regime": config.regime,
             "reductions": reductions,
+            "engine": engine_of(reductions),
             "scenario": config.measure.scenario,
             "quality": quality,
             "cost": cost,

@@ -161,3 +161,11 @@ def budget_text(pick: BudgetPick) -> str:
     if pick.trained_longer:
         text += " [trained longer than the baseline]"
     return text
+
+
+def point_engine(point: Point) -> str:
+    """The engine of a point's records (from the record, or from its reductions for records made before)."""
+    from joulebench.results.schema import engine_of
+
+    engines = {r.get("engine") or engine_of(r.get("reductions") or []) for r in point.records}
+    return " / ".join(sorted(engines)) or DASH

@@ -23,6 +23,7 @@ from joulebench.report.format import (
     metric_text,
     num,
     percent_scale,
+    point_engine,
     quality_name,
     ratio_text,
     wants_log_scale,
@@ -120,12 +121,13 @@ def frontier_plot(section: Section, x_metric: str) -> go.Figure:
 
 def _points_table(section: Section) -> str:
     """HTML table of the section's configurations."""
-    head = (f"<tr><th>configuration</th><th>n</th><th>{escape(quality_name(section.quality_metric))} ± 95% CI</th>"
+    head = (f"<tr><th>configuration</th><th>engine</th><th>n</th><th>{escape(quality_name(section.quality_metric))}"
+            " ± 95% CI</th>"
             "<th>energy J/ex</th><th>energy method</th><th>latency p50 ms</th>"
             "<th>latency p99 ms</th><th>peak MB</th><th>FLOPs/ex</th><th>config hash</th></tr>")
     rows = []
     for p in section.points:
-        cells = [p.label, str(p.n), metric_text(p, section.quality_metric, with_ci=True),
+        cells = [p.label, point_engine(p), str(p.n), metric_text(p, section.quality_metric, with_ci=True),
                  metric_text(p, "energy_j_per_example", with_ci=True), p.energy_method or "–",
                  metric_text(p, "latency_ms_p50"), metric_text(p, "latency_ms_p99"),
                  metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example"),

@@ -24,6 +24,7 @@ from joulebench.report.format import (
     energy_method_text,
     metric_text,
     num,
+    point_engine,
     quality_name,
     ratio_text,
     rule_text,
@@ -50,7 +51,8 @@ def _configurations(section: Section) -> list[str]:
     metric = section.quality_metric
     qa = metric == "span_f1"  # question answering: exact match too, costs per question
     per = "question" if qa else "example"
-    header = ["configuration", "n", f"{quality_name(metric)} ± 95% CI", *(["exact match ± 95% CI"] if qa else []),
+    header = ["configuration", "engine", "n", f"{quality_name(metric)} ± 95% CI",
+              *(["exact match ± 95% CI"] if qa else []),
               f"energy J/{per} (method)", "energy per correct (J)", "latency p50 (ms)", "latency p99 (ms)",
               "throughput (ex/s)", "peak mem (MB)", f"FLOPs/{per}"]
     rows = []
@@ -60,12 +62,18 @@ def _configurations(section: Section) -> list[str]:
         if p.energy_method and energy != DASH:
             energy += f" ({p.energy_method})"
         label = p.label + (" ★" if any(p is b for b in section.baselines) else "")
-        rows.append([label, str(p.n), metric_text(p, metric, with_ci=True),
+        rows.append([label, point_engine(p), str(p.n), metric_text(p, metric, with_ci=True),
                      *([metric_text(p, "exact_match", with_ci=True)] if qa else []), energy,
                      num(epc.mean if epc else None), metric_text(p, "latency_ms_p50"),
                      metric_text(p, "latency_ms_p99"), metric_text(p, "throughput_eps"),
                      metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example")])
     notes = ["", "★ baseline: full fine-tuning, no reductions."]
+    base_engines = {point_engine(b) for b in section.baselines}
+    moved = [p.label for p in section.points if point_engine(p) not in base_engines]
+    if moved:
+        notes.append(f"Engine: {', '.join(moved)} ran on another engine than the baseline ({', '.join(base_engines)}); "
+                     "their cost ratios include the change of engine as well as the reduction (the split into engine "
+                     "x reduction is not measured yet).")
     if qa:
         notes.append("Question answering: energy and FLOPs are per question (a question may span several windows); "
                      "latency and throughput are per window; a correct prediction is an exact match.")

@@ -11,6 +11,8 @@ Top level
     task             str, task key ("sst2", "mrpc", "qqp").
     model            str, model reference as written (alias, Hub id or path).
     regime           str, training regime key ("full", "frozen", "top_k").
+    engine           str, what ran the model: "torch eager", "onnxruntime", "torch_ao int8", "torch eager bf16"
+                     (``engine_of``; records made before it say it through their reductions' details).
     reductions       list of {"name": str, "params": dict, "details": dict}: each reduction
                      applied, in order, with its parameters and what it realised (layers_kept,
                      mean_layers_computed, tokens_kept_ratio, weight_bits, max_seq_len, sparsity…).
@@ -180,3 +182,24 @@ def metric_value(record: dict, metric: str) -> float | None:
         return None
     node = _follow(record, spec["qa_path"] if qa and "qa_path" in spec else spec["path"])
     return None if node is None else float(node) * spec.get("scale", 1.0)  # type: ignore[arg-type]
+
+
+def engine_of(reductions: list[dict]) -> str:
+    """The engine a record's model ran on, from what its reductions realised: ``torch eager`` unless a reduction
+    moved it (``onnxruntime`` for an exported graph, ``torch_ao int8`` for dynamic int8 in torch, ``torch eager
+    bf16`` for a 16-bit cast)."""
+    engine = "torch eager"
+    for reduction in reductions:
+        details = reduction.get("details") if isinstance(reduction, dict) else None
+        if not isinstance(details, dict):
+            continue
+        backend, dtype = details.get("backend"), details.get("dtype")
+        if details.get("engine"):
+            engine = str(details["engine"])
+        elif backend == "onnxruntime":
+            engine = "onnxruntime"
+        elif dtype == "int8" and backend:
+            engine = f"{backend} int8"
+        elif dtype in ("bf16", "fp16"):
+            engine = f"torch eager {dtype}"
+    return engine
