@@ -40,22 +40,33 @@ def hypervolume(points: Sequence[Sequence[float]], reference: Sequence[float],
         reference: a point worse than every point of interest in every objective.
         scale: divide each objective's extent by this (normalisation); default 1.
 
-    Points not better than the reference in every objective add nothing. Two objectives are
-    computed exactly by a sweep; more use Optuna's hypervolume routine.
+    Points not better than the reference in every objective add nothing. The volume is exact: two
+    objectives by a sweep, more by slicing along the last objective (Zitzler's HSO: the union of the
+    boxes is summed slab by slab), which is quick for the tens of trials a search holds.
     """
     scale = scale or [1.0] * len(reference)
     inside = [tuple((r - p) / s for p, r, s in zip(pt, reference, scale, strict=True)) for pt in points]
     inside = [g for g in inside if all(v > 0 for v in g)]  # gains over the reference, higher is better
-    if not inside:
+    return _union_volume(inside)
+
+
+def _union_volume(gains: list[tuple[float, ...]]) -> float:
+    """Volume of the union of the boxes [0, g] (every coordinate of every g positive)."""
+    if not gains:
         return 0.0
-    if len(reference) == 2:
+    if len(gains[0]) == 1:
+        return max(g[0] for g in gains)
+    if len(gains[0]) == 2:
         area, best_y = 0.0, 0.0
-        for x, y in sorted(inside, key=lambda g: -g[0]):  # widest first
+        for x, y in sorted(gains, key=lambda g: -g[0]):  # widest first
             if y > best_y:
                 area += x * (y - best_y)
                 best_y = y
         return area
-    import numpy as np
-    from optuna._hypervolume import compute_hypervolume
-
-    return float(compute_hypervolume(-np.asarray(inside), np.zeros(len(reference))))
+    ordered = sorted(gains, key=lambda g: -g[-1])  # tallest first along the last objective
+    volume = 0.0
+    for i, point in enumerate(ordered):
+        below = ordered[i + 1][-1] if i + 1 < len(ordered) else 0.0
+        if point[-1] > below:  # the slab (below, point] holds the first i + 1 boxes
+            volume += (point[-1] - below) * _union_volume([g[:-1] for g in ordered[: i + 1]])
+    return volume
