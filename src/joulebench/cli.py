@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     _typer_click_exceptions = click.exceptions
 
 from joulebench.commands import prune, ticket
+from joulebench.commands.options import CacheDir, DataDir
 from joulebench.display import ProgressBars, console
 from joulebench.errors import UserError
 
@@ -23,23 +24,11 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Accuracy per joule for reduced pre-trained encoders."
 )
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Folder holding glue/SST-2 etc. (default: see README, Data)."),
-]
-CacheDir = Annotated[
-    Path | None,
-    typer.Option("--cache-dir", help="Checkpoint cache; default $JOULEBENCH_CACHE or ~/.cache/joulebench."),
-]
-
 
 def _runner(data_dir: Path | None, cache_dir: Path | None, force: bool, bars: ProgressBars):
-    from joulebench.models.checkpoints import CheckpointCache
-    from joulebench.runner import Runner, RunOptions
-    from joulebench.tasks import resolve_data_dir
+    from joulebench.commands.options import make_runner
 
-    cache = CheckpointCache(cache_dir / "checkpoints" if cache_dir else None)
-    return Runner(RunOptions(data_dir=resolve_data_dir(data_dir), cache=cache, progress=bars, force=force))
+    return make_runner(data_dir, cache_dir, force, bars)
 
 
 def _run_all(configs: list, out: Path, data_dir: Path | None, cache_dir: Path | None, force: bool,

@@ -9,15 +9,12 @@ from typing import Annotated
 
 import typer
 
+from joulebench.commands.options import CacheDir, DataDir
 from joulebench.errors import UserError
 
 app = typer.Typer(no_args_is_help=True, help="Structured pruning of attention heads and FFN units.")
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML file with one configuration (no reductions).")]
-DataDir = Annotated[Path | None, typer.Option(
-    "--data-dir", help="Folder with glue/SST-2 etc.; default $JOULEBENCH_DATA, else the Hub.")]
-CacheDir = Annotated[Path | None, typer.Option(
-    "--cache-dir", help="Checkpoint cache; default $JOULEBENCH_CACHE or ~/.cache/joulebench.")]
 MaxTrain = Annotated[
     int | None, typer.Option("--max-train-examples", help="Override train.max_train_examples (keeps runs short).")]
 Epochs = Annotated[float | None, typer.Option("--epochs", help="Override train.epochs.")]
@@ -42,12 +39,9 @@ def _configs(path: Path, max_train: int | None, epochs: float | None) -> list:
 
 
 def _runner(data_dir: Path | None, cache_dir: Path | None, force: bool, bars: object):
-    from joulebench.models.checkpoints import CheckpointCache
-    from joulebench.runner import Runner, RunOptions
-    from joulebench.tasks import resolve_data_dir
+    from joulebench.commands.options import make_runner
 
-    cache = CheckpointCache(cache_dir / "checkpoints" if cache_dir else None)
-    return Runner(RunOptions(data_dir=resolve_data_dir(data_dir), cache=cache, progress=bars, force=force))
+    return make_runner(data_dir, cache_dir, force, bars)
 
 
 def _split_ints(text: str, what: str) -> tuple[int, ...]:

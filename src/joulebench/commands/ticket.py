@@ -12,16 +12,12 @@ from typing import Annotated
 
 import typer
 
+from joulebench.commands.options import CacheDir, DataDir
+
 app = typer.Typer(no_args_is_help=True, help="Lottery tickets: IMP search, baselines, transfer, MLM tickets, price.")
 
 StudyFile = Annotated[Path, typer.Argument(help="Ticket study YAML (configs/ticket*.yaml).")]
 Out = Annotated[Path, typer.Option("--out", help="Output directory: OUT/results.jsonl and OUT/masks/.")]
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Folder with glue/SST-2 etc.; default $JOULEBENCH_DATA, else the Hub.")
-]
-CacheDir = Annotated[
-    Path | None, typer.Option("--cache-dir", help="Checkpoint cache; default $JOULEBENCH_CACHE or ~/.cache/joulebench.")
-]
 Force = Annotated[bool, typer.Option("--force", help="Re-run configurations already stored.")]
 
 
@@ -32,9 +28,9 @@ def _say(message: str) -> None:
 def _study(config: Path, out: Path, data_dir: Path | None, cache_dir: Path | None, force: bool, **override: object):
     import dataclasses
 
+    from joulebench.commands.options import checkpoint_cache
     from joulebench.experiments.lottery.settings import load_study
     from joulebench.experiments.lottery.study import TicketStudy
-    from joulebench.models.checkpoints import CheckpointCache
     from joulebench.tasks import resolve_data_dir
 
     settings = load_study(config)
@@ -42,7 +38,7 @@ def _study(config: Path, out: Path, data_dir: Path | None, cache_dir: Path | Non
         settings = dataclasses.replace(settings, base=dataclasses.replace(settings.base, task=str(override["task"])))
     if override.get("text"):
         settings = dataclasses.replace(settings, mlm=dataclasses.replace(settings.mlm, text_file=str(override["text"])))
-    cache = CheckpointCache(cache_dir / "checkpoints" if cache_dir else None)
+    cache = checkpoint_cache(cache_dir)
     return TicketStudy(settings, out, resolve_data_dir(data_dir), cache, say=_say, force=force)
 
 

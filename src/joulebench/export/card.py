@@ -9,7 +9,7 @@ import yaml
 
 from joulebench.analysis.aggregate import aggregate
 from joulebench.analysis.paired import paired_difference
-from joulebench.results.schema import primary_metric_of
+from joulebench.results.schema import engine_of, primary_metric_of
 
 #: Packaged aliases -> the Hub model they are.
 BASE_MODELS = {"minilm-l6": "sentence-transformers/all-MiniLM-L6-v2"}
@@ -18,13 +18,6 @@ Z95 = 1.959964
 
 def _figure(value: Any, digits: int = 4) -> str:
     return "null" if value is None else f"{value:.{digits}g}"
-
-
-def _engine(record: dict) -> str:
-    """The engine the record ran on, from what its reductions realised (torch eager unless one says otherwise)."""
-    named = [f"{r['name']} on {r['details']['backend']}" for r in record.get("reductions", [])
-             if isinstance(r.get("details"), dict) and r["details"].get("backend")]
-    return "; ".join(named) or "torch eager"
 
 
 def quality_lines(record: dict, baseline: dict | None) -> tuple[list[str], list[dict]]:
@@ -96,7 +89,7 @@ def model_card(record: dict, baseline: dict | None, fmt: str, info: dict[str, An
         f"- CPU: {env.get('cpu')} ({env.get('cpu_count')} logical CPUs; {features}); GPU: {env.get('gpu')}",
         f"- threads: {cost.get('threads')}; device: {cost.get('device')}; torch {env.get('torch')}, "
         f"transformers {env.get('transformers')}, onnxruntime {env.get('onnxruntime')}",
-        f"- engine: {_engine(record)}",
+        f"- engine: {record.get('engine') or engine_of(record.get('reductions') or [])}",
         "",
         "## Training budget", "",
         f"- {config.get('regime')} fine-tuning, {train.get('train_examples') or 'all'} training examples, "
