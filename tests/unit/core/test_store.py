@@ -34,5 +34,7 @@ def test_corrupt_complete_line_names_file_and_line(tmp_path):
 
 def test_out_must_be_a_directory(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(UserError, match="not a directory"):
+    with pytest.raises(UserError, match="--out .*file: is a file; expected a folder"):
         ResultStore.in_dir(tmp_path / "file")
+    with pytest.raises(UserError, match="is below .*file, which is a file"):
+        ResultStore.in_dir(tmp_path / "file" / "out")

@@ -62,7 +62,7 @@ def test_markdown_summary_sections(built):
     md = built["report.md"].read_text(encoding="utf-8")
     assert "## sst2 / offline" in md
     assert "estimate (modelled, NOT measured" in md
-    assert "| minilm-l6 full ★ | 3 | 90.87 ± " in md
+    assert "| minilm-l6 full ★ | torch eager | 3 | 90.87 ± " in md
     assert "Cheapest within tolerance of baseline" in md
     assert "| minilm-l6 full | 1 pt | point estimate | minilm-l6 full + int8 |" in md
     assert "| minilm-l6 full | 2 pt | point estimate | minilm-l6 full + int8 + layers(k=3) |" in md
