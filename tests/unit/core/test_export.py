@@ -38,6 +38,8 @@ KINDS = {
                     ["hf", "onnx"]),
     "structured": ([{"name": "structured_prune", "heads_frac": 0.5, "ffn_frac": 0.5, "score_examples": 16}], {},
                    ["onnx", "joulebench"], []),
+    "distill": ([{"name": "distill", "keep_layers": 1, "epochs": 0.5}], {}, ["hf", "onnx", "joulebench"], []),
+    "bf16": ([{"name": "quantize", "dtype": "bf16"}], {}, ["hf", "joulebench"], ["onnx"]),
 }
 
 

@@ -277,3 +277,47 @@ def test_duplicate_question_ids_are_refused(tmp_path):
     write_jsonl(tmp_path / "train.jsonl", [row, {**row, "question": "Who did?"}])
     spec = parse_declaration({"name": "qa", "kind": "extractive_qa", "data": "train.jsonl"}, tmp_path, "t")
     check_fails(declared_task(spec), "line 2, column 'id': question id 'q1' already used on line 1")
+
+
+# -- everywhere a built-in task goes ------------------------------------------------------------------------------
+
+
+def test_a_search_file_names_a_declared_task_from_its_tasks_folder(three_class):
+    import yaml
+
+    from joulebench.experiments.search import load_search
+
+    (three_class / "tasks").mkdir()
+    (three_class / "tasks" / "tickets.yaml").write_text(
+        "name: tickets\nkind: classification\ntext: body\nlabel: category\n"
+        "data: {train: ../train.csv, dev: ../dev.csv}\n")
+    path = three_class / "search.yaml"
+    path.write_text(yaml.safe_dump({"task": "tickets", "model": "tiny-random-bert",
+                                    "search": {"reductions": [{"name": "layer_drop",
+                                                               "params": {"keep_layers": {"int": [1, 2]}}}],
+                                               "objectives": ["maximize accuracy", "minimize energy_j_per_example"]}}))
+    space = load_search(str(path))
+    config = space.config_for({"layer_drop.keep_layers": 1})
+    assert config.task == "tickets" and config.task_spec.labels is None and config.task_data
+    assert task_of(config).num_labels == 3
+
+
+def test_a_hub_dataset_is_read_through_datasets(monkeypatch, tmp_path):
+    import datasets
+
+    rows = {"train": {"sentence": ["good", "bad", "fine", "awful"], "label": [1, 0, 1, 0]},
+            "validation": {"sentence": ["nice", "poor"], "label": [1, 0]}}
+    asked = []
+
+    def fake_load(path, name=None, split=None, revision=None, **_):
+        asked.append((path, name, split, revision))
+        return datasets.Dataset.from_dict(rows[split])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    spec = parse_declaration({"name": "hubbed", "kind": "classification", "text": "sentence", "label": "label",
+                              "hub": {"path": "someone/sentiment", "revision": "abc123",
+                                      "splits": {"train": "train", "dev": "validation"}}}, tmp_path, "task")
+    task = declared_task(spec)
+    assert [e.label for e in task.load("validation")] == [1, 0] and task.label_names == ("0", "1")
+    assert task.data_digest() == "hub:someone/sentiment@abc123"
+    assert ("someone/sentiment", None, "validation", "abc123") in asked
