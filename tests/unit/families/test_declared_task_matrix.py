@@ -18,7 +18,12 @@ from joulebench.runner import Runner, RunOptions
 WORDS = ["good", "bad", "fine", "news", "plot", "today", "market", "film", "awful", "great"]
 REDUCTIONS = [[], [{"name": "layer_drop", "keep_layers": 1}], [{"name": "quantize", "dtype": "int8",
                                                                   "backend": "torch_ao"}],
-              [{"name": "structured_prune", "heads_frac": 0.5, "ffn_frac": 0.5, "score_examples": 16}]]
+              [{"name": "structured_prune", "heads_frac": 0.5, "ffn_frac": 0.5, "score_examples": 16}],
+              [{"name": "seq_len", "max_seq_len": 8}], [{"name": "runtime", "engine": "onnxruntime"}]]
+#: Reductions that score classes: classification only (regression refuses them at validate).
+CLASS_ONLY = [[{"name": "early_exit", "threshold": 0.5, "exit_epochs": 0.5}],
+              [{"name": "token_prune", "keep_ratio": 0.5, "after_layers": [1]}],
+              [{"name": "distill", "keep_layers": 1, "epochs": 0.5}]]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,7 @@ def declared(kind: str, root: Path) -> dict:
 @pytest.mark.parametrize("kind", ["classification", "regression"])
 def test_declared_tasks_run_on_every_family(tmp_path, task_files, family, kind):
     runner = Runner(RunOptions(cache=CheckpointCache(tmp_path / "cache")))
-    for reductions in REDUCTIONS:
+    for reductions in REDUCTIONS + (CLASS_ONLY if kind == "classification" else []):
         (config,) = parse_config({"task": declared(kind, task_files), "model": f"tiny-random-{family}",
                                   "max_seq_len": 16, "reductions": reductions,
                                   "train": {"batch_size": 16, "max_train_examples": 32},
@@ -64,3 +69,12 @@ def test_declared_tasks_run_on_every_family(tmp_path, task_files, family, kind):
             assert set(quality["predictions"]) <= set("012") and "channel=web" in quality["slices"]
         else:
             assert isinstance(quality["predictions"], list) and isinstance(quality["predictions"][0], float)
+
+
+@pytest.mark.parametrize("reductions", CLASS_ONLY)
+def test_regression_refuses_class_scoring_reductions_at_validate(task_files, tmp_path, reductions):
+    from joulebench.errors import UserError
+
+    with pytest.raises(UserError, match="not available for a regression task"):
+        parse_config({"task": declared("regression", task_files), "model": "tiny-random-bert",
+                      "reductions": reductions}, "c", tmp_path)
