@@ -227,3 +227,21 @@ def test_a_ticket_study_on_question_answering_trains_span_tickets(tmp_path, fixt
     ticket = next(r for r in records if arm(r) == "imp")["reductions"][0]["details"]
     assert ticket["sparsity"] == pytest.approx(0.5, abs=0.01) and ticket["dense_metric"] == "f1"
     assert load_mask(masks[0.5]).provenance["task"] == "squad"
+
+
+def test_matching_is_paired_non_inferiority_against_the_dense_seeds():
+    from joulebench.experiments.lottery.study import DenseBaseline
+
+    labels = "0101010101" * 20
+    dense = [{"quality": {"accuracy": 0.9, "predictions": labels[:180] + "1" * 20, "labels": labels,
+                          "examples_sha256": "x", "primary_metric": "accuracy"}} for _ in range(2)]
+    base = DenseBaseline("sst2", "accuracy", (0, 1), (0.9, 0.9), tuple(dense), tolerance=0.01)
+    same = base.judge(0.9, dict(dense[0]["quality"]))
+    assert same["matching"] is True and same["matching_paired_delta"] == 0.0 and "paired" in same["matching_rule"]
+    worse = dict(dense[0]["quality"], predictions=labels[:150] + "1" * 50, accuracy=0.775)
+    judged = base.judge(0.775, worse)
+    assert judged["matching"] is False and judged["matching_paired_ci95"][1] < 0
+    assert judged["matching_chen"] is False  # std 0 over identical seeds: the old rule agrees here
+    # a loss within noise of one point is not "matching" unless its interval excludes the one-point loss
+    slight = dict(dense[0]["quality"], predictions=labels[:178] + "1" * 22, accuracy=0.895)
+    assert base.judge(0.895, slight)["matching"] is False and base.judge(0.895, slight)["matching_chen"] is False

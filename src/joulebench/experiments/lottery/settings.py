@@ -60,8 +60,11 @@ class SearchSettings:
 class BaselineSettings:
     """What every ticket is compared with."""
 
-    dense_seeds: tuple[int, ...] = _help("Seeds of the dense model; matching = score >= mean - std over them.",
+    dense_seeds: tuple[int, ...] = _help("Seeds of the dense model (matching is judged against all of them).",
                                          (0, 1, 2))
+    matching_tolerance: float = _help("A ticket matches when the paired 95% interval of its difference to the dense "
+                                      "model (seeds averaged per example) excludes a loss of this much: the "
+                                      "non-inferiority rule of the budgets (0.01 = one point).", 0.01)
     random_pruning: bool = _help("Random mask with the ticket's per-layer sparsity, from the pre-trained weights.",
                                  True)
     random_reinit: bool = _help("The ticket's mask on randomly initialised weights.", True)
@@ -73,6 +76,8 @@ class BaselineSettings:
         """Raise ValueError for impossible settings."""
         if not self.dense_seeds:
             raise ValueError("baselines.dense_seeds: at least one seed (the matching rule needs the dense score)")
+        if not 0 <= self.matching_tolerance < 1:
+            raise ValueError(f"baselines.matching_tolerance must be in [0, 1), got {self.matching_tolerance}")
 
 
 @dataclass(frozen=True)

@@ -63,12 +63,15 @@ def _encode(config: RunConfig, tokenizer: Any, examples: list) -> list:
 
 @dataclass(frozen=True)
 class DenseBaseline:
-    """The dense model's primary metric over seeds, and Chen et al.'s matching rule."""
+    """The dense model's primary metric over seeds, and the matching rule: paired non-inferiority on the same
+    examples (Chen et al.'s mean - 1 std over seeds is recorded beside it)."""
 
     task: str
     metric: str
     seeds: tuple[int, ...]
     values: tuple[float, ...]
+    records: tuple[dict, ...] = ()
+    tolerance: float = 0.01
 
     @property
     def mean(self) -> float:
@@ -79,11 +82,30 @@ class DenseBaseline:
         """Sample standard deviation over seeds (0 with one seed)."""
         return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
 
-    def judge(self, score: float) -> dict:
-        """Record details: is ``score`` matching (>= mean - std)?"""
+    def judge(self, score: float, quality: dict | None = None) -> dict:
+        """Record details: does a ticket with ``score`` (and per-example ``quality``) match the dense model?"""
+        from types import SimpleNamespace
+
+        from joulebench.analysis.paired import paired_difference
+        from joulebench.results.schema import primary_metric_of
+
+        chen = bool(score >= self.mean - self.std)
+        diff = None
+        if quality is not None and self.records:
+            ticket = {"quality": quality}
+            metric = primary_metric_of(self.records[0]) or self.metric
+            diff = paired_difference(SimpleNamespace(records=[ticket]), SimpleNamespace(records=list(self.records)),
+                                     metric)
+        paired = {} if diff is None else {
+            "matching_paired_delta": diff.delta, "matching_paired_ci95": [diff.low, diff.high]}
         return {
-            "matching": bool(score >= self.mean - self.std),
-            "matching_rule": f"{self.metric} >= dense mean - 1 std over {len(self.values)} seed(s) (Chen et al. 2020)",
+            "matching": diff.non_inferior(self.tolerance) if diff is not None else chen,
+            "matching_rule": (f"paired non-inferiority: the 95% paired-bootstrap interval of the difference to the "
+                              f"dense model ({len(self.values)} seed(s), averaged per example) excludes a loss of "
+                              f"{self.tolerance:g}") if diff is not None else
+            f"{self.metric} >= dense mean - 1 std over {len(self.values)} seed(s) (Chen et al. 2020)",
+            **paired,
+            "matching_chen": chen,
             "dense_metric": self.metric,
             "dense_mean": self.mean,
             "dense_std": self.std,
@@ -170,7 +192,7 @@ class TicketStudy:
         from joulebench.tasks import get_task
 
         metric = get_task(task).primary_metric
-        values = []
+        values, records = [], []
         seeds = self.s.baselines.dense_seeds
         for seed in seeds:
             config = self.run_config(task, seed, name=f"dense {task} seed{seed}")
@@ -184,8 +206,10 @@ class TicketStudy:
                 elif self._by_hash is not None:
                     self._by_hash[record["config_hash"]] = record
             values.append(float(record["quality"][metric]))
+            records.append(record)
             self.say(f"dense {task} seed {seed}: {metric} {values[-1]:.4f}")
-        self._dense[task] = DenseBaseline(task, metric, tuple(seeds), tuple(values))
+        self._dense[task] = DenseBaseline(task, metric, tuple(seeds), tuple(values), tuple(records),
+                                          self.s.baselines.matching_tolerance)
         return self._dense[task]
 
     # -- training -------------------------------------------------------------------------------------
@@ -271,7 +295,7 @@ class TicketStudy:
         tokens = sum(b.inputs["input_ids"].numel() for b in batches) / max(1, len(encoded))
         details["tokens_per_example"] = tokens
         details["flops_per_example_nonzero"] = nonzero_flops_per_example(flops, tokens, details)
-        details.update(self.dense(config.task).judge(float(quality[task.primary_metric])))
+        details.update(self.dense(config.task).judge(float(quality[task.primary_metric]), quality))
         record = {
             "schema_version": SCHEMA_VERSION,
             "config_hash": config_hash(self.runner.bind(config)),

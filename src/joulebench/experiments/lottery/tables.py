@@ -64,7 +64,7 @@ def _dense_line(records: Iterable[dict], task: str) -> tuple[str, float | None, 
 def accuracy_table(records: list[dict], task: str, same_task_masks: bool = True) -> str:
     """Accuracy vs sparsity for IMP, one-shot, random pruning, random re-init and MLM tickets on ``task``.
 
-    ✓ marks a matching subnetwork (score >= dense mean - 1 std, Chen et al.); only records with
+    ✓ marks a matching subnetwork (paired non-inferiority against the dense seeds); only records with
     ``execution: dense`` count (CSR runs repeat the same trained weights).
     """
     dense_text, _, _ = _dense_line(records, task)
@@ -81,7 +81,7 @@ def accuracy_table(records: list[dict], task: str, same_task_masks: bool = True)
         cells[level][a].append((_metric(r), d.get("matching")))
     arms = [a for a in ARMS if any(a in row for row in cells.values())]
     header = "| sparsity | " + " | ".join(arms) + " |"
-    lines = [f"Task {task}: dense {dense_text}; ✓ = matching (≥ dense mean − 1 std)", "", header,
+    lines = [f"Task {task}: dense {dense_text}; ✓ = matching (paired non-inferiority to the dense model)", "", header,
              "|" + "---|" * (len(arms) + 1)]
     lines.append("| 0% (dense) | " + " | ".join(dense_text if a in ("imp", "one_shot") else "" for a in arms) + " |")
     for level in sorted(cells):
