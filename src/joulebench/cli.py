@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     _typer_click_exceptions = click.exceptions
 
 from joulebench.commands import prune, ticket
-from joulebench.commands.options import CacheDir, DataDir
+from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force
 from joulebench.display import ProgressBars, console
 from joulebench.errors import UserError
 
@@ -276,14 +276,14 @@ def export(
                                              "example) non-inferior within 1 point of its baseline; add "
                                              "'(point estimate)' for that rule.")] = None,
     config_hash: Annotated[str | None, typer.Option("--config-hash", help="Export this record instead.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto (hf where it can hold the model, else onnx, else "
-                                     "joulebench), hf, onnx or joulebench.")] = "auto",
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
+    fmt: ExportFormat = "auto",
+    force: Force = False,
     data_dir: DataDir = None,
     cache_dir: CacheDir = None,
 ) -> None:
     """Write the chosen configuration as a deployable folder with MODEL_CARD.md and joulebench.json."""
     from joulebench.analysis.load import load_records
+    from joulebench.commands.options import checkpoints_dir
     from joulebench.export import export_record, select_record
     from joulebench.tasks import resolve_data_dir
 
@@ -291,8 +291,7 @@ def export(
     path = results / "results.jsonl" if results.is_dir() else results
     wanted = ((record.get("cost") or {}).get("vs_baseline") or {}).get("baseline_config_hash")
     baseline = next((r for r in load_records(path) if wanted and r.get("config_hash") == wanted), None)
-    done = export_record(record, out, fmt, resolve_data_dir(data_dir), cache_dir / "checkpoints" if cache_dir
-                         else None, force, baseline)
+    done = export_record(record, out, fmt, resolve_data_dir(data_dir), checkpoints_dir(cache_dir), force, baseline)
     print(f"exported {record.get('config_hash')} ({record.get('name') or record.get('task')}) as {done.format} "
           f"to {done.folder}")
     for name, why in done.refused.items():

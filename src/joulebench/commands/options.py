@@ -20,11 +20,24 @@ CacheDir = Annotated[
 ]
 
 
+ExportFormat = Annotated[
+    str,
+    typer.Option("--format", help="auto (hf where it can hold the model, else onnx, else joulebench), hf, onnx or "
+                                  "joulebench; each written folder is loaded back and checked."),
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")]
+
+
+def checkpoints_dir(cache_dir: Path | None) -> Path | None:
+    """The ``checkpoints/`` folder under ``--cache-dir``, or None for the default cache."""
+    return cache_dir / "checkpoints" if cache_dir else None
+
+
 def checkpoint_cache(cache_dir: Path | None) -> Any:
     """The checkpoint cache under ``--cache-dir`` (its ``checkpoints/`` folder), or the default one."""
     from joulebench.models.checkpoints import CheckpointCache
 
-    return CheckpointCache(cache_dir / "checkpoints" if cache_dir else None)
+    return CheckpointCache(checkpoints_dir(cache_dir))
 
 
 def make_runner(data_dir: Path | None, cache_dir: Path | None, force: bool = False, bars: Any = None) -> Any:

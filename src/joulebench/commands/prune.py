@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from joulebench.commands.options import CacheDir, DataDir
+from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force
 from joulebench.errors import UserError
 
 app = typer.Typer(no_args_is_help=True, help="Structured pruning of attention heads and FFN units.")
@@ -164,9 +164,8 @@ def export(
     config: ConfigArg,
     mask: Annotated[Path, typer.Option("--mask", help="Mask JSON written by `prune search`.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write (as `joulebench export` writes one).")],
-    fmt: Annotated[str, typer.Option("--format", help="auto, onnx or joulebench (transformers configs cannot state "
-                                     "per-layer head and FFN sizes, so hf refuses a compacted model).")] = "auto",
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
+    fmt: ExportFormat = "auto",
+    force: Force = False,
     data_dir: DataDir = None,
     cache_dir: CacheDir = None,
 ) -> None:
@@ -174,6 +173,7 @@ def export(
     with a structured_prune(mask=...) reduction that has not been measured yet."""
     import dataclasses
 
+    from joulebench.commands.options import checkpoints_dir
     from joulebench.config.schema import ReductionSpec
     from joulebench.export import export_config
     from joulebench.tasks import resolve_data_dir
@@ -184,6 +184,5 @@ def export(
 
     validate_reduction(spec, "--mask")
     chosen = dataclasses.replace(base, reductions=(*base.reductions, spec))
-    done = export_config(chosen, out, fmt, resolve_data_dir(data_dir),
-                         cache_dir / "checkpoints" if cache_dir else None, force)
+    done = export_config(chosen, out, fmt, resolve_data_dir(data_dir), checkpoints_dir(cache_dir), force)
     print(f"exported {base.task}/{base.model} + structured_prune(mask={mask}) as {done.format} to {done.folder}")

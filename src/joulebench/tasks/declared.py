@@ -262,6 +262,7 @@ class DeclaredTask:
         self.metric_names = tuple("f1" if m == "qa_f1" else m for m in declaration.metrics)
         self.primary_metric = self.metric_names[0]
         self._label_names: tuple[str, ...] | None = declaration.labels
+        self._parsed: dict[int, LabelledRows] = {}
 
     def __repr__(self) -> str:
         return f"<declared task {self.name}>"
@@ -333,6 +334,14 @@ class DeclaredTask:
         return self._parse(self._table(split))
 
     def _parse(self, table: Table) -> LabelledRows:
+        """The table's examples, parsed once per table read (an edited file is read, and parsed, again)."""
+        cached = self._parsed.get(id(table))
+        if cached is not None and cached.table is table:
+            return cached
+        self._parsed[id(table)] = parsed = self._parse_table(table)
+        return parsed
+
+    def _parse_table(self, table: Table) -> LabelledRows:
         d = self.declaration
         if d.kind == "extractive_qa":
             examples = _qa_examples(table, dict(d.qa_columns))

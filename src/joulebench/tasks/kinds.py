@@ -89,23 +89,30 @@ class ClassificationKind:
     def encode(self, tokenizer: Any, examples: Sequence[Any], max_seq_len: int, config: Any) -> list:
         return encode(tokenizer, examples, max_seq_len)
 
+    def predictions_of(self, logits: torch.Tensor) -> list:
+        """The prediction of each row of a batch's outputs: the class with the highest logit."""
+        return logits.argmax(-1).tolist()
+
+    def targets_of(self, encoded: Sequence[Any]) -> list:
+        """The gold value of each encoded example, as scored."""
+        return [e.label for e in encoded]
+
     @torch.inference_mode()
     def evaluate(self, model: nn.Module, task: Any, examples: Sequence[Any], encoded: list, batches: list[EvalBatch],
                  progress: Progress) -> tuple[dict, float | None, dict | None]:
         """Quality over the split, FLOPs per example, and no predictions file."""
-        predictions = [0] * len(encoded)
+        predictions: list = [None] * len(encoded)
         flops_total: float | None = 0.0
         for i, batch in enumerate(batches):
             if flops_total is not None:  # one forward pass gives both the predictions and the FLOPs
                 output, counted = counted_forward(model, batch.inputs)
-                logits = _output_logits(output)
                 flops_total = None if counted is None else flops_total + counted
             else:
-                logits = _output_logits(model(**batch.inputs))
-            for idx, pred in zip(batch.indices, logits.argmax(-1).tolist(), strict=True):
+                output = model(**batch.inputs)
+            for idx, pred in zip(batch.indices, self.predictions_of(_output_logits(output)), strict=True):
                 predictions[idx] = pred
             progress(i + 1, len(batches))
-        labels = [e.label for e in encoded]
+        labels = self.targets_of(encoded)
         quality = task.score(predictions, labels)
         quality["split"] = "validation"
         # Per-example outcomes, so analysis can pair any two configurations on the same examples.
@@ -128,25 +135,12 @@ class RegressionKind(ClassificationKind):
 
     name = "regression"
 
-    @torch.inference_mode()
-    def evaluate(self, model: nn.Module, task: Any, examples: Sequence[Any], encoded: list, batches: list[EvalBatch],
-                 progress: Progress) -> tuple[dict, float | None, dict | None]:
-        """Quality over the split (correlations), FLOPs per example, and no predictions file."""
-        predictions = [0.0] * len(encoded)
-        flops_total: float | None = 0.0
-        for i, batch in enumerate(batches):
-            output, counted = counted_forward(model, batch.inputs) if flops_total is not None else (
-                model(**batch.inputs), None)
-            flops_total = None if counted is None else flops_total + counted
-            for idx, value in zip(batch.indices, _output_logits(output).float().view(-1).tolist(), strict=True):
-                predictions[idx] = value
-            progress(i + 1, len(batches))
-        targets = [float(e.label) for e in encoded]
-        quality = task.score(predictions, targets)
-        quality["split"] = "validation"
-        quality["predictions"], quality["labels"] = outcome_field(predictions), outcome_field(targets)
-        quality["examples_sha256"] = _digest(targets)
-        return quality, None if flops_total is None else flops_total / len(encoded), None
+    def predictions_of(self, logits: torch.Tensor) -> list:
+        """The prediction of each row: the head's single output."""
+        return logits.float().view(-1).tolist()
+
+    def targets_of(self, encoded: Sequence[Any]) -> list:
+        return [float(e.label) for e in encoded]
 
 
 class SpanKind:

@@ -76,8 +76,9 @@ def _read(resolved: str, mtime_ns: int, size: int, shown: str) -> Table:
     path, suffix = Path(shown), Path(resolved).suffix.lower()
     builder = FORMATS[suffix]
     if builder != "parquet":
-        _check_utf8(path)
-        lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+        data = path.read_bytes()
+        _check_utf8(path, data)
+        lines = [line for line in data.splitlines() if line.strip()]
         if len(lines) <= (0 if builder == "json" else 1):
             raise UserError(f"{path} has no data rows; expected {'a header line and ' * (builder != 'json')}"
                             "at least one row")
@@ -126,9 +127,8 @@ def _header(path: Path, delimiter: str) -> list[str]:
     return header
 
 
-def _check_utf8(path: Path) -> None:
+def _check_utf8(path: Path, data: bytes) -> None:
     """Refuse bytes that are not UTF-8, naming the line (datasets would fail without saying where)."""
-    data = path.read_bytes()
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
