@@ -88,7 +88,7 @@ def check_timing() -> None:
 
     a = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
     calls = [lambda: a @ a] * 20
-    meter = EstimateMeter(cpu_watts_per_core=15.0, device="cuda")
+    meter = EstimateMeter(device="cuda")
     time_passes(calls, [1] * 20, passes=1, meter=meter, sync=torch.cuda.synchronize)  # warm
     synced = time_passes(calls, [1] * 20, passes=3, meter=meter, sync=torch.cuda.synchronize)
     unsynced = time_passes(calls, [1] * 20, passes=3, meter=meter, sync=None)

@@ -90,7 +90,7 @@ def main() -> None:
           f"batching <= {args.max_batch}, max wait {args.max_wait_ms:g} ms, p99 bound {args.bound_ms:g} ms, "
           f"{args.repeats} windows per configuration and rate, configurations interleaved", flush=True)
     built = models(args)
-    meter = make_energy_meter(args.energy_meter, device="cpu", cpu_watts_per_core=15.0)
+    meter = make_energy_meter(args.energy_meter, device="cpu")
     labels = list(built)
     results: dict[str, dict[float, list[dict]]] = {label: {rate: [] for rate in args.rates} for label in labels}
 

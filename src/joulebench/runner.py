@@ -103,7 +103,8 @@ class Runner:
     @staticmethod
     def _meter_factory(config: RunConfig, device: str) -> Callable[[], Any]:
         m = config.measure
-        return lambda: make_energy_meter(m.energy_meter, device=device, cpu_watts_per_core=m.cpu_watts_per_core)
+        return lambda: make_energy_meter(m.energy_meter, device=device, cpu_watts_per_core=m.cpu_watts_per_core,
+                                         threads=m.threads)
 
     # -- training -----------------------------------------------------------------------------
     def bind(self, config: RunConfig) -> RunConfig:

@@ -108,7 +108,9 @@ class MeasureConfig:
     threads: int | None = _help("torch intra-op threads; null = all usable cores.", None)
     device: str = _help("cpu, cuda, or auto (cuda when available).", "cpu")
     energy_meter: str = _help("auto, nvml, rapl, sampled (power trace, idle and net energy) or estimate.", "auto")
-    cpu_watts_per_core: float = _help("Assumed active power per busy core for the estimate meter.", 15.0)
+    cpu_watts_per_core: float | None = _help("Estimate meter: full-load watts per busy thread; null = the CPU power "
+                                             "model (TDP from codecarbon's CPU table over the package's threads).",
+                                             None)
     eval_max_examples: int | None = _help("Cap on evaluation examples for quality (null = whole split).", None)
 
     def validate(self) -> None:
@@ -129,7 +131,7 @@ class MeasureConfig:
             raise ValueError(f"measure.device must be cpu, cuda or auto, got {self.device!r}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"measure.threads must be >= 1 or null, got {self.threads}")
-        if self.cpu_watts_per_core <= 0:
+        if self.cpu_watts_per_core is not None and self.cpu_watts_per_core <= 0:
             raise ValueError(f"measure.cpu_watts_per_core must be > 0, got {self.cpu_watts_per_core}")
         if self.eval_max_examples is not None and self.eval_max_examples < 1:
             raise ValueError(f"measure.eval_max_examples must be >= 1 or null, got {self.eval_max_examples}")

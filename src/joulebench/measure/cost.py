@@ -206,6 +206,7 @@ class CostMeasurer:
             **{k: v for k, v in summary.items() if k not in ("ci95", "windows")},
             "energy_method": energy.method,
             "energy_note": energy.note,
+            **({"energy_details": energy.details} if energy.details is not None else {}),
             "ci95": summary["ci95"],
             "latency_samples_ms": [round(x, 4) for w in measurement.windows for x in w.per_example_ms()],
             "peak_mem_mb": measurement.peak_mem_mb,

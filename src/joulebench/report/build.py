@@ -22,13 +22,15 @@ from joulebench.report.plots import (
 )
 
 
-def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
+def build_report(results_path: Path, out_dir: Path, carbon=None) -> dict[str, Path]:
     """Read records and write ``report.md``, ``report.html`` and the PNG plots.
 
     Args:
         results_path: the append-only ``results.jsonl``.
         out_dir: output directory, created if missing; existing files of the same names are
             overwritten.
+        carbon: a grid intensity (:func:`joulebench.measure.energy.power_model.grid_intensity`) for a labelled
+            gCO2e column, or None.
 
     Returns:
         File name -> written path, for every file written.
@@ -73,7 +75,7 @@ def build_report(results_path: Path, out_dir: Path) -> dict[str, Path]:
         written[name] = out_dir / name
         across.append((comparison, name))
     md_path = out_dir / "report.md"
-    md_path.write_text(render_markdown(sections, str(results_path), len(records), images, across),
+    md_path.write_text(render_markdown(sections, str(results_path), len(records), images, across, carbon),
                        encoding="utf-8")
     written[md_path.name] = md_path
     html_path = out_dir / "report.html"

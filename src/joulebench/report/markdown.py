@@ -46,15 +46,23 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def _configurations(section: Section) -> list[str]:
-    """Table of every configuration in the section."""
+def _carbon_cell(p, carbon) -> list[str]:
+    if carbon is None:
+        return []
+    energy = p.mean("energy_j_per_example")
+    return [DASH if energy is None else f"{carbon.grams(energy * 1000):.3g}"]
+
+
+def _configurations(section: Section, carbon=None) -> list[str]:
+    """Table of every configuration in the section (with gCO2e per 1,000 examples when a grid intensity is given)."""
     metric = section.quality_metric
     qa = metric == "span_f1"  # question answering: exact match too, costs per question
     per = "question" if qa else "example"
     header = ["configuration", "engine", "n", f"{quality_name(metric)} ± 95% CI",
               *(["exact match ± 95% CI"] if qa else []),
               f"energy J/{per} (method)", "energy per correct (J)", "latency p50 (ms)", "latency p99 (ms)",
-              "throughput (ex/s)", "peak mem (MB)", f"FLOPs/{per}"]
+              "throughput (ex/s)", "peak mem (MB)", f"FLOPs/{per}",
+              *([f"gCO2e per 1,000 {per}s (estimate)"] if carbon is not None else [])]
     rows = []
     for p in section.points:
         epc = point_energy_per_correct(p)
@@ -66,8 +74,11 @@ def _configurations(section: Section) -> list[str]:
                      *([metric_text(p, "exact_match", with_ci=True)] if qa else []), energy,
                      num(epc.mean if epc else None), metric_text(p, "latency_ms_p50"),
                      metric_text(p, "latency_ms_p99"), metric_text(p, "throughput_eps"),
-                     metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example")])
+                     metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example"), *_carbon_cell(p, carbon)])
     notes = ["", "★ baseline: full fine-tuning, no reductions."]
+    if carbon is not None:
+        notes.append(f"Carbon (an estimate on top of the energy figure and its method): energy x grid intensity "
+                     f"{carbon.g_per_kwh:g} gCO2e/kWh ({carbon.source}).")
     base_engines = {point_engine(b) for b in section.baselines}
     moved = [p.label for p in section.points if point_engine(p) not in base_engines]
     if moved:
@@ -234,7 +245,7 @@ def _images(shown: Sequence[tuple[str, str]]) -> list[str]:
 
 def render_markdown(sections: Sequence[Section], source: str = "", n_records: int = 0,
                     images: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
-                    across: Sequence[tuple[CrossTask, str | None]] = ()) -> str:
+                    across: Sequence[tuple[CrossTask, str | None]] = (), carbon=None) -> str:
     """The Markdown report.
 
     Args:
@@ -243,6 +254,7 @@ def render_markdown(sections: Sequence[Section], source: str = "", n_records: in
         n_records: number of records read.
         images: (task, scenario) -> (caption, PNG file name) written beside the report.
         across: cross-task comparisons (one per scenario with two or more tasks) and their plot.
+        carbon: a :class:`~joulebench.measure.energy.power_model.GridIntensity` for a gCO2e column, or None.
 
     Returns:
         Markdown text.
@@ -259,7 +271,7 @@ def render_markdown(sections: Sequence[Section], source: str = "", n_records: in
         for note in section.energy_notes:
             lines.append(f"> - {note}")
         lines.append("")
-        lines += ["### Configurations", ""] + _configurations(section) + [""]
+        lines += ["### Configurations", ""] + _configurations(section, carbon) + [""]
         lines += ["### Pareto frontiers", ""] + _frontiers(section) + [""]
         lines += ["### Cheapest within tolerance of baseline", ""] + _budgets(section) + [""]
         lines += ["### Paired with the baseline: quality, cost and training", ""] + _paired(section) + [""]

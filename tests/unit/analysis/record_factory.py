@@ -47,7 +47,7 @@ def make_record(
                   "top_k_layers": 2, **(extra_train or {})},
         "measure": {"repeats": 2, "scenario": scenario, "batch_size": 32 if scenario == "offline" else 1,
                     "warmup_calls": 3, "online_examples": 200, "threads": 2,
-                    "device": "cpu", "energy_meter": "estimate", "cpu_watts_per_core": 15.0,
+                    "device": "cpu", "energy_meter": "estimate", "cpu_watts_per_core": None,
                     "eval_max_examples": None},
         "reductions": [{"name": r["name"], "params": r["params"]} for r in reds],
         "name": name,

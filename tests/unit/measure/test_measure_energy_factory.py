@@ -47,7 +47,7 @@ def test_negative_watts_is_user_error() -> None:
 
 def test_explicit_estimate_uses_given_watts() -> None:
     meter = make_energy_meter("estimate", cpu_watts_per_core=7.0)
-    assert isinstance(meter, EstimateMeter) and meter.cpu_watts_per_core == 7.0
+    assert isinstance(meter, EstimateMeter) and meter.power_model.watts_per_thread == 7.0
 
 
 def test_auto_falls_back_to_estimate_and_logs_why(
@@ -61,6 +61,6 @@ def test_auto_falls_back_to_estimate_and_logs_why(
     assert "fake reason" in caplog.text and "estimate" in caplog.text
     meter.begin_window("k")
     note = meter.end_window("k").note
-    assert "9.0 W/core" in note
+    assert "measure.cpu_watts_per_core" in note and "8.1 W per busy thread" in note
     assert "GPU not counted" in note
     assert "no RAPL/NVML on this machine" in note and "fake reason" in note

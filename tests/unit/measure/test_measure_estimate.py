@@ -7,6 +7,11 @@ import time
 import pytest
 
 from joulebench.measure.energy.estimate import EstimateMeter
+from joulebench.measure.energy.power_model import cpu_power_model
+
+
+def _model(watts: float, threads: int = 1):
+    return cpu_power_model(threads, watts, cpu_name="Test CPU", topology=(None, "test"))
 
 
 def _burn_cpu(cpu_seconds: float) -> None:
@@ -17,46 +22,40 @@ def _burn_cpu(cpu_seconds: float) -> None:
         pass
 
 
-def test_busy_loop_energy_is_cpu_time_times_watts() -> None:
-    meter = EstimateMeter(cpu_watts_per_core=20.0)
+def test_busy_loop_energy_is_cpu_time_times_active_watts_plus_idle() -> None:
+    meter = EstimateMeter(power_model=_model(20.0))
     cpu_start_s = time.process_time()
     meter.begin_window("busy")
     _burn_cpu(0.3)
     window = meter.end_window("busy")
     cpu_s = time.process_time() - cpu_start_s
     assert window.method == "estimate"
-    # os.times ticks at 10 ms, so allow a couple of ticks plus 10 %.
-    assert window.energy_j == pytest.approx(cpu_s * 20.0, rel=0.10, abs=0.03 * 20.0)
+    expected = cpu_s * 0.9 * 20.0 + window.duration_s * 0.1 * 20.0  # 90% active per busy thread, 10% idle
+    assert window.energy_j == pytest.approx(expected, rel=0.10, abs=0.03 * 20.0)
     assert window.energy_j > 0.25 * 20.0
     assert window.duration_s >= 0.25  # wall time >= CPU time of one busy thread
 
 
-def test_sleep_costs_about_zero_but_is_not_none() -> None:
-    meter = EstimateMeter(cpu_watts_per_core=15.0)
+def test_sleep_costs_idle_power_over_wall_time() -> None:
+    meter = EstimateMeter(power_model=_model(15.0, threads=2))
     meter.begin_window("sleep")
     time.sleep(0.3)
     window = meter.end_window("sleep")
     assert window.energy_j is not None
-    assert 0.0 <= window.energy_j < 0.05 * 15.0
+    idle_j = window.duration_s * 0.1 * 15.0 * 2  # two threads idle at 10% of full load
+    assert idle_j <= window.energy_j < idle_j + 0.05 * 15.0
     assert window.duration_s >= 0.29
 
 
-def test_idle_watts_add_wall_time_energy() -> None:
-    meter = EstimateMeter(cpu_watts_per_core=0.0, idle_watts=10.0)
-    meter.begin_window("idle")
-    time.sleep(0.1)
-    window = meter.end_window("idle")
-    assert window.energy_j == pytest.approx(window.duration_s * 10.0, rel=1e-6)
-    assert "10.0 W idle" in window.note
-
-
-def test_note_states_method_formula_and_watts() -> None:
-    meter = EstimateMeter(cpu_watts_per_core=12.5)
+def test_note_and_assumptions_state_the_model_and_its_sources() -> None:
+    meter = EstimateMeter(12.5, threads=1)
     meter.begin_window("k")
-    note = meter.end_window("k").note
-    assert note.startswith("estimate:")
-    assert "12.5 W/core" in note and "assumed" in note
-    assert "GPU" not in note
+    window = meter.end_window("k")
+    assert window.note.startswith("estimate (not measured):")
+    assert "11.2 W per busy thread" in window.note and "measure.cpu_watts_per_core" in window.note
+    assert "GPU" not in window.note
+    assert window.details is not None and window.details["watts_per_thread"] == 12.5
+    assert "formula" in window.details and "tdp_source" in window.details
 
 
 def test_cuda_device_note_says_gpu_not_counted() -> None:

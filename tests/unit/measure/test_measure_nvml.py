@@ -83,3 +83,39 @@ def test_visible_devices_remap_index(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cuda_index() -> None:
     assert cuda_index("cuda") == 0
     assert cuda_index("cuda:2") == 2
+
+
+def test_gpu_without_energy_counter_falls_back_with_one_labelled_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pre-Volta GPU answers NVML_ERROR_NOT_SUPPORTED for the total-energy counter."""
+    from joulebench.measure import energy
+    from joulebench.measure.energy import rapl
+
+    fake = FakeNvml()
+
+    def not_supported(handle: str) -> int:
+        raise fake.NVMLError("Not Supported")
+
+    fake.nvmlDeviceGetTotalEnergyConsumption = not_supported  # type: ignore[method-assign]
+    monkeypatch.setattr(nvml, "_import_nvml", lambda: fake)
+    monkeypatch.setattr(rapl, "probe", lambda *a, **k: (False, "RAPL unavailable: none here"))
+    ok, why = nvml.probe("cuda")
+    assert not ok and "Not Supported" in why and "\n" not in why
+    assert fake.refs == 0  # init and shutdown stay balanced on failure
+    meter = energy.make_energy_meter("auto", device="cuda")
+    meter.begin_window("k")
+    window = meter.end_window("k")
+    assert window.method == "estimate" and "Not Supported" in window.note and "GPU not counted" in window.note
+
+
+def test_counter_read_failing_mid_run_gives_none_not_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeNvml()
+    monkeypatch.setattr(nvml, "_import_nvml", lambda: fake)
+    meter = NvmlMeter("cuda")
+    meter.begin_window("w")
+
+    def lost(handle: str) -> int:
+        raise fake.NVMLError("GPU is lost")
+
+    fake.nvmlDeviceGetTotalEnergyConsumption = lost  # type: ignore[method-assign]
+    window = meter.end_window("w")
+    assert window.energy_j is None and window.method is None and "GPU is lost" in window.note

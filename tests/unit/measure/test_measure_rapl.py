@@ -84,3 +84,69 @@ def test_cuda_note_says_gpu_not_counted(sysfs: dict[str, Path]) -> None:
     meter = RaplMeter(sysfs["root"], device="cuda")
     meter.begin_window("w")
     assert "GPU not counted" in meter.end_window("w").note
+
+
+@pytest.fixture
+def server_tree(tmp_path: Path) -> dict[str, Path]:
+    """A two-socket server as recent kernels show it: packages with core and dram sub-zones."""
+    pkg0 = _zone(tmp_path, "intel-rapl:0", "package-0", 10_000_000)
+    pkg1 = _zone(tmp_path, "intel-rapl:1", "package-1", 20_000_000)
+    return {"root": tmp_path, "pkg0": pkg0, "pkg1": pkg1,
+            "core0": _zone(pkg0, "intel-rapl:0:0", "core", 0),
+            "dram0": _zone(pkg0, "intel-rapl:0:1", "dram", 65_000_000, max_uj=65_712_999_613),
+            "dram1": _zone(pkg1, "intel-rapl:1:0", "dram", 65_712_999_613 - 500_000, max_uj=65_712_999_613)}
+
+
+def test_two_packages_with_dram_domains_wrapping_at_their_own_range(server_tree: dict[str, Path]) -> None:
+    meter = RaplMeter(server_tree["root"])
+    meter.begin_window("w")
+    _set(server_tree["pkg0"], 15_000_000)  # +5 J
+    _set(server_tree["pkg1"], 21_000_000)  # +1 J
+    _set(server_tree["dram0"], 66_000_000)  # +1 J
+    _set(server_tree["dram1"], 1_500_000)  # wrapped at dram's own range: +0.5 J to the top, +1.5 J after
+    window = meter.end_window("w")
+    assert window.energy_j == pytest.approx(6.0)  # packages only: the figure other machines report
+    assert window.details is not None
+    domains = window.details["domains_j"]
+    assert domains["dram (intel-rapl:0:1)"] == pytest.approx(1.0)
+    assert domains["dram (intel-rapl:1:0)"] == pytest.approx(2.0)
+    assert "DRAM not in the figure, measured beside it" in window.note
+
+
+def test_unreadable_energy_uj_as_on_recent_kernels(server_tree: dict[str, Path],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kernels patched for CVE-2020-8694 make energy_uj root-only: EACCES on read, even as a file that exists."""
+    real_read = Path.read_text
+
+    def read_text(self: Path, *args: object, **kwargs: object) -> str:
+        if self.name == "energy_uj" and "intel-rapl:1" in str(self):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    ok, why = probe(server_tree["root"])
+    assert not ok and why.count("\n") == 0
+    assert "not readable" in why and "intel-rapl:1" in why and "root-only" in why
+
+
+def test_auto_falls_back_with_one_labelled_line(server_tree: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from joulebench.measure import energy
+    from joulebench.measure.energy import rapl as rapl_module
+
+    (server_tree["pkg0"] / "energy_uj").unlink()
+    monkeypatch.setattr(rapl_module, "DEFAULT_SYSFS_ROOT", server_tree["root"])
+    monkeypatch.setattr(rapl_module.probe, "__defaults__", (server_tree["root"],))
+    monkeypatch.setattr(energy, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="joulebench.measure"):
+        meter = energy.make_energy_meter("auto")
+        energy.make_energy_meter("auto")
+    assert meter.method == "estimate"
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, "the fallback is said once per run, not per configuration"
+    assert "auto -> estimate" in warnings[0].getMessage() and "\n" not in warnings[0].getMessage()
+    meter.begin_window("k")
+    window = meter.end_window("k")
+    assert window.method == "estimate" and "RAPL unavailable" in window.note

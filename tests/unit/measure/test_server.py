@@ -45,7 +45,7 @@ def model_taking(clock, fixed_s, per_request_s, seen):
 
 
 def meter():
-    return EstimateMeter(cpu_watts_per_core=15.0)
+    return EstimateMeter(15.0)
 
 
 def test_arrivals_are_poisson_at_the_rate_and_the_same_schedule_at_every_rate():

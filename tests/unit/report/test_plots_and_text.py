@@ -66,3 +66,14 @@ def test_path_parameters_are_labelled_by_file_name(record):
     rec = record(reductions=[("structured_prune", {"mask": "/runs/x/masks/sst2-seed0-good-ab12.json"})])
     md = render_markdown(build_sections(aggregate([rec])))
     assert "structured_prune(mask=sst2-seed0-good-ab12.json)" in md and "/runs/x" not in md
+
+
+def test_carbon_column_is_energy_times_grid_intensity_and_labelled(record):
+    from joulebench.measure.energy.power_model import GridIntensity
+
+    rec = record(energy=0.036)  # J per example -> 36 J per 1,000 = 1e-5 kWh
+    md = render_markdown(build_sections(aggregate([rec])), carbon=GridIntensity(500.0, "given by the user"))
+    assert "gCO2e per 1,000 examples (estimate)" in md
+    assert "| 0.005 |" in md  # 1e-5 kWh x 500 g/kWh
+    assert "500 gCO2e/kWh (given by the user)" in md
+    assert "gCO2e" not in render_markdown(build_sections(aggregate([rec])))

@@ -7,7 +7,7 @@ import logging
 from joulebench.errors import UserError
 from joulebench.measure.energy import nvml, rapl
 from joulebench.measure.energy.base import ENERGY_METERS, EnergyMeter, EnergyWindow
-from joulebench.measure.energy.estimate import DEFAULT_CPU_WATTS_PER_CORE, EstimateMeter
+from joulebench.measure.energy.estimate import EstimateMeter
 from joulebench.measure.energy.nvml import NvmlMeter
 from joulebench.measure.energy.rapl import RaplMeter
 
@@ -22,6 +22,17 @@ __all__ = [
 ]
 
 logger = logging.getLogger("joulebench.measure")
+_warned: set[str] = set()
+
+
+def warn_once(message: str, *args: object) -> None:
+    """Log a warning the first time this process meets it (a sweep builds a meter per measurement)."""
+    text = message % args if args else message
+    if text in _warned:
+        logger.info(text)
+        return
+    _warned.add(text)
+    logger.warning(text)
 
 
 def _is_cuda(device: str) -> bool:
@@ -30,7 +41,7 @@ def _is_cuda(device: str) -> bool:
 
 @ENERGY_METERS.register("auto", help="nvml on a CUDA device if readable, else rapl if readable, else estimate")
 def _auto(
-    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+    *, device: str = "cpu", cpu_watts_per_core: float | None = None, threads: int | None = None
 ) -> EnergyMeter:
     reasons = []
     if _is_cuda(device):
@@ -42,20 +53,21 @@ def _auto(
     ok, why = rapl.probe()
     if ok:
         if reasons:
-            logger.warning("energy meter auto -> rapl: %s; GPU energy not counted", reasons[0])
+            warn_once("energy meter auto -> rapl: %s; GPU energy not counted", reasons[0])
         else:
             logger.info("energy meter auto -> rapl (%s)", why)
         return RaplMeter(device=device)
     reasons.append(why)
     missing = "RAPL/NVML" if _is_cuda(device) else "RAPL"
     reason = f"auto fallback, no {missing} on this machine: " + "; ".join(reasons)
-    logger.warning("energy meter auto -> estimate (%s)", reason)
-    return EstimateMeter(cpu_watts_per_core, idle_watts=idle_watts, device=device, reason=reason)
+    meter = EstimateMeter(cpu_watts_per_core, device=device, reason=reason, threads=threads)
+    warn_once("energy meter auto -> estimate (%s); %s", reason, meter.power_model.summary())
+    return meter
 
 
 @ENERGY_METERS.register("rapl", help="CPU package energy counters (Linux powercap RAPL); needs read access")
 def _rapl(
-    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+    *, device: str = "cpu", cpu_watts_per_core: float | None = None, threads: int | None = None
 ) -> EnergyMeter:
     ok, why = rapl.probe()
     if not ok:
@@ -65,7 +77,7 @@ def _rapl(
 
 @ENERGY_METERS.register("nvml", help="NVIDIA GPU total-energy counter via nvidia-ml-py (Volta or newer)")
 def _nvml(
-    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+    *, device: str = "cpu", cpu_watts_per_core: float | None = None, threads: int | None = None
 ) -> EnergyMeter:
     if not _is_cuda(device):
         raise UserError(f"energy meter 'nvml' measures a GPU but the device is {device!r}; use 'auto' or 'rapl'")
@@ -79,7 +91,7 @@ def _nvml(
                         "RAPL) and integrated; idle power measured first, so records carry gross and net energy "
                         "and the power trace")
 def _sampled(
-    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+    *, device: str = "cpu", cpu_watts_per_core: float | None = None, threads: int | None = None
 ) -> EnergyMeter:
     from joulebench.measure.energy.sampled import NvmlPower, RaplPower, SampledMeter
 
@@ -94,35 +106,34 @@ def _sampled(
     return SampledMeter(RaplPower())
 
 
-@ENERGY_METERS.register("estimate", help="process CPU time x assumed watts per core; an estimate, not a measurement")
+@ENERGY_METERS.register("estimate", help="CPU power model: wall time x idle watts + process CPU time x watts per "
+                        "busy thread (TDP from codecarbon's CPU table); an estimate, not a measurement")
 def _estimate(
-    *, device: str = "cpu", cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE, idle_watts: float = 0.0
+    *, device: str = "cpu", cpu_watts_per_core: float | None = None, threads: int | None = None
 ) -> EnergyMeter:
-    return EstimateMeter(cpu_watts_per_core, idle_watts=idle_watts, device=device)
+    return EstimateMeter(cpu_watts_per_core, device=device, threads=threads)
 
 
 def make_energy_meter(
     name: str = "auto",
     *,
     device: str = "cpu",
-    cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE,
-    idle_watts: float = 0.0,
+    cpu_watts_per_core: float | None = None,
+    threads: int | None = None,
 ) -> EnergyMeter:
     """Build the energy meter registered as ``name``.
 
     Args:
         name: "auto", "rapl", "nvml" or "estimate" (see ``ENERGY_METERS.describe``).
         device: torch device of the run ("cpu", "cuda", "cuda:N").
-        cpu_watts_per_core: assumed watts per busy core, used by the estimate.
-        idle_watts: assumed constant watts over wall time, used by the estimate.
+        cpu_watts_per_core: full-load watts per thread for the estimate (None: the CPU power model's).
+        threads: threads of the run (the estimate charges them idle power over wall time).
 
     Raises:
         UserError: unknown name (with a did-you-mean), a meter that is unavailable
             here, or a wattage below zero.
     """
-    if cpu_watts_per_core < 0 or idle_watts < 0:
-        raise UserError(
-            f"energy wattages must be >= 0, got cpu_watts_per_core={cpu_watts_per_core}, idle_watts={idle_watts}"
-        )
+    if cpu_watts_per_core is not None and not cpu_watts_per_core >= 0:
+        raise UserError(f"energy wattages must be >= 0, got cpu_watts_per_core={cpu_watts_per_core}")
     factory = ENERGY_METERS.get(name)
-    return factory(device=device, cpu_watts_per_core=cpu_watts_per_core, idle_watts=idle_watts)
+    return factory(device=device, cpu_watts_per_core=cpu_watts_per_core, threads=threads)

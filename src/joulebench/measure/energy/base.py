@@ -60,6 +60,8 @@ class EnergyWindow:
         note: assumptions of the method, or why ``energy_j`` is ``None``.
         power: the sampled power trace behind ``energy_j`` (sampled meters only), with idle
             power and net energy.
+        details: what stands behind ``energy_j``: an estimate's power model (its watts and their sources), or
+            a counter's domains; None when there is nothing to add.
     """
 
     energy_j: float | None
@@ -67,6 +69,7 @@ class EnergyWindow:
     method: str | None
     note: str
     power: PowerTrace | None = None
+    details: dict | None = None
 
 
 class EnergyMeter(Protocol):

@@ -1,12 +1,11 @@
-"""Energy estimate from process CPU time when no hardware counter is readable."""
+"""Energy estimate from process CPU time and wall time when no hardware counter is readable."""
 
 from __future__ import annotations
 
 import resource
 
 from joulebench.measure.energy.base import EnergyWindow, OpenWindows
-
-DEFAULT_CPU_WATTS_PER_CORE = 15.0
+from joulebench.measure.energy.power_model import CpuPowerModel, cpu_power_model, default_threads
 
 
 def process_cpu_time_s() -> float:
@@ -22,34 +21,37 @@ def process_cpu_time_s() -> float:
 
 
 class EstimateMeter:
-    """Energy estimate = CPU seconds x assumed watts per busy core (+ idle watts x wall time).
+    """Energy estimate by the CPU power model: wall time x idle watts + CPU seconds x active watts per thread.
 
-    Nothing is measured: the watts are assumptions, and the note says so.
+    Nothing is measured but time: the watts come from the power model
+    (:mod:`joulebench.measure.energy.power_model`: the CPU's TDP from codecarbon's table shared over its
+    package's threads, or codecarbon's fallback), and the note and ``details`` say so.
 
     Args:
-        cpu_watts_per_core: assumed power of one fully busy core, in watts.
-        idle_watts: assumed constant power added for the wall time of the window.
+        cpu_watts_per_core: a user's full-load watts per thread instead of the TDP table's (None: the table).
         device: compute device; on "cuda" the note says the GPU is not counted.
         reason: why the estimate is used instead of a counter, appended to the note.
+        threads: threads of the run, charged idle power (default: the usable cores).
+        power_model: the model itself (tests; default built from this machine).
 
     Raises:
-        ValueError: if a wattage is negative.
+        ValueError: if the wattage is negative.
     """
 
     method = "estimate"
 
     def __init__(
         self,
-        cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE,
+        cpu_watts_per_core: float | None = None,
         *,
-        idle_watts: float = 0.0,
         device: str = "cpu",
         reason: str = "",
+        threads: int | None = None,
+        power_model: CpuPowerModel | None = None,
     ) -> None:
-        if cpu_watts_per_core < 0 or idle_watts < 0:
+        if cpu_watts_per_core is not None and not cpu_watts_per_core >= 0:
             raise ValueError("estimate meter wattages must be >= 0")
-        self.cpu_watts_per_core = float(cpu_watts_per_core)
-        self.idle_watts = float(idle_watts)
+        self.power_model = power_model or cpu_power_model(threads or default_threads(), cpu_watts_per_core)
         self._device = device
         self._reason = reason
         self._windows: OpenWindows[float] = OpenWindows("estimate")
@@ -59,17 +61,18 @@ class EstimateMeter:
         self._windows.open(key, process_cpu_time_s())
 
     def end_window(self, key: str) -> EnergyWindow:
-        """Close window ``key``; energy is CPU time x watts per core (+ idle part)."""
+        """Close window ``key``; energy by the power model from its CPU and wall time."""
         end_cpu_s = process_cpu_time_s()
         duration_s, start_cpu_s = self._windows.close(key)
         cpu_s = max(0.0, end_cpu_s - start_cpu_s)
-        energy_j = cpu_s * self.cpu_watts_per_core + duration_s * self.idle_watts
-        return EnergyWindow(energy_j, duration_s, self.method, self._note(cpu_s, duration_s))
+        energy_j = self.power_model.energy_j(cpu_s, duration_s)
+        return EnergyWindow(energy_j, duration_s, self.method, self._note(cpu_s, duration_s),
+                            details=self.power_model.describe())
 
     def _note(self, cpu_s: float, duration_s: float) -> str:
-        parts = [f"estimate: process CPU time {cpu_s:.3g} s x {self.cpu_watts_per_core} W/core (assumed, not measured)"]
-        if self.idle_watts:
-            parts[0] += f" + wall time {duration_s:.3g} s x {self.idle_watts} W idle (assumed)"
+        p = self.power_model
+        parts = [f"estimate (not measured): wall time {duration_s:.3g} s x {p.idle_w:.3g} W idle + process CPU time "
+                 f"{cpu_s:.3g} s x {p.active_w_per_thread:.3g} W per busy thread; {p.watts_source}; TDP: {p.tdp_source}"]
         if self._device.startswith("cuda"):
             parts.append("GPU not counted (the estimate sees CPU time only)")
         if self._reason:

@@ -14,6 +14,7 @@ DEFAULT_SYSFS_ROOT = Path("/sys/class/powercap")
 # uncore, dram) already contained in or separate from the package, and
 # "intel-rapl-mmio:*" duplicates the package on some Intel parts.
 _PACKAGE_ZONE = re.compile(r"^intel-rapl:\d+$")
+_SUB_ZONE = re.compile(r"^intel-rapl:\d+:\d+$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,29 @@ def find_package_zones(sysfs_root: Path = DEFAULT_SYSFS_ROOT) -> list[RaplZone]:
     return zones
 
 
+def find_dram_zones(sysfs_root: Path = DEFAULT_SYSFS_ROOT) -> list[RaplZone]:
+    """The readable DRAM domains (sub-zones ``intel-rapl:N:M`` or top-level zones named "dram"); [] when none.
+
+    Unlike packages, a DRAM domain that cannot be read is left out rather than an error: it is
+    reported beside the package energy, not part of it.
+    """
+    root = Path(sysfs_root)
+    zones = []
+    for path in sorted(root.glob("intel-rapl:*/intel-rapl:*")) + sorted(root.glob("intel-rapl:*")):
+        if not (_SUB_ZONE.match(path.name) or _PACKAGE_ZONE.match(path.name)):
+            continue
+        try:
+            if (path / "name").read_text().strip() != "dram":
+                continue
+            zone = RaplZone(path, f"dram ({path.name})", int((path / "max_energy_range_uj").read_text().strip()))
+            zone.read_energy_uj()
+        except (OSError, ValueError):
+            continue
+        if zone.path not in [z.path for z in zones]:
+            zones.append(zone)
+    return zones
+
+
 def probe(sysfs_root: Path = DEFAULT_SYSFS_ROOT) -> tuple[bool, str]:
     """Return ``(usable, reason)``; ``reason`` says why not when unusable."""
     try:
@@ -100,6 +124,7 @@ class RaplMeter:
 
     def __init__(self, sysfs_root: Path = DEFAULT_SYSFS_ROOT, *, device: str = "cpu") -> None:
         self._zones = find_package_zones(sysfs_root)
+        self._dram = find_dram_zones(sysfs_root)
         self._device = device
         self._windows: OpenWindows[list[int]] = OpenWindows("rapl")
 
@@ -110,20 +135,27 @@ class RaplMeter:
 
     def begin_window(self, key: str) -> None:
         """Start window ``key`` by reading every package counter."""
-        self._windows.open(key, [zone.read_energy_uj() for zone in self._zones])
+        self._windows.open(key, [zone.read_energy_uj() for zone in [*self._zones, *self._dram]])
 
     def end_window(self, key: str) -> EnergyWindow:
         """Close window ``key``; energy is the sum of package deltas."""
         duration_s, start_uj = self._windows.close(key)
+        zones = [*self._zones, *self._dram]
         try:
             end_uj = [zone.read_energy_uj() for zone in self._zones]
         except (OSError, ValueError) as err:
             return EnergyWindow(None, duration_s, None, f"rapl: counter read failed at window end ({err})")
-        total_uj = sum(
-            counter_delta_uj(s, e, zone.max_energy_range_uj)
-            for zone, s, e in zip(self._zones, start_uj, end_uj, strict=True)
-        )
-        note = f"rapl: sum of {', '.join(z.name for z in self._zones)} (CPU packages; DRAM not counted)"
+        dram_end = []
+        for zone in self._dram:
+            try:
+                dram_end.append(zone.read_energy_uj())
+            except (OSError, ValueError):
+                dram_end.append(None)
+        deltas = {zone.name: None if e is None else counter_delta_uj(s, e, zone.max_energy_range_uj) / 1e6
+                  for zone, s, e in zip(zones, start_uj, [*end_uj, *dram_end], strict=True)}
+        total_j = sum(deltas[zone.name] for zone in self._zones)  # type: ignore[misc]
+        note = f"rapl: sum of {', '.join(z.name for z in self._zones)} (CPU packages; DRAM not in the figure"
+        note += f", measured beside it: {', '.join(z.name for z in self._dram)})" if self._dram else ")"
         if self._device.startswith("cuda"):
             note += "; GPU not counted (RAPL sees CPU packages only)"
-        return EnergyWindow(total_uj / 1e6, duration_s, self.method, note)
+        return EnergyWindow(total_j, duration_s, self.method, note, details={"domains_j": deltas})
