@@ -12,12 +12,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from joulebench.config.schema import RunConfig, config_hash, reductions_identity, stable_hash
+from joulebench.config.schema import ReductionSpec, RunConfig, config_hash, reductions_identity, stable_hash
 from joulebench.env_info import environment
 from joulebench.measure import make_energy_meter, pin_threads
 from joulebench.measure.cost import (  # noqa: F401  (re-exported: benchmarks and tests import them from here)
     CostMeasurer,
     MeasuredModel,
+    call_shape,
     count_parameters,
     online_indices,
     per_question,
@@ -69,10 +70,15 @@ def _resolve_device(device: str) -> str:
     return device
 
 
-def paired_baseline(config: RunConfig) -> RunConfig | None:
-    """The configuration a reduced ``config`` is timed against: the same one without reductions
-    (same checkpoint, same measurement settings); None when ``config`` has no reductions."""
-    return dataclasses.replace(config, reductions=(), name=None) if config.reductions else None
+#: Engines a reduced model may run on that have a dense counterpart: the reduction that runs the dense model there.
+ENGINE_COUNTERPARTS = {"onnxruntime": ReductionSpec("runtime", (("engine", "onnxruntime"),))}
+
+
+def paired_baseline(config: RunConfig) -> RunConfig:
+    """The configuration ``config`` is timed against: the same one without reductions (same checkpoint,
+    same measurement settings). A configuration without reductions is its own: it is then timed against
+    itself (an A/A pair), whose spread is the noise floor of every paired ratio of the sweep."""
+    return dataclasses.replace(config, reductions=(), name=None)
 
 
 def _write_answers(store: ResultStore, chash: str, answers: dict[str, str]) -> str:
@@ -94,7 +100,8 @@ class Runner:
 
     def __init__(self, options: RunOptions | None = None) -> None:
         self.options = options or RunOptions()
-        self._baseline: tuple[str, MeasuredModel] | None = None  # the last paired baseline, kept loaded
+        # the last paired baseline ("baseline") and dense-on-another-engine model ("engine"), kept loaded
+        self._references: dict[str, tuple[str, MeasuredModel]] = {}
 
     def _report(self, what: str, done: int, total: int) -> None:
         if self.options.progress is not None:
@@ -210,11 +217,18 @@ class Runner:
         attach_realised(model, reductions)  # each dynamic reduction reports to its own entry
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
         if baseline is not None and config_hash(baseline) != chash:
-            cost = self.measure_cost_paired(measured, self._baseline_model(baseline, device, threads))
+            engine = engine_of(reductions)
+            engine_dense = (self._engine_dense_model(baseline, engine, device, threads)
+                            if engine in ENGINE_COUNTERPARTS else None)
+            cost = self.measure_cost_paired(measured, self._baseline_model(baseline, device, threads), engine_dense,
+                                            engine)
+        elif baseline is not None:  # its own baseline: an A/A pair, the sweep's noise floor
+            cost = self.measure_cost_paired(measured, measured)
+            cost["vs_baseline"]["aa"] = True
+            cost["vs_baseline_note"] = ("this configuration is its own baseline: timed against itself in the same "
+                                        "rounds (A/A), so its ratios show the noise floor of paired ratios")
         else:
             cost = self.measure_cost(model, encoded, config, tokenizer.pad_token_id, device, threads)
-            if baseline is not None:
-                cost["vs_baseline_note"] = "this configuration is its own baseline"
         cost["flops_per_example"] = flops
         cost["param_count"] = count_parameters(model)
         if answers is not None:  # several windows per question: the cost of answering one
@@ -266,7 +280,11 @@ class Runner:
             regime=config.regime, trainings=trainings,
             extra={"data_dir": data_dir,  # the pre-trained model this run started from, a fresh head from its seed
                    "load_pretrained": lambda: kind_of(task).load_pretrained(
-                       config.model, task, config.train.seed, config.classifier_pooling).model},
+                       config.model, task, config.train.seed, config.classifier_pooling).model,
+                   # the measured calls' (batch, tokens), for the backend probe (at the length the chain has reached)
+                   "call_shape": lambda max_seq_len: call_shape(kind_of(task).encode(
+                       tokenizer, task.load("validation", data_dir, config.measure.eval_max_examples, 0),
+                       max_seq_len, config), config.measure)},
         )
         ctx.cached_training = self._cached_training(config, ctx, trainings)
         ctx.encode = encoder_for(task, tokenizer, config)
@@ -276,19 +294,33 @@ class Runner:
 
     def _baseline_model(self, baseline: RunConfig, device: str, threads: int) -> MeasuredModel:
         """The baseline's model and evaluation data, loaded once for consecutive configurations."""
-        baseline = self.bind(baseline)
-        key = config_hash(baseline)
-        if self._baseline is not None and self._baseline[0] == key:
-            return self._baseline[1]
-        self._baseline = None  # free the previous one before loading the next
         if baseline.reductions:
             raise ValueError("a paired baseline has no reductions")
-        (model, tokenizer, task), _ = self.fine_tuned(baseline, device)
+        return self._reference(baseline, device, threads, "baseline")
+
+    def _engine_dense_model(self, baseline: RunConfig, engine: str, device: str, threads: int) -> MeasuredModel:
+        """The dense model run on ``engine`` (the baseline's checkpoint, exported by ``runtime``), loaded once for
+        consecutive configurations: the middle term of the engine x reduction split."""
+        spec = ENGINE_COUNTERPARTS[engine]
+        return self._reference(dataclasses.replace(baseline, reductions=(spec,)), device, threads, "engine")
+
+    def _reference(self, config: RunConfig, device: str, threads: int, slot: str) -> MeasuredModel:
+        config = self.bind(config)
+        key = config_hash(config)
+        held = self._references.get(slot)
+        if held is not None and held[0] == key:
+            return held[1]
+        self._references.pop(slot, None)  # free the previous one before loading the next
+        (model, tokenizer, task), _ = self.fine_tuned(config, device)
+        max_seq_len = config.max_seq_len
+        if config.reductions:
+            model, _, ctx, _ = self.reduce(config, model, tokenizer, task, device)
+            max_seq_len = ctx.max_seq_len
         model.to(device).eval()
-        examples = task.load("validation", self.options.data_dir, baseline.measure.eval_max_examples, 0)
-        encoded = kind_of(task).encode(tokenizer, examples, baseline.max_seq_len, baseline)
-        measured = MeasuredModel(model, encoded, baseline, tokenizer.pad_token_id, device, threads)
-        self._baseline = (key, measured)
+        examples = task.load("validation", self.options.data_dir, config.measure.eval_max_examples, 0)
+        encoded = kind_of(task).encode(tokenizer, examples, max_seq_len, config)
+        measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
+        self._references[slot] = (key, measured)
         return measured
 
     def _cached_training(self, config: RunConfig, ctx: ReductionContext,
@@ -359,9 +391,11 @@ class Runner:
         """Cost of ``model`` alone (:meth:`joulebench.measure.cost.CostMeasurer.alone`)."""
         return CostMeasurer(self._meter_factory).alone(model, encoded, config, pad_id, device, threads)
 
-    def measure_cost_paired(self, target: MeasuredModel, baseline: MeasuredModel) -> dict:
-        """Cost of ``target`` in ABBA rounds with ``baseline`` (:meth:`joulebench.measure.cost.CostMeasurer.paired`)."""
-        return CostMeasurer(self._meter_factory).paired(target, baseline)
+    def measure_cost_paired(self, target: MeasuredModel, baseline: MeasuredModel,
+                            engine_dense: MeasuredModel | None = None, engine: str | None = None) -> dict:
+        """Cost of ``target`` in balanced rounds with ``baseline`` (and the dense model on the target's engine,
+        where it runs on another one: :meth:`joulebench.measure.cost.CostMeasurer.paired`)."""
+        return CostMeasurer(self._meter_factory).paired(target, baseline, engine_dense, engine)
 
 
 def null_quality(quality: dict, reason: str) -> dict:

@@ -115,6 +115,23 @@ def workload(model: nn.Module, encoded: list[Encoded], m: Any, pad_id: int, devi
     return Workload(calls, [b.size for b in batches], description)
 
 
+def call_shape(encoded: list[Encoded], m: Any) -> tuple[int, int]:
+    """``(batch size, tokens)`` of a typical call of the scenario's workload: batch 1 online, the offline
+    batch size (the server's largest batch), and the median padded width of its calls (what the backend
+    probe times, so that its choice holds at the shape that is measured)."""
+    import statistics
+
+    if not encoded:
+        return 1, 2
+    if m.scenario == "online":
+        indices = online_indices(len(encoded), m.online_examples, m.sample_seed)
+        return 1, int(statistics.median(len(encoded[i].input_ids) for i in indices))
+    batch = m.server_max_batch if m.scenario == "server" else m.batch_size
+    order = sorted(len(e.input_ids) for e in encoded)
+    widths = [order[min(start + batch, len(order)) - 1] for start in range(0, len(order), batch)]
+    return min(batch, len(encoded)), int(statistics.median(widths))
+
+
 def _power_fields(measurement: Measurement) -> dict:
     """The first window's sampled power trace, and every window's gross and net energy; or why there is none."""
     traces = [w.energy.power for w in measurement.windows]
@@ -250,11 +267,16 @@ class CostMeasurer:
         return cost
 
     @torch.inference_mode()
-    def paired(self, target: MeasuredModel, baseline: MeasuredModel) -> dict:
-        """Cost of ``target`` timed in ABBA rounds with ``baseline`` (the target's measure settings).
+    def paired(self, target: MeasuredModel, baseline: MeasuredModel, engine_dense: MeasuredModel | None = None,
+               engine: str | None = None) -> dict:
+        """Cost of ``target`` timed in balanced rounds with ``baseline`` (the target's measure settings).
 
         The record's cost figures come from the target's own windows; ``vs_baseline`` holds the
-        per-round ratios (target / baseline) with their median and 95% interval.
+        per-round ratios (target / baseline) with their median and 95% interval. The order of each
+        round is drawn at random (balanced: each side first equally often) from a seed derived from
+        the configuration. With ``engine_dense`` (the dense model on the target's other ``engine``)
+        it is timed in the same rounds, and ``vs_baseline.engine_split`` splits each ratio into
+        engine (dense on the engine / baseline) x reduction (target / dense on the engine).
         """
         config, device = target.config, target.device
         m = config.measure
@@ -265,18 +287,33 @@ class CostMeasurer:
         same = "questions_sha256" if "questions_sha256" in work_t.description else "indices_sha256"
         if work_t.description[same] != work_b.description.get(same):
             raise ValueError("the configuration and its baseline must be timed on the same examples")
+        others = {}
+        if engine_dense is not None:
+            others["E"] = workload(engine_dense.model, engine_dense.encoded, m, engine_dense.pad_id, device)
         sync = torch.cuda.synchronize if device == "cuda" else None
-        t_meas, b_meas, order = measure_paired(
+        seed = int(config_hash(config)[:8], 16)
+        t_meas, b_meas, order, other_meas = measure_paired(
             work_t, work_b, rounds=m.repeats, passes=m.passes, warmup_calls=m.warmup_calls,
-            meter=self.meter_factory(config, device)(), device=device, sync=sync)
+            meter=self.meter_factory(config, device)(), device=device, sync=sync, seed=seed, others=others)
         cost = self.cost_fields(t_meas, work_t, config, device, target.threads, order)
         cost["vs_baseline"] = {
             "baseline_config_hash": config_hash(baseline.config),
             "rounds": m.repeats,
             "order": order,
+            "order_rule": f"balanced rounds in a random sequence (seed {seed} from the configuration hash)",
             **paired_ratios(t_meas, b_meas),
             "baseline_windows": summarize_measurement(b_meas)["windows"],
         }
+        if engine_dense is not None:
+            e_meas = other_meas["E"]
+            cost["vs_baseline"]["engine_split"] = {
+                "engine": engine,
+                "dense_on_engine_config_hash": config_hash(engine_dense.config),
+                "engine_part": paired_ratios(e_meas, b_meas),
+                "reduction_part": paired_ratios(t_meas, e_meas),
+                "note": f"E = the dense model on {engine}, timed in the same rounds: target / baseline = "
+                        f"(E / baseline: the engine) x (target / E: the reduction on {engine})",
+            }
         if same == "questions_sha256":
             cost["vs_baseline"].update(per_question_ratios(cost["vs_baseline"], len(target.encoded),
                                                            len(baseline.encoded)))
@@ -284,5 +321,3 @@ class CostMeasurer:
             cost["server"]["max_rate"] = self.max_rate(target)
             cost["vs_baseline"]["baseline_max_rate"] = self.max_rate(baseline)
         return cost
-
-

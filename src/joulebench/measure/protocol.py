@@ -143,6 +143,32 @@ def measure_alone(
                     device=device, sync=sync)["T"]
 
 
+def round_orders(sides: str, rounds: int, seed: int | None = None) -> str:
+    """The order of windows in ``rounds`` rounds, one window per side per round.
+
+    Without a seed: ABBA (``"TB BT TB ..."``, each side first in alternate rounds; with three sides the
+    order and its reverse alternate). With a seed: the same balance (every side first as often as the
+    others, within one round) drawn in a random sequence, so that a periodic disturbance cannot line up
+    with one side.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    forward, backward = sides, sides[::-1]
+    if seed is None:
+        return " ".join(forward if r % 2 == 0 else backward for r in range(rounds))
+    import itertools
+    import random
+
+    rng = random.Random(seed)
+    cycle = [forward, backward] if len(sides) <= 2 else ["".join(p) for p in itertools.permutations(sides)]
+    orders: list[str] = []
+    while len(orders) < rounds:
+        block = list(cycle)
+        rng.shuffle(block)
+        orders += block
+    return " ".join(orders[:rounds])
+
+
 def measure_paired(
     target: Workload,
     baseline: Workload,
@@ -153,19 +179,24 @@ def measure_paired(
     meter: EnergyMeter,
     device: str = "cpu",
     sync: Callable[[], None] | None = None,
-) -> tuple[Measurement, Measurement, str]:
-    """Time ``target`` and ``baseline`` alternately: ``rounds`` windows each, in ABBA order.
+    seed: int | None = None,
+    others: dict[str, Workload] | None = None,
+) -> tuple[Measurement, Measurement, str, dict[str, Measurement]]:
+    """Time ``target`` and ``baseline`` (and ``others``, keyed by one letter) alternately: ``rounds``
+    windows each, in balanced orders (:func:`round_orders`; randomised with ``seed``).
 
     Returns:
         The target's measurement (its peak memory from its own windows only), the baseline's,
-        and the order as a string (``"TB BT TB"``).
+        the order as a string (``"TB BT TB"``), and the measurements of ``others``.
     """
-    if rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
-    order = " ".join("TB" if r % 2 == 0 else "BT" for r in range(rounds))
-    measured = _measure({"T": target, "B": baseline}, order, passes=passes, warmup_calls=warmup_calls,
+    others = dict(others or {})
+    if any(len(k) != 1 or k in "TB" for k in others):
+        raise ValueError("other sides are keyed by one letter other than T and B")
+    sides = {"T": target, "B": baseline, **others}
+    order = round_orders("".join(sides), rounds, seed)
+    measured = _measure(sides, order, passes=passes, warmup_calls=warmup_calls,
                         meter=meter, device=device, sync=sync)
-    return measured["T"], measured["B"], order
+    return measured["T"], measured["B"], order, {k: measured[k] for k in others}
 
 
 def summarize_measurement(measurement: Measurement) -> dict:

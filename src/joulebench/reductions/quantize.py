@@ -86,19 +86,20 @@ def eligible_int8(chain_before: Sequence[str], following: int, classifier: bool 
     return tuple(b for b in AUTO_CANDIDATES if b != "onnxruntime" or fixed_ok)
 
 
-def resolve_backend(backend: str, eligible: tuple[str, ...] = AUTO_CANDIDATES, threads: int | None = None):
-    """``auto`` -> the fastest eligible backend measured by the backend probe, with the reason;
-    a named backend -> itself."""
+def resolve_backend(backend: str, eligible: tuple[str, ...] = AUTO_CANDIDATES, threads: int | None = None,
+                    shape: dict | None = None):
+    """``auto`` -> the fastest eligible backend measured by the backend probe (at ``shape``, see
+    :func:`~joulebench.reductions.backend_probe.probe_shape`), with the reason; a named backend -> itself."""
     from joulebench.reductions.backend_probe import Choice, choose_int8, probe_backends
 
     if backend != "auto":
         return Choice(backend, f"named in the configuration (backend: {backend})", {})
     if not any(missing_backend(name) is None for name in eligible):
         raise UserError("quantize: no int8 backend available in this torch build")
-    return choose_int8(eligible, probe_backends(threads, "cpu"))
+    return choose_int8(eligible, probe_backends(threads, "cpu", shape=shape))
 
 
-def resolve_half(device: str, threads: int | None = None):
+def resolve_half(device: str, threads: int | None = None, shape: dict | None = None):
     """``auto16`` -> the faster of bf16 and fp16 on ``device`` by the probe (only dtypes the device
     runs natively are eligible), or a UserError saying why neither is worth it."""
     from joulebench.reductions.backend_probe import choose_half, probe_backends
@@ -107,22 +108,23 @@ def resolve_half(device: str, threads: int | None = None):
     if not eligible:
         raise UserError(f"quantize: dtype auto16 on {device}: {device_problem('bf16', device)}; and "
                         f"{device_problem('fp16', device)}")
-    return choose_half(eligible, probe_backends(threads, device))
+    return choose_half(eligible, probe_backends(threads, device, shape=shape))
 
 
 def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str, chain_before: Sequence[str] = (),
-                   following: int = 0, classifier: bool = True) -> tuple[nn.Module, dict]:
-    """Quantize or cast ``model`` in place; return it and the details for the record."""
+                   following: int = 0, classifier: bool = True, shape: dict | None = None) -> tuple[nn.Module, dict]:
+    """Quantize or cast ``model`` in place; return it and the details for the record (``shape``: the
+    backend probe's, for ``auto``)."""
     dtype = cfg.dtype
     choice = None
     if dtype == "auto16":
-        choice = resolve_half(device)
+        choice = resolve_half(device, shape=shape)
         dtype = choice.picked
     problem = device_problem(dtype, device)
     if problem is not None:
         raise UserError(f"quantize: dtype={dtype} on {device}: {problem}")
     if dtype == "int8":
-        choice = resolve_backend(cfg.backend, eligible_int8(chain_before, following, classifier))
+        choice = resolve_backend(cfg.backend, eligible_int8(chain_before, following, classifier), shape=shape)
         backend = choice.picked
         model, count = quantize_int8(model, backend)
     else:
@@ -182,7 +184,8 @@ class Quantize:
 
     def apply(self, model: nn.Module, cfg: QuantizeConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model`` in place (wrappers included: exit heads are Linear layers too)."""
-        return quantize_model(model, cfg, ctx.device, _families(ctx), len(ctx.following), _classifier(ctx))
+        return quantize_model(model, cfg, ctx.device, _families(ctx), len(ctx.following), _classifier(ctx),
+                              _probe_shape(model, ctx, cfg.dtype != "int8" or cfg.backend == "auto"))
 
 
 @register_reduction("int8", help="alias of quantize with dtype int8: reductions: [int8]")
@@ -205,7 +208,19 @@ class Int8:
     def apply(self, model: nn.Module, cfg: Int8Config, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model``'s Linear layers to int8 in place."""
         return quantize_model(model, QuantizeConfig("int8", cfg.backend), ctx.device, _families(ctx),
-                              len(ctx.following), _classifier(ctx))
+                              len(ctx.following), _classifier(ctx), _probe_shape(model, ctx, cfg.backend == "auto"))
+
+
+def _probe_shape(model: nn.Module, ctx: ReductionContext, needed: bool) -> dict | None:
+    """The backend probe's shape for this run: the model's width and the measured calls' batch and length
+    (None, the probe's default shape, when the runner gave no workload or nothing is chosen by the probe)."""
+    from joulebench.reductions.backend_probe import probe_shape
+
+    shape_of = ctx.extra.get("call_shape")
+    if not needed or shape_of is None:
+        return None
+    batch, tokens = shape_of(ctx.max_seq_len)
+    return probe_shape(batch, tokens, getattr(model, "config", None))
 
 
 def _families(ctx: ReductionContext) -> tuple[str, ...]:

@@ -63,7 +63,18 @@ cost (dict)
                            ``latency_p99``, ``throughput``: ``{ratio, ci95: [low, high], per_round}``
                            (this / baseline per round; median, Student-t interval on the logs), or
                            None when not measurable; ``baseline_windows`` as ``windows``.
-    vs_baseline_note       str, when a baseline was asked for but this is the baseline itself.
+                           ``order_rule``: how the order was drawn (balanced rounds, seeded random sequence).
+                           ``aa: true`` when this configuration is its own baseline, timed against itself
+                           (an A/A pair: its ratios are the noise floor). ``engine_split``, when the
+                           configuration runs on another engine than its baseline (onnxruntime): ``engine``,
+                           ``dense_on_engine_config_hash``, ``engine_part`` (dense on the engine / baseline)
+                           and ``reduction_part`` (this / dense on the engine), each with the ratios above,
+                           all three sides timed in the same rounds.
+    vs_baseline_note       str, when a baseline was asked for but this is the baseline itself (A/A).
+    energy_details         dict, what stands behind an estimate: the CPU power model (``cpu_model``,
+                           ``tdp_w`` and ``tdp_source``, ``package_threads`` and ``threads_source``,
+                           ``watts_per_thread`` and ``watts_source``, ``idle_fraction``, ``idle_w``,
+                           ``active_w_per_thread``, ``formula``); or a counter's domains (``domains_j``).
     peak_mem_mb            float | None, process RSS peak (CPU) or max CUDA allocation (GPU), over
                            this configuration's windows (in a paired run the process also holds the
                            baseline's weights).

@@ -85,7 +85,7 @@ def test_paired_record_carries_ratios_outcomes_slices_and_training_cost(runner, 
     cost, quality, train = record["cost"], record["quality"], record["train"]
     pairing = cost["vs_baseline"]
     assert pairing["baseline_config_hash"] == config_hash(runner.bind(paired_baseline(config)))
-    assert pairing["order"] == "TB BT" and len(pairing["energy"]["per_round"]) == 2
+    assert sorted(pairing["order"].split()) == ["BT", "TB"] and len(pairing["energy"]["per_round"]) == 2
     low, high = pairing["time"]["ci95"]
     assert low <= pairing["time"]["ratio"] <= high
     assert cost["protocol"]["n_examples"] == 40 and cost["n_timed_examples"] == 2 * 40
@@ -182,3 +182,21 @@ def test_bf16_training_is_its_own_checkpoint_and_fp32_keeps_the_old_identity(run
     record = runner.run(bf16, ResultStore.in_dir(tmp_path))
     assert record["train"]["reused"] is False and record["train"]["steps"] > 0
     assert record["train"]["final_loss"] == record["train"]["final_loss"]  # trained to a number, not NaN
+
+
+def test_a_reduction_on_another_engine_is_split_into_engine_and_reduction(runner, tmp_path):
+    from joulebench.runner import paired_baseline
+
+    pytest.importorskip("onnxruntime")
+    (config,) = make_config(reductions=[{"name": "int8", "backend": "onnxruntime"}])
+    record = runner.run(config, ResultStore.in_dir(tmp_path), baseline=paired_baseline(config))
+    assert record["engine"] == "onnxruntime"
+    split = record["cost"]["vs_baseline"]["engine_split"]
+    assert split["engine"] == "onnxruntime"
+    assert split["dense_on_engine_config_hash"] != record["cost"]["vs_baseline"]["baseline_config_hash"]
+    for part in ("engine_part", "reduction_part"):
+        ratio = split[part]["energy"]
+        assert ratio["ratio"] > 0 and ratio["ci95"][0] <= ratio["ratio"] <= ratio["ci95"][1]
+    (same_engine,) = make_config(reductions=[{"name": "int8", "backend": "torch_ao"}])
+    plain = runner.run(same_engine, ResultStore.in_dir(tmp_path), baseline=paired_baseline(same_engine))
+    assert "engine_split" not in plain["cost"]["vs_baseline"]

@@ -61,7 +61,8 @@ def test_twice_as_fast_measures_half_paired(scenario) -> None:
     assert ratios["energy"]["ratio"] == pytest.approx(0.50, abs=0.015)
     low, high = ratios["time"]["ci95"]
     assert low <= ratios["time"]["ratio"] <= high
-    assert cost["vs_baseline"]["order"] == "TB BT TB"
+    rounds = cost["vs_baseline"]["order"].split()
+    assert set(rounds) <= {"TB", "BT"} and abs(rounds.count("TB") - rounds.count("BT")) <= 1  # balanced
     assert cost["protocol"]["repeats"] == 3
     expected = 48 if scenario == "offline" else 24
     assert cost["protocol"]["n_examples"] == expected
@@ -105,3 +106,34 @@ def test_median_interval_contains_the_median_and_narrows_with_agreement() -> Non
 def test_paired_ratios_need_matching_windows() -> None:
     with pytest.raises(ValueError):
         paired_ratios(Measurement(), Measurement())
+
+
+def test_engine_split_multiplies_back_to_the_whole_ratio() -> None:
+    """A target on another engine, timed in the same rounds as the baseline and the dense model on that engine:
+    target / baseline = (engine / baseline) x (target / engine), each part with its own interval."""
+    config = _config("offline")
+    baseline, on_engine, target = (BusyPerToken(SLOW_S_PER_TOKEN), BusyPerToken(SLOW_S_PER_TOKEN * 0.8),
+                                   BusyPerToken(SLOW_S_PER_TOKEN * 0.4))
+    cost = Runner().measure_cost_paired(_measured(target, config), _measured(baseline, config),
+                                        _measured(on_engine, config), "onnxruntime")
+    split = cost["vs_baseline"]["engine_split"]
+    assert split["engine"] == "onnxruntime"
+    engine, reduction = split["engine_part"]["time"], split["reduction_part"]["time"]
+    assert engine["ratio"] == pytest.approx(0.8, abs=0.03)
+    assert reduction["ratio"] == pytest.approx(0.5, abs=0.03)
+    whole = cost["vs_baseline"]["time"]["ratio"]
+    assert whole == pytest.approx(engine["ratio"] * reduction["ratio"], rel=0.05)
+    assert engine["ci95"][0] <= engine["ratio"] <= engine["ci95"][1]
+    assert all(len(r) == 3 and set(r) == set("TBE") for r in cost["vs_baseline"]["order"].split())
+
+
+def test_round_orders_are_balanced_and_seeded() -> None:
+    from joulebench.measure.protocol import round_orders
+
+    assert round_orders("TB", 4) == "TB BT TB BT"
+    drawn = round_orders("TB", 8, seed=3).split()
+    assert drawn.count("TB") == drawn.count("BT") == 4
+    assert round_orders("TB", 8, seed=3) == round_orders("TB", 8, seed=3)
+    assert {round_orders("TB", 8, seed=s) for s in range(10)} != {round_orders("TB", 8, seed=3)}
+    three = round_orders("TBE", 6, seed=1).split()
+    assert sorted(three) == sorted(["TBE", "TEB", "BTE", "BET", "ETB", "EBT"])  # each side first twice

@@ -64,3 +64,52 @@ def test_choose_half_refuses_a_dtype_slower_than_fp32():
     assert choose_half(("bf16", "fp16"), _probe(bf16=6.0, fp16=7.0)).picked == "bf16"
     with pytest.raises(UserError, match="faster than fp32"):
         choose_half(("bf16",), _probe(bf16=10.5))
+
+
+def _probe_rounds(**samples):
+    """A probe with per-round call times (ms) for each candidate."""
+    import statistics
+
+    samples = {"fp32": [10.0] * len(next(iter(samples.values()))), **samples}
+    return ProbeResult({}, "k", "t", {n: statistics.median(s) for n, s in samples.items()}, {},
+                       {n: len(s) for n, s in samples.items()}, samples_ms=samples)
+
+
+def test_a_margin_within_the_probe_noise_keeps_the_preferred_backend_and_says_so():
+    # onnxruntime's median is lower, but round by round the two trade places: a tie.
+    tied = _probe_rounds(torch_ao=[5.0, 4.6, 5.3, 4.7, 5.2, 4.8], onnxruntime=[4.7, 5.1, 4.6, 5.0, 4.5, 4.9])
+    choice = choose_int8(("torch_ao", "onnxruntime"), tied)
+    assert choice.picked == "torch_ao"
+    assert "within the probe's noise" in choice.reason and "tie goes to torch_ao" in choice.reason
+    low, high = choice.probe["margins"]["torch_ao"]["ci95"]
+    assert low < 1.0 < high
+
+
+def test_a_margin_outside_the_noise_takes_the_faster_backend():
+    clear = _probe_rounds(torch_ao=[5.0, 5.1, 5.2, 4.9, 5.0, 5.1], onnxruntime=[3.0, 3.1, 2.9, 3.0, 3.2, 3.0])
+    choice = choose_int8(("torch_ao", "onnxruntime"), clear)
+    assert choice.picked == "onnxruntime" and "outside the probe's noise" in choice.reason
+    ratio = choice.probe["margins"]["torch_ao"]["ratio"]
+    assert ratio == pytest.approx(3.0 / 5.05, rel=0.05)
+
+
+def test_probe_shape_follows_the_scenario_and_the_model_width():
+    from transformers import BertConfig
+
+    online = backend_probe.probe_shape(1, 23, BertConfig(hidden_size=768, num_attention_heads=12,
+                                                         intermediate_size=3072))
+    assert (online["batch"], online["tokens"], online["hidden"], online["ffn"]) == (1, 23, 768, 3072)
+    assert backend_probe.probe_shape()["batch"] == backend_probe.PROBE_SHAPE["batch"]
+
+
+def test_call_shape_is_the_scenarios_batch_and_median_padded_width():
+    from types import SimpleNamespace
+
+    from joulebench.measure.cost import call_shape
+    from joulebench.models.batching import Encoded
+
+    encoded = [Encoded(list(range(n)), [0] * n, 0) for n in [5, 7, 9, 11, 30, 40]]
+    offline = SimpleNamespace(scenario="offline", batch_size=2)
+    assert call_shape(encoded, offline) == (2, 11)  # batches padded to 7, 11, 40
+    online = SimpleNamespace(scenario="online", online_examples=6, sample_seed=0)
+    assert call_shape(encoded, online) == (1, 10)  # the median example of the requests
