@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from joulebench.analysis.aggregate import Point
-from joulebench.analysis.paired import CostRatio, PairedDiff, cost_ratio, paired_difference, trained_longer
+from joulebench.analysis.paired import (
+    CostRatio,
+    PairedDiff,
+    cost_ratio,
+    noise_floor,
+    paired_difference,
+    trained_longer,
+    within_floor,
+)
 from joulebench.analysis.pareto import Frontier
 from joulebench.analysis.stats import MetricStat
 from joulebench.results.schema import METRICS
@@ -108,6 +116,7 @@ def cheapest_within(
     quality_metric: str = "accuracy",
     same_model: bool = True,
     rule: str = "point estimate",
+    tie_floor: float | None = None,
 ) -> Point | None:
     """The cheapest point whose quality is within a tolerance of the baseline's.
 
@@ -122,6 +131,9 @@ def cheapest_within(
         rule: ``"point estimate"``: quality >= baseline - tolerance by means;
             ``"non-inferiority"``: the paired 95% interval of the quality difference lies above
             -tolerance (the loss is shown to be smaller than the budget).
+
+        tie_floor: the noise floor (relative, from the baseline's A/A pair): qualifying points whose cost ratios
+            are within it of the cheapest are tied with it, and the tie goes to the higher quality.
 
     Returns:
         The cheapest qualifying point, by its cost ratio to the baseline (paired ABBA rounds
@@ -155,7 +167,25 @@ def cheapest_within(
         quality = p.mean(quality_metric)
         return (-ratio if higher_better else ratio, -quality if q_higher else quality)  # type: ignore[operator]
 
-    return min(qualifying, key=rank)[0]
+    cheapest = min(qualifying, key=rank)
+    tied = [item for item in qualifying if within_floor(item[1], cheapest[1], tie_floor)]
+    if len(tied) > 1:  # within the noise floor of the cheapest: the better quality, then the cheaper
+        return min(tied, key=lambda item: (rank(item)[1], rank(item)[0]))[0]
+    return cheapest[0]
+
+
+def tied_with(points: Sequence[Point], pick: Point, baseline: Point, floor: float | None,
+              cost_metric: str = "energy_j_per_example") -> list[Point]:
+    """Other points whose cost ratio is within the noise floor of the pick's (tied on cost)."""
+    mine = cost_ratio(pick, baseline, cost_metric)
+    if mine is None or floor is None:
+        return []
+    out = []
+    for p in _candidates(points, baseline, True):
+        theirs = cost_ratio(p, baseline, cost_metric)
+        if p is not pick and theirs is not None and within_floor(theirs.ratio, mine.ratio, floor):
+            out.append(p)
+    return out
 
 
 @dataclass(frozen=True)
@@ -183,21 +213,26 @@ class BudgetPick:
     ratio: CostRatio | None = None
     quality_diff: PairedDiff | None = None
     trained_longer: bool = False
+    floor: float | None = None
+    tied: tuple[Point, ...] = ()
 
 
 def budget_pick(points: Sequence[Point], baseline: Point, tolerance_abs: float,
                 cost_metric: str = "energy_j_per_example",
                 quality_metric: str = "accuracy", rule: str = "point estimate") -> BudgetPick:
-    """:func:`cheapest_within` plus the cost ratio, quality difference and training flag."""
+    """:func:`cheapest_within` (with the baseline's A/A noise floor as the tie rule) plus the cost ratio,
+    quality difference, training flag and the points tied with the pick on cost."""
+    floor = noise_floor(baseline, cost_metric)
     pick = cheapest_within(points, baseline, tolerance_abs, cost_metric,
-                           quality_metric=quality_metric, rule=rule)
+                           quality_metric=quality_metric, rule=rule, tie_floor=floor)
     if pick is None:
-        return BudgetPick(baseline, tolerance_abs, cost_metric, None, None, rule)
+        return BudgetPick(baseline, tolerance_abs, cost_metric, None, None, rule, floor=floor)
     ratio = cost_ratio(pick, baseline, cost_metric)
     return BudgetPick(baseline=baseline, tolerance_abs=tolerance_abs, cost_metric=cost_metric, pick=pick,
                       cost_ratio=None if ratio is None else ratio.ratio, rule=rule, ratio=ratio,
                       quality_diff=paired_difference(pick, baseline, quality_metric),
-                      trained_longer=trained_longer(pick, baseline))
+                      trained_longer=trained_longer(pick, baseline), floor=floor,
+                      tied=tuple(tied_with(points, pick, baseline, floor, cost_metric)))
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,62 @@ def cost_ratio(point: Point, baseline: Point, metric: str = "energy_j_per_exampl
     return CostRatio(mine / theirs, None, None, paired=False)
 
 
+def aa_ratio(baseline: Point, metric: str = "energy_j_per_example") -> CostRatio | None:
+    """The baseline timed against itself in the same rounds (its A/A pair): the ratio a configuration no
+    cheaper than the baseline shows by noise alone; None when its records have no A/A pair."""
+    name = _RATIO_OF.get(metric)
+    rounds: list[float] = []
+    for record in baseline.records:
+        pairing = (record.get("cost") or {}).get("vs_baseline") or {}
+        entry = pairing.get(name) if name else None
+        if pairing.get("aa") and isinstance(entry, Mapping):
+            rounds.extend(float(r) for r in entry.get("per_round") or [])
+    if len(rounds) < 2 or any(r <= 0 for r in rounds):
+        return None
+    med, low, high = median_interval(rounds, log=True)
+    return CostRatio(med, low, high, paired=True, rounds=len(rounds))
+
+
+def noise_floor(baseline: Point, metric: str = "energy_j_per_example") -> float | None:
+    """The A/A noise floor as a relative difference: how far from 1 the baseline's ratio to itself reaches
+    (its 95% interval, or its median where that is further); None without an A/A pair."""
+    aa = aa_ratio(baseline, metric)
+    if aa is None or aa.low is None or aa.high is None:
+        return None
+    return max(aa.high - 1.0, 1.0 - aa.low, abs(aa.ratio - 1.0))
+
+
+def within_floor(ratio: float, other: float, floor: float | None) -> bool:
+    """Whether two cost ratios are tied: they differ by no more than the noise floor (relative)."""
+    if floor is None:
+        return False
+    return abs(np.log(ratio / other)) <= np.log1p(floor)
+
+
+def engine_split(point: Point, baseline: Point, metric: str = "energy_j_per_example") \
+        -> tuple[str, CostRatio, CostRatio] | None:
+    """The point's ratio split into engine (dense on its engine / baseline) x reduction (point / dense on
+    its engine), from records timed with the dense model on that engine in the same rounds; None when its
+    records carry no split."""
+    name = _RATIO_OF.get(metric)
+    parts: dict[str, list[float]] = {"engine_part": [], "reduction_part": []}
+    engine = None
+    for record in point.records:
+        pairing = (record.get("cost") or {}).get("vs_baseline") or {}
+        split = pairing.get("engine_split")
+        if not isinstance(split, Mapping) or pairing.get("baseline_config_hash") not in baseline.config_hashes:
+            continue
+        engine = split.get("engine")
+        for part, rounds in parts.items():
+            entry = (split.get(part) or {}).get(name) if name else None
+            if isinstance(entry, Mapping):
+                rounds.extend(float(r) for r in entry.get("per_round") or [])
+    if engine is None or any(len(r) < 2 or any(v <= 0 for v in r) for r in parts.values()):
+        return None
+    ratios = [CostRatio(*median_interval(r, log=True), paired=True, rounds=len(r)) for r in parts.values()]
+    return str(engine), ratios[0], ratios[1]
+
+
 def training_energy_j(point: Point) -> float | None:
     """Mean training energy behind the point's records (base fine-tuning plus re-trainings)."""
     values = [(r.get("train") or {}).get("total_energy_j") for r in point.records]

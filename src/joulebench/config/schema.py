@@ -25,7 +25,12 @@ class TrainConfig:
     """How the model is fine-tuned before any inference-time reduction."""
 
     epochs: float = _help("Passes over the (capped) training set; fractions allowed.", 1.0)
-    lr: float = _help("Peak AdamW learning rate.", 5e-5)
+    lr: float = _help("Peak AdamW learning rate of the encoder.", 5e-5)
+    head_lr: float | None = _help("Peak learning rate of the task head (new, randomly initialised): it learns "
+                                  "faster than the pre-trained encoder; null = lr.", 1e-3)
+    min_steps: int = _help("At least this many optimizer steps in the base fine-tuning: a small training set "
+                           "is passed over again (more epochs) until they are done; 0 = epochs alone decide.",
+                           100)
     batch_size: int = _help("Training examples per optimizer step.", 32)
     warmup_ratio: float = _help("Fraction of steps with linear learning-rate warm-up.", 0.06)
     weight_decay: float = _help("AdamW weight decay (not applied to biases and LayerNorm).", 0.01)
@@ -41,6 +46,10 @@ class TrainConfig:
             raise ValueError(f"train.epochs must be > 0, got {self.epochs}")
         if self.lr <= 0:
             raise ValueError(f"train.lr must be > 0, got {self.lr}")
+        if self.head_lr is not None and self.head_lr <= 0:
+            raise ValueError(f"train.head_lr must be > 0 or null, got {self.head_lr}")
+        if self.min_steps < 0:
+            raise ValueError(f"train.min_steps must be >= 0, got {self.min_steps}")
         if self.batch_size < 1:
             raise ValueError(f"train.batch_size must be >= 1, got {self.batch_size}")
         if not 0 <= self.warmup_ratio < 1:

@@ -6,7 +6,9 @@ it needs no calibration data. Each backend returns how many Linear layers it con
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import math
 import tempfile
 import warnings
@@ -130,7 +132,8 @@ def onnxruntime_model(model: nn.Module, int8: bool) -> tuple[nn.Module, int]:
         export_onnx(model, fp32)
         path = fp32
         if int8:
-            quantize_dynamic(str(fp32), str(int8_path), weight_type=QuantType.QInt8)
+            with _said_once("pre-processing before quantization"):
+                quantize_dynamic(str(fp32), str(int8_path), weight_type=QuantType.QInt8)
             path = int8_path
         graph = onnx.load(str(path)).graph
         count = sum(node.op_type in ("MatMulInteger", "DynamicQuantizeMatMul", "QGemm") for node in graph.node)
@@ -145,6 +148,32 @@ def onnxruntime_model(model: nn.Module, int8: bool) -> tuple[nn.Module, int]:
         wrapper = OnnxRuntimeClassifier(session, getattr(model, "config", None), weights).eval()
         wrapper.onnx_bytes = path.read_bytes()  # the graph the session runs, for export
     return wrapper, count
+
+
+_SAID: set[str] = set()
+
+
+@contextlib.contextmanager
+def _said_once(fragment: str):
+    """Let a library's root-logger warning containing ``fragment`` through once per process (onnxruntime's
+    quantizer advises pre-processing on every call; dynamic quantization of an exported encoder does not
+    need it, and a sweep would print it for every configuration)."""
+
+    def once(record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if fragment not in message:
+            return True
+        if message in _SAID:
+            return False
+        _SAID.add(message)
+        return True
+
+    root = logging.getLogger()
+    root.addFilter(once)
+    try:
+        yield
+    finally:
+        root.removeFilter(once)
 
 
 def quantize_onnxruntime(model: nn.Module) -> tuple[nn.Module, int]:

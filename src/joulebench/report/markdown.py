@@ -7,8 +7,12 @@ from collections.abc import Mapping, Sequence
 from joulebench.analysis.budgets import point_energy_per_correct
 from joulebench.analysis.cross_task import CrossTask
 from joulebench.analysis.paired import (
+    aa_ratio,
     break_even_queries,
     cost_ratio,
+    engine_split,
+    noise_floor,
+    within_floor,
     paired_difference,
     slice_differences,
     slice_sizes,
@@ -53,6 +57,11 @@ def _carbon_cell(p, carbon) -> list[str]:
     return [DASH if energy is None else f"{carbon.grams(energy * 1000):.3g}"]
 
 
+def _runtime(engine: str) -> str:
+    """The execution engine under an engine label: torch's int8 kernels and casts still run in torch."""
+    return engine.split()[0].replace("torch_ao", "torch").replace("torchao", "torch")
+
+
 def _configurations(section: Section, carbon=None) -> list[str]:
     """Table of every configuration in the section (with gCO2e per 1,000 examples when a grid intensity is given)."""
     metric = section.quality_metric
@@ -80,11 +89,15 @@ def _configurations(section: Section, carbon=None) -> list[str]:
         notes.append(f"Carbon (an estimate on top of the energy figure and its method): energy x grid intensity "
                      f"{carbon.g_per_kwh:g} gCO2e/kWh ({carbon.source}).")
     base_engines = {point_engine(b) for b in section.baselines}
-    moved = [p.label for p in section.points if point_engine(p) not in base_engines]
+    base_runtimes = {_runtime(e) for e in base_engines}
+    moved = [p.label for p in section.points if _runtime(point_engine(p)) not in base_runtimes]
     if moved:
+        split = [p.label for p in section.points if p.label in moved and any(
+            engine_split(p, b) is not None for b in section.baselines)]
         notes.append(f"Engine: {', '.join(moved)} ran on another engine than the baseline ({', '.join(base_engines)}); "
-                     "their cost ratios include the change of engine as well as the reduction (the split into engine "
-                     "x reduction is not measured yet).")
+                     "their cost ratios include the change of engine as well as the reduction"
+                     + ("; the split into engine x reduction is measured in the table *Engine x reduction* below ("
+                        + ", ".join(split) + ")." if split else " (records made without the split)."))
     if qa:
         notes.append("Question answering: energy and FLOPs are per question (a question may span several windows); "
                      "latency and throughput are per window; a correct prediction is an exact match.")
@@ -129,6 +142,14 @@ def _budgets(section: Section) -> list[str]:
                    for rule in dict.fromkeys(p.rule for p in section.budget_picks)),
              "- † trained longer than the baseline (more optimizer steps): its extra training energy is in the "
              "table below."]
+    floors = {p.floor for p in section.budget_picks if p.floor is not None}
+    if floors:
+        notes.append(f"- Tie rule: configurations whose energy ratios differ by less than the A/A noise floor "
+                     f"(±{100 * max(floors):.1f}%) are tied; the tie goes to the better {name}.")
+    for pick in section.budget_picks:
+        if pick.tied and pick.pick is not None:
+            notes.append(f"- {100 * pick.tolerance_abs:g} pt, {pick.rule}: {pick.pick.label} is tied on energy with "
+                         f"{', '.join(p.label for p in pick.tied)} (within the floor).")
     return _table(header, rows) + notes
 
 
@@ -142,11 +163,15 @@ def _paired(section: Section) -> list[str]:
             diff = paired_difference(p, base, section.quality_metric) if p is not base else None
             p_value = DASH if diff is None or diff.mcnemar_p is None else f"{diff.mcnemar_p:.3g}"
             even = break_even_queries(p, base)
+            energy_ratio = cost_ratio(p, base, "energy_j_per_example")
+            floor = noise_floor(base)
             rows.append([
                 p.label + (" ★" if p is base else ""),
                 diff_text(diff) if p is not base else "0 (baseline)",
                 p_value,
-                ratio_text(cost_ratio(p, base, "energy_j_per_example")),
+                ratio_text(energy_ratio if p is not base else aa_ratio(base) or energy_ratio)
+                + (" (A/A)" if p is base and aa_ratio(base) is not None else ""),
+                _versus_floor(energy_ratio, floor) if p is not base else DASH,
                 ratio_text(cost_ratio(p, base, "latency_ms_mean")),
                 DASH if training_steps(p) is None else str(training_steps(p)),
                 num(training_energy_j(p)),
@@ -157,13 +182,50 @@ def _paired(section: Section) -> list[str]:
         return ["No baseline measured: nothing to pair with."]
     header = ["configuration", f"Δ {quality_name(section.quality_metric)} vs baseline (paired bootstrap 95% CI)",
               "McNemar p",
-              "energy ratio (ABBA 95% CI)", "time ratio (ABBA 95% CI)", "training steps", "training energy (J)",
+              "energy ratio (ABBA 95% CI)", "energy vs the A/A floor", "time ratio (ABBA 95% CI)", "training steps", "training energy (J)",
               f"training + {TOTAL_QUERIES:,} queries (J)", "break-even queries"]
-    notes = ["", "Ratios are configuration / baseline per ABBA round (median, Student-t interval on the logs); "
+    notes = ["", "The baseline's row shows it timed against itself in the same rounds (A/A): the spread a ratio has "
+             "by noise alone. Its reach from 1 is the noise floor; a configuration whose energy ratio is within "
+             "the floor of 1 is *tied* with the baseline, and two configurations within the floor of each other are "
+             "tied in the budget picks (the tie goes to the better quality). *Run to run* widens the ABBA interval by "
+             "the floor on both sides: the range in which a repeat of the sweep on this machine is expected "
+             "(benchmarks/demo_repeatability.py: inside it for every ratio of three demo runs, against 36 of 44 "
+             "inside the ABBA interval alone).",
+             "Ratios are configuration / baseline per ABBA round (median, Student-t interval on the logs); "
              "`(unpaired)` means the record was not timed with this baseline. Training energy covers the base "
              "fine-tuning and every re-training the configuration needed (energy method as above); break-even is "
              "the number of queries after which the extra training has paid for itself."]
     return _table(header, rows) + notes
+
+
+def _versus_floor(ratio, floor: float | None) -> str:
+    if ratio is None or floor is None:
+        return DASH
+    verdict = ("tied" if within_floor(ratio.ratio, 1.0, floor)
+               else ("cheaper" if ratio.ratio < 1 else "dearer")) + f" (floor ±{100 * floor:.1f}%)"
+    if ratio.low is None or ratio.high is None:
+        return verdict
+    return f"{verdict}; run to run [{ratio.low / (1 + floor):.2f}, {ratio.high * (1 + floor):.2f}]"
+
+
+def _engines(section: Section) -> list[str]:
+    """Reductions on another engine: their ratio split into engine x reduction (all timed in the same rounds)."""
+    rows = []
+    for base in section.baselines:
+        for p in section.points:
+            split = engine_split(p, base) if p is not base else None
+            if split is None:
+                continue
+            engine, on_engine, reduction = split
+            rows.append([p.label, engine, ratio_text(cost_ratio(p, base, "energy_j_per_example")),
+                         ratio_text(on_engine), ratio_text(reduction)])
+    if not rows:
+        return []
+    header = ["configuration", "engine", "energy vs baseline", "engine: dense on it vs baseline",
+              "reduction: vs dense on its engine"]
+    return ["### Engine x reduction", ""] + _table(header, rows) + [
+        "", "Each row's model, the baseline and the dense model on the row's engine were timed in the same rounds; "
+            "the whole ratio is the product of the two parts (each a median with its 95% interval)."]
 
 
 def _slices(section: Section) -> list[str]:
@@ -275,6 +337,9 @@ def render_markdown(sections: Sequence[Section], source: str = "", n_records: in
         lines += ["### Pareto frontiers", ""] + _frontiers(section) + [""]
         lines += ["### Cheapest within tolerance of baseline", ""] + _budgets(section) + [""]
         lines += ["### Paired with the baseline: quality, cost and training", ""] + _paired(section) + [""]
+        engines = _engines(section)
+        if engines:
+            lines += engines + [""]
         lines += [f"### Where the loss falls: paired Δ {quality_name(section.quality_metric)} per slice", ""] \
             + _slices(section) + [""]
         lines += ["### Marginal gains along the energy frontier", ""] + _gains(section) + [""]

@@ -16,7 +16,8 @@ _HEAD = ("classifier.", "pre_classifier.", "qa_outputs.")
 _LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
 
 
-def _is_head(name: str) -> bool:
+def is_head(name: str) -> bool:
+    """Whether parameter ``name`` belongs to the task head (classifier, pre-classifier, QA outputs)."""
     return name.startswith(_HEAD) or any(f".{h}" in name for h in _HEAD)
 
 
@@ -27,12 +28,12 @@ def _full(name: str, n_layers: int, top_k: int) -> bool:
 
 @REGIMES.register("frozen", help="freeze the encoder, train only the classification head")
 def _frozen(name: str, n_layers: int, top_k: int) -> bool:
-    return _is_head(name)
+    return is_head(name)
 
 
 @REGIMES.register("top_k", help="train the top k encoder layers, the pooler and the head (train.top_k_layers)")
 def _top_k(name: str, n_layers: int, top_k: int) -> bool:
-    if _is_head(name) or ".pooler." in f".{name}":
+    if is_head(name) or ".pooler." in f".{name}":
         return True
     match = _LAYER.search(name)
     return bool(match) and int(match.group(1)) >= n_layers - top_k

@@ -13,6 +13,7 @@ from torch import nn
 
 from joulebench.config.schema import TrainConfig
 from joulebench.models.batching import Encoded, train_batches
+from joulebench.training.regimes import is_head
 
 StepHook = Callable[[nn.Module], None]
 #: ``loss(model, batch) -> scalar tensor``; a batch holds input_ids, attention_mask, token_type_ids, labels.
@@ -52,10 +53,12 @@ def fine_tune(
         trainable: parameter names to update (None = all); the others get requires_grad=False.
         after_step: called after each optimizer step (e.g. to re-apply pruning masks).
         progress: called as ``progress(step, total_steps, loss)``.
-        epochs: overrides ``cfg.epochs`` (used by reductions that re-train briefly).
+        epochs: overrides ``cfg.epochs`` (used by reductions that re-train briefly); ``cfg.min_steps`` applies
+            only without it (the base fine-tuning).
         loss_fn: the training loss (default: the model's own, ``model(**batch).loss``), e.g.
             distillation against a teacher, or cross-entropy of a wrapper returning logits.
     """
+    min_steps = cfg.min_steps if epochs is None else 0
     epochs = cfg.epochs if epochs is None else epochs
     names = set(trainable) if trainable is not None else None
     params = []
@@ -63,13 +66,18 @@ def fine_tune(
         param.requires_grad_(names is None or name in names)
         if param.requires_grad:
             params.append((name, param))
+    head_lr = cfg.lr if cfg.head_lr is None else cfg.head_lr
     groups = [
-        {"params": [p for n, p in params if not _no_decay(n)], "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in params if _no_decay(n)], "weight_decay": 0.0},
+        {"params": [p for n, p in params if not _no_decay(n) and not is_head(n)], "weight_decay": cfg.weight_decay,
+         "lr": cfg.lr},
+        {"params": [p for n, p in params if _no_decay(n) and not is_head(n)], "weight_decay": 0.0, "lr": cfg.lr},
+        {"params": [p for n, p in params if not _no_decay(n) and is_head(n)], "weight_decay": cfg.weight_decay,
+         "lr": head_lr},
+        {"params": [p for n, p in params if _no_decay(n) and is_head(n)], "weight_decay": 0.0, "lr": head_lr},
     ]
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
     per_epoch = math.ceil(len(encoded) / cfg.batch_size)
-    total = max(1, math.ceil(per_epoch * epochs))
+    total = max(1, math.ceil(per_epoch * epochs), min_steps)
     warmup = int(total * cfg.warmup_ratio)
 
     def lr_factor(step: int) -> float:

@@ -173,7 +173,7 @@ def test_predictions_written_by_a_run_rescore_to_the_record(tmp_path, fixture_da
     from joulebench.runner import Runner, RunOptions
 
     (config,) = parse_config({"task": "squad", "model": "tiny-random-bert", "max_seq_len": 48, "doc_stride": 16,
-                              "train": {"batch_size": 4, "epochs": 1},
+                              "train": {"batch_size": 4, "epochs": 1, "min_steps": 0},
                               "measure": {"batch_size": 8, "repeats": 2, "warmup_calls": 1}})
     store = ResultStore.in_dir(tmp_path)
     record = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir))).run(config, store)

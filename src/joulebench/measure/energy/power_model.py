@@ -194,7 +194,7 @@ def cpu_power_model(threads: int, watts_per_thread: float | None = None, *, cpu_
         watts, source = tdp / count, f"TDP {tdp:g} W / {count} package threads"
     else:
         missing = "TDP unknown" if tdp is None else "package thread count unknown"
-        watts, source = FALLBACK_WATTS_PER_THREAD, f"codecarbon's fallback per thread ({missing})"
+        watts, source = FALLBACK_WATTS_PER_THREAD, f"codecarbon's fallback per thread, {missing}"
     return CpuPowerModel(name, tdp, tdp_source, count, count_source, watts, source, max(1, threads))
 
 
