@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from joulebench.config import parse_config
+from joulebench.configuration import parse_config
 from joulebench.measure import pin_threads
 from joulebench.models.batching import encode, eval_batches
 from joulebench.models.loading import load_classifier

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from joulebench.analysis.aggregate import aggregate
 from joulebench.analysis.paired import paired_difference
-from joulebench.config.loader import parse_config
 from joulebench.config.schema import config_hash
+from joulebench.configuration import parse_config
 from joulebench.env_info import cpu_features, cpu_model
 from joulebench.measure import pin_threads
 from joulebench.models.checkpoints import CheckpointCache

@@ -24,7 +24,7 @@ from typing import Any
 
 from joulebench.analysis.aggregate import aggregate
 from joulebench.analysis.paired import cost_ratio, paired_difference
-from joulebench.config.loader import parse_config
+from joulebench.configuration import parse_config
 from joulebench.env_info import cpu_features, cpu_model
 from joulebench.measure import pin_threads
 from joulebench.models.checkpoints import CheckpointCache

@@ -58,8 +58,8 @@ def main() -> int:
     parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
     args = parser.parse_args()
 
-    from joulebench.config import parse_config
     from joulebench.config.schema import TrainConfig
+    from joulebench.configuration import parse_config
     from joulebench.env_info import cpu_model
     from joulebench.models.checkpoints import CheckpointCache
     from joulebench.runner import Runner, RunOptions
@@ -69,12 +69,15 @@ def main() -> int:
     task = get_task("sst2")
     dev = task.load("validation", data_dir)
     defaults = TrainConfig()
+    from joulebench.training.trainer import HEAD_LR, HEAD_ONLY_LR
+
     print(f"machine: {cpu_model()}, {torch.get_num_threads()} threads; model minilm-l6, max_seq_len 64; dev "
-          f"{len(dev)} sentences; defaults: lr {defaults.lr}, head_lr {defaults.head_lr}, min_steps "
+          f"{len(dev)} sentences; defaults: lr {defaults.lr}, head_lr {HEAD_ONLY_LR} (frozen) / {HEAD_LR} (full), "
+          f"min_steps "
           f"{defaults.min_steps}, batch {defaults.batch_size}, warm-up {defaults.warmup_ratio}, 1 epoch, seed 0\n")
     settings = [("defaults", {})]
     if args.old:
-        settings.append(("old defaults (head at lr, no min_steps)", {"head_lr": None, "min_steps": 0}))
+        settings.append(("old defaults (head at lr, no min_steps)", {"head_lr": 5e-5, "min_steps": 0}))
     rows, ok = [], True
     with tempfile.TemporaryDirectory(prefix="joulebench-small-budget-") as tmp:
         runner = Runner(RunOptions(data_dir=data_dir, cache=CheckpointCache(Path(tmp))))

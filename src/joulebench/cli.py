@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import logging
 import sys
+import types
 from pathlib import Path
 from typing import Annotated
 
 import click
 import typer
 
+from joulebench.commands import prune, ticket
+from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force
+from joulebench.display import ProgressBars, console
+from joulebench.errors import UserError
+
+_typer_click_exceptions: types.ModuleType
 try:  # typer >= 0.26 vendors its own click; its exceptions are not click's
     from typer._click import exceptions as _typer_click_exceptions
 except ImportError:  # pragma: no cover - older typer uses click itself
     _typer_click_exceptions = click.exceptions
 
-from joulebench.commands import prune, ticket
-from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force
-from joulebench.display import ProgressBars, console
-from joulebench.errors import UserError
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Accuracy per joule for reduced pre-trained encoders."
@@ -33,8 +36,8 @@ def _runner(data_dir: Path | None, cache_dir: Path | None, force: bool, bars: Pr
 
 def _run_all(configs: list, out: Path, data_dir: Path | None, cache_dir: Path | None, force: bool,
              baseline: str | None = None) -> list[dict]:
-    from joulebench.config import load_configs
     from joulebench.config.schema import RunConfig
+    from joulebench.configuration import load_configs
     from joulebench.results.store import ResultStore
     from joulebench.runner import paired_baseline
 
@@ -75,7 +78,7 @@ def run(
         "configuration without reductions) or a YAML file with the baseline configuration.")] = None,
 ) -> None:
     """Run one configuration (or a list) and append one record per measured configuration."""
-    from joulebench.config import load_configs
+    from joulebench.configuration import load_configs
     from joulebench.display import print_records
 
     configs = load_configs(config)
@@ -349,7 +352,7 @@ def list_plugins(
         "--tasks-dir", help="Folders of declared tasks to list (default: ./tasks and ./configs/tasks).")] = None,
 ) -> None:
     """List registered tasks, declared tasks, model aliases, regimes, reductions and energy meters."""
-    from joulebench.config.loader import declared_tasks
+    from joulebench.configuration import declared_tasks
     from joulebench.plugins import all_registries
 
     for registry in all_registries():

@@ -349,7 +349,7 @@ class Runner:
         return run
 
     def _reduction_trainer(self, config: RunConfig, tokenizer: Any, device: str,
-                           ctx: ReductionContext) -> Callable[..., None]:
+                           ctx: ReductionContext) -> Callable[..., bool]:
         def train(model: nn.Module, examples: list | None = None, trainable: Callable[[str], bool] | None = None,
                   epochs: float | None = None, after_step: Callable[[nn.Module], None] | None = None,
                   what: str = "re-train", loss_fn: Callable[[nn.Module, dict], torch.Tensor] | None = None
@@ -374,7 +374,8 @@ class Runner:
             if given:  # examples other than the run's training set: their content counts
                 facts["examples_sha256"] = stable_hash([(e.text_a, e.text_b, e.label) if hasattr(e, "text_a")
                                                         else dataclasses.astuple(e) for e in examples])
-            return ctx.cached_training(what, model, run, **facts)  # type: ignore[misc]
+            assert ctx.cached_training is not None  # set by reduce() before any reduction runs
+            return ctx.cached_training(what, model, run, **facts)
         return train
 
     def evaluate(self, model: nn.Module, task: Any, examples: list, encoded: list, config: RunConfig, pad_id: int,

@@ -67,7 +67,7 @@ class Point:
     energy_methods: tuple[str, ...] = ()
     energy_notes: tuple[str, ...] = ()
     name: str | None = None
-    records: tuple[dict, ...] = ()
+    records: tuple[Mapping, ...] = ()
 
     @property
     def n(self) -> int:
@@ -95,6 +95,17 @@ class Point:
         """Mean of ``metric``, or None when no record measured it."""
         stat = self.stats.get(metric)
         return None if stat is None else stat.mean
+
+    def value(self, metric: str) -> float:
+        """Mean of ``metric`` for a point already known to have it (a frontier's, a budget's candidates).
+
+        Raises:
+            ValueError: no record measured it.
+        """
+        mean = self.mean(metric)
+        if mean is None:
+            raise ValueError(f"{self.label}: no value for {metric}")
+        return mean
 
     def ci95(self, metric: str) -> float | None:
         """95% CI half-width of ``metric``, or None when unknown."""

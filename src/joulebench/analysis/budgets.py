@@ -164,8 +164,8 @@ def cheapest_within(
 
     def rank(item: tuple[Point, float]) -> tuple[float, float]:
         p, ratio = item
-        quality = p.mean(quality_metric)
-        return (-ratio if higher_better else ratio, -quality if q_higher else quality)  # type: ignore[operator]
+        quality = p.value(quality_metric)
+        return (-ratio if higher_better else ratio, -quality if q_higher else quality)
 
     cheapest = min(qualifying, key=rank)
     tied = [item for item in qualifying if within_floor(item[1], cheapest[1], tie_floor)]
@@ -270,11 +270,11 @@ def marginal_gains(frontier: Frontier) -> list[MarginalGain]:
     x, y = frontier.x_metric, frontier.y_metric
     # Order from best cost to worst, whatever the cost's direction.
     sign = -1.0 if METRICS[x]["higher_is_better"] else 1.0
-    ordered = sorted(frontier.strict, key=lambda p: sign * p.mean(x))
+    ordered = sorted(frontier.strict, key=lambda p: sign * p.value(x))
     gains = []
     for cheaper, dearer in pairwise(ordered):
-        d_cost = dearer.mean(x) - cheaper.mean(x)
-        d_quality = dearer.mean(y) - cheaper.mean(y)
+        d_cost = dearer.value(x) - cheaper.value(x)
+        d_quality = dearer.value(y) - cheaper.value(y)
         gains.append(MarginalGain(cheaper=cheaper, dearer=dearer, delta_cost=d_cost,
                                   delta_quality=d_quality,
                                   per_unit_cost=d_quality / d_cost if d_cost else None))

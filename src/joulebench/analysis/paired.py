@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -70,7 +71,14 @@ def _outcomes(record: Mapping) -> tuple[np.ndarray, np.ndarray, str | None] | No
     return values(preds), values(labels), quality.get("examples_sha256")
 
 
-def outcomes(point: Point) -> list[tuple[np.ndarray, np.ndarray]] | None:
+class HasRecords(Protocol):
+    """What paired differences read of a configuration: its records (a :class:`Point`, or a study's own group)."""
+
+    @property
+    def records(self) -> Sequence[Mapping]: ...
+
+
+def outcomes(point: HasRecords) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """(predictions, labels) of each of the point's records, None if any record lacks them or the
     records were not scored on the same examples."""
     found = [_outcomes(r) for r in point.records]
@@ -110,7 +118,7 @@ def _example_scores(record: Mapping, metric: str) -> tuple[np.ndarray, tuple] | 
     return None if values is None or digest is None else (values, (digest, len(values)))
 
 
-def example_scores(point: Point, metric: str) -> tuple[list[np.ndarray], tuple] | None:
+def example_scores(point: HasRecords, metric: str) -> tuple[list[np.ndarray], tuple] | None:
     """Per-example scores of each of the point's records and their examples' identity, or None if
     any record lacks them or the records were not scored on the same examples."""
     found = [_example_scores(r, metric) for r in point.records]
@@ -141,7 +149,7 @@ def _whole_set(metric: str, pred: np.ndarray, gold: np.ndarray, classes: int) ->
     return value[0] if two_d else value
 
 
-def paired_difference(point: Point, baseline: Point, metric: str = "accuracy",
+def paired_difference(point: HasRecords, baseline: HasRecords, metric: str = "accuracy",
                       mask: np.ndarray | None = None) -> PairedDiff | None:
     """The paired difference of ``metric`` between ``point`` and ``baseline``.
 
@@ -184,11 +192,13 @@ def paired_difference(point: Point, baseline: Point, metric: str = "accuracy",
         delta = float(diff[index].mean())
         samples = diff[boots].mean(axis=1)
         binary = metric in ("accuracy", "exact_match")
+        assert mine_scores is not None and theirs_scores is not None  # checked above
         if binary and len(mine_scores[0]) == 1 and len(theirs_scores[0]) == 1:
             b = int(np.sum((right_b[index] == 1) & (right_x[index] == 0)))
             c = int(np.sum((right_b[index] == 0) & (right_x[index] == 1)))
             p_value, discordant = mcnemar_exact(b, c), (b, c)
     else:
+        assert mine is not None and theirs is not None  # checked above
         classes = 1 + int(max(max(p.max(), g.max()) for p, g in (*mine, *theirs))) \
             if metric in ("macro_f1", "mcc") else 2
 
@@ -328,8 +338,9 @@ def engine_split(point: Point, baseline: Point, metric: str = "energy_j_per_exam
 
 def training_energy_j(point: Point) -> float | None:
     """Mean training energy behind the point's records (base fine-tuning plus re-trainings)."""
-    values = [(r.get("train") or {}).get("total_energy_j") for r in point.records]
-    if not values or any(v is None for v in values):
+    found = [(r.get("train") or {}).get("total_energy_j") for r in point.records]
+    values = [float(v) for v in found if v is not None]
+    if not values or len(values) < len(found):
         return None
     return float(np.mean(values))
 

@@ -120,7 +120,7 @@ def pareto_front(points: Sequence[Point], x_metric: str, y_metric: str,
             usable.append(point)
     # Sort by x then by y-goodness so the frontier reads left to right.
     y_sign = -1.0 if METRICS[y_metric]["higher_is_better"] else 1.0
-    usable.sort(key=lambda p: (p.mean(x_metric), y_sign * p.mean(y_metric), p.label))
+    usable.sort(key=lambda p: (p.value(x_metric), y_sign * p.value(y_metric), p.label))
     strict = [p for p in usable
               if not any(dominates(q, p, x_metric, y_metric) for q in usable if q is not p)]
     noise_aware = [p for p in usable

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,10 +24,11 @@ ScoreSplit = Annotated[str, typer.Option("--score-split", help="train (held out 
 
 
 def _configs(path: Path, max_train: int | None, epochs: float | None) -> list:
-    from joulebench.config import load_configs
+    from joulebench.configuration import load_configs
 
     configs = load_configs(path)
-    changes = {k: v for k, v in (("max_train_examples", max_train), ("epochs", epochs)) if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in (("max_train_examples", max_train), ("epochs", epochs))
+                               if v is not None}
     if changes:
         configs = [dataclasses.replace(c, train=dataclasses.replace(c.train, **changes)) for c in configs]
     for config in configs:

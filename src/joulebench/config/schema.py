@@ -26,8 +26,9 @@ class TrainConfig:
 
     epochs: float = _help("Passes over the (capped) training set; fractions allowed.", 1.0)
     lr: float = _help("Peak AdamW learning rate of the encoder.", 5e-5)
-    head_lr: float | None = _help("Peak learning rate of the task head (new, randomly initialised): it learns "
-                                  "faster than the pre-trained encoder; null = lr.", 1e-3)
+    head_lr: float | None = _help("Peak learning rate of the task head (new, randomly initialised, so it learns "
+                                  "faster than the pre-trained encoder); null = 1e-2 when only the head trains "
+                                  "(regime frozen), else 3e-3 (benchmarks/small_budget.py).", None)
     min_steps: int = _help("At least this many optimizer steps in the base fine-tuning: a small training set "
                            "is passed over again (more epochs) until they are done; 0 = epochs alone decide.",
                            100)
@@ -217,7 +218,7 @@ class RunConfig:
 
         ``classifier_pooling: cls`` is left out, so checkpoints trained before the key existed
         (all cls) keep their identity."""
-        data = {
+        data: dict[str, Any] = {
             "task": self.task, "model": self.model, "regime": self.regime,
             "max_seq_len": self.max_seq_len, "train": dataclasses.asdict(self.train),
         }

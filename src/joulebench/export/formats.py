@@ -93,6 +93,7 @@ def _write_mean_head(model: nn.Module, folder: Path) -> dict[str, Any]:
     from joulebench.models.families import family_of
 
     family = family_of(model)
+    config: Any = model.config
     encoder_prefix = next(name for name, module in model.named_children() if module is family.encoder(model))
     head = {name: list(tensor.shape) for name, tensor in model.state_dict().items()
             if not name.startswith(encoder_prefix + ".")}
@@ -102,12 +103,12 @@ def _write_mean_head(model: nn.Module, folder: Path) -> dict[str, Any]:
         "head_weights": head,
         "head": "the weights above, applied to the pooled vector as the family's sequence-classification head "
                 f"({family.model_type}: {', '.join(family.classifier_names())})",
-        "labels": model.config.num_labels,
+        "labels": config.num_labels,
     }
     (folder / "head.json").write_text(json.dumps(description, indent=1) + "\n")
     (folder / "1_Pooling").mkdir(exist_ok=True)
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(
-        {"word_embedding_dimension": model.config.hidden_size, "pooling_mode_mean_tokens": True,
+        {"word_embedding_dimension": config.hidden_size, "pooling_mode_mean_tokens": True,
          "pooling_mode_cls_token": False}, indent=1) + "\n")
     (folder / "modules.json").write_text(json.dumps([
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from joulebench.config.schema import RunConfig
 from joulebench.models.checkpoints import CheckpointCache
 
@@ -32,7 +30,7 @@ class RecordingCache(CheckpointCache):
 class Rebuilt:
     """A record's model as it measured it, and what produced it."""
 
-    model: nn.Module
+    model: Any  # a transformers model, or a joulebench wrapper around one
     tokenizer: Any
     task: Any
     config: RunConfig

@@ -58,12 +58,13 @@ def _picked(records: list[dict], pick: str, path: Path) -> dict:
         raise UserError(f"--pick {pick!r}: no configuration in {path} qualifies (no baseline with paired quality, "
                         f"or no {scenario or 'offline'} records)")
     chosen = answers[0].pick
-    return chosen.records[0]
+    assert chosen is not None  # answers holds picks that found a configuration
+    return dict(chosen.records[0])
 
 
 def config_of_record(record: dict) -> RunConfig:
     """The run configuration a record stores, rebuilt and validated as ``joulebench run`` would."""
-    from joulebench.config.loader import parse_config
+    from joulebench.configuration import parse_config
     from joulebench.tasks.declared import TaskDeclaration
 
     stored: dict[str, Any] = dict(record.get("config") or {})

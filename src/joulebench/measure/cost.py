@@ -109,7 +109,7 @@ def workload(model: nn.Module, encoded: list[Encoded], m: Any, pad_id: int, devi
         description = {"selection": f"the whole split, {len(batches)} length-bucketed batches of <= {m.batch_size}",
                        "n_examples": len(encoded), "indices_sha256": values_digest(range(len(encoded)))}
         if encoded and hasattr(encoded[0], "example"):  # QA windows: the work is every window of these questions
-            description["questions_sha256"] = values_digest(sorted({w.example for w in encoded}))
+            description["questions_sha256"] = values_digest(sorted({w.example for w in encoded}))  # type: ignore[attr-defined]
     batches = _to(batches, device)
     calls = [lambda b=b: _forward(model, b.inputs) for b in batches]
     return Workload(calls, [b.size for b in batches], description)
@@ -134,8 +134,9 @@ def call_shape(encoded: list[Encoded], m: Any) -> tuple[int, int]:
 
 def _power_fields(measurement: Measurement) -> dict:
     """The first window's sampled power trace, and every window's gross and net energy; or why there is none."""
-    traces = [w.energy.power for w in measurement.windows]
-    if any(t is None for t in traces):
+    found = [w.energy.power for w in measurement.windows]
+    traces = [t for t in found if t is not None]
+    if len(traces) < len(found) or not traces:
         method = measurement.windows[0].energy.method
         return {"trace": None, "note": f"no sampled power: energy method {method} (energy_meter: sampled samples "
                                        "NVML or RAPL power where they are readable)"}
@@ -248,6 +249,7 @@ class CostMeasurer:
 
         def window_at(qps: float) -> Any:
             work = server_workload(measured.model, measured.encoded, m, measured.pad_id, measured.device, qps)
+            assert work.window is not None  # the server workload times its own windows
             return work.window(1, meter, sync)
 
         return find_max_rate(window_at, server_settings(m), m.latency_bound_ms)

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -43,7 +44,7 @@ class CheckpointCache:
     def has(self, key: str) -> bool:
         return (self.path(key) / "model.safetensors").is_file()
 
-    def save(self, key: str, model: nn.Module, provenance: dict) -> Path:
+    def save(self, key: str, model: Any, provenance: dict) -> Path:
         """Save a Hugging Face model (``save_pretrained``, safetensors) plus the provenance that produced it."""
         return self._save(key, lambda tmp: model.save_pretrained(tmp, safe_serialization=True), provenance)
 

@@ -33,6 +33,9 @@ from torch import nn
 from joulebench.errors import UserError
 from joulebench.registry import Registry
 
+#: A transformers module tree navigated by attribute (torch types such attributes as ``Tensor | Module``).
+HFModule = Any
+
 
 @dataclass
 class AttentionParts:
@@ -190,7 +193,7 @@ class EncoderFamily:
     refusals: ClassVar[dict[str, str]] = {}
 
     # -- where things are ------------------------------------------------------------------
-    def encoder(self, model: nn.Module) -> nn.Module:
+    def encoder(self, model: HFModule) -> HFModule:
         """The encoder (embeddings + layers) of a task model, or ``model`` when it is the encoder."""
         base = getattr(model, self.base_attr, None)
         if isinstance(base, nn.Module) and base is not model:
@@ -200,7 +203,7 @@ class EncoderFamily:
         raise UserError(f"model {type(model).__name__}: no {self.model_type} encoder found at "
                         f".{self.base_attr}.{self.layers_path}")
 
-    def layer_list(self, model: nn.Module) -> tuple[nn.Module, str, nn.ModuleList]:
+    def layer_list(self, model: HFModule) -> tuple[nn.Module, str, nn.ModuleList]:
         """The module owning the layer list, the list's attribute name and the list."""
         encoder = self.encoder(model)
         owner_path, _, attr = self.layers_path.rpartition(".")
@@ -210,11 +213,11 @@ class EncoderFamily:
             raise UserError(f"model {type(model).__name__}: no layer list at {self.layers_path}")
         return owner, attr, layers
 
-    def layers(self, model: nn.Module) -> nn.ModuleList:
+    def layers(self, model: HFModule) -> nn.ModuleList:
         """The encoder's list of layers."""
         return self.layer_list(model)[2]
 
-    def keep_layers(self, model: nn.Module, indices: list[int]) -> int:
+    def keep_layers(self, model: HFModule, indices: list[int]) -> int:
         """Keep only the layers at ``indices`` (0-based, in that order), in place; return the old count.
 
         The config's layer count follows, so ``save_pretrained`` and reloading see the same model.
@@ -227,22 +230,22 @@ class EncoderFamily:
         return len(layers)
 
     # -- running layer by layer ----------------------------------------------------------
-    def embed(self, model: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor,
+    def embed(self, model: HFModule, input_ids: torch.Tensor, mask: torch.Tensor,
               token_type_ids: torch.Tensor | None) -> torch.Tensor:
         """Embeddings of a batch (``mask``: bool, True for real tokens)."""
         return self.encoder(model).embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
 
-    def attention_module(self, layer: nn.Module) -> nn.Module:
+    def attention_module(self, layer: HFModule) -> nn.Module:
         """The module returning ``(context or output, attention probabilities)`` under eager attention."""
         return layer.attention.self
 
-    def call_layer(self, model: nn.Module, index: int, hidden: torch.Tensor, mask: torch.Tensor,
+    def call_layer(self, model: HFModule, index: int, hidden: torch.Tensor, mask: torch.Tensor,
                    positions: torch.Tensor) -> torch.Tensor:
         """One layer on ``hidden`` (``mask`` bool real tokens, ``positions`` the tokens' original places)."""
         layer = self.layers(model)[index]
         return layer(hidden, additive_mask(mask, hidden.dtype))
 
-    def run_layer(self, model: nn.Module, index: int, hidden: torch.Tensor, mask: torch.Tensor,
+    def run_layer(self, model: HFModule, index: int, hidden: torch.Tensor, mask: torch.Tensor,
                   positions: torch.Tensor, with_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Layer ``index`` and, with ``with_attention``, its (batch, heads, queries, keys) probabilities."""
         if not with_attention:
@@ -264,16 +267,16 @@ class EncoderFamily:
             raise UserError(f"{self.model_type}: layer {index} returned no attention probabilities")
         return out, captured["probs"]
 
-    def finish(self, model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
+    def finish(self, model: HFModule, hidden: torch.Tensor) -> torch.Tensor:
         """What the encoder does after its last layer (a final norm for pre-LN families)."""
         return hidden
 
-    def finish_module(self, model: nn.Module) -> nn.Module | None:
+    def finish_module(self, model: HFModule) -> nn.Module | None:
         """The module :meth:`finish` applies, if any (exit heads take a copy)."""
         return None
 
     # -- the head ----------------------------------------------------------------------
-    def vector_head(self, model: nn.Module) -> nn.Module:
+    def vector_head(self, model: HFModule) -> nn.Module:
         """The model's classification head as a module from the pooled (batch, width) vector to logits."""
         base = self.encoder(model)
         pooler = getattr(base, "pooler", None)
@@ -284,12 +287,12 @@ class EncoderFamily:
         """Attribute names of the task head's own modules (outside the encoder)."""
         return ("classifier",)
 
-    def mlm_head(self, mlm_model: nn.Module) -> nn.Module:
+    def mlm_head(self, mlm_model: HFModule) -> nn.Module:
         """The masked-LM head of the family's ``...ForMaskedLM`` model: (tokens, width) -> vocabulary logits."""
         return mlm_model.cls
 
     # -- structured pruning -------------------------------------------------------------
-    def attention_parts(self, layer: nn.Module, config: Any) -> AttentionParts | None:
+    def attention_parts(self, layer: HFModule, config: Any) -> AttentionParts | None:
         """Q/K/V and output projections of ``layer`` (None when it has no heads left)."""
         attention = layer.attention
         if getattr(attention, "is_headless", False):
@@ -298,11 +301,11 @@ class EncoderFamily:
         return AttentionParts([(attn.query, 1), (attn.key, 1), (attn.value, 1)], attention.output.dense, attn,
                               attn.num_attention_heads, attn.attention_head_size)
 
-    def ffn_parts(self, layer: nn.Module) -> FeedForwardParts:
+    def ffn_parts(self, layer: HFModule) -> FeedForwardParts:
         """First and second dense of ``layer``'s FFN."""
         return FeedForwardParts(layer.intermediate.dense, 1, layer.output.dense)
 
-    def remove_all_heads(self, layer: nn.Module) -> None:
+    def remove_all_heads(self, layer: HFModule) -> None:
         """Replace ``layer``'s attention by what it computes with no heads: ``LayerNorm(residual + bias)``."""
         out = layer.attention.output
         layer.attention = HeadlessAttention(out.dense.bias, out.LayerNorm, out.dropout)
@@ -311,7 +314,7 @@ class EncoderFamily:
         """Attributes of :attr:`AttentionParts.holder` that count heads (``all_head_size``: width)."""
         return ("num_attention_heads",)
 
-    def remove_all_units(self, layer: nn.Module) -> bool:
+    def remove_all_units(self, layer: HFModule) -> bool:
         """Replace an FFN with no units left by ``LayerNorm(residual + bias)``; False when the family's
         FFN computes that by itself with zero-width linears (pre-LN families)."""
         out = layer.output
@@ -347,7 +350,7 @@ class _TanhDense(nn.Module):
 class _FirstToken(nn.Module):
     """Feeds a pooled vector to a head that reads token 0 of a sequence itself (RoBERTa, ELECTRA, DeBERTa)."""
 
-    def __init__(self, head: nn.Module) -> None:
+    def __init__(self, head: HFModule) -> None:
         super().__init__()
         self.head = head
 
@@ -367,14 +370,14 @@ class RobertaFamily(EncoderFamily):
     base_attr = "roberta"
     head_description = "dense + tanh + out_proj over token 0 (<s>)"
 
-    def vector_head(self, model: nn.Module) -> nn.Module:
+    def vector_head(self, model: HFModule) -> nn.Module:
         head = model.classifier
         if hasattr(head, "out_proj"):
             return _FirstToken(head)
         return super().vector_head(model)
 
 
-    def mlm_head(self, mlm_model: nn.Module) -> nn.Module:
+    def mlm_head(self, mlm_model: HFModule) -> nn.Module:
         return mlm_model.lm_head
 
 
@@ -391,14 +394,14 @@ class ElectraFamily(RobertaFamily):
     base_attr = "electra"
     head_description = "dense + GELU + out_proj over token 0 ([CLS])"
 
-    def embed(self, model: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor,
+    def embed(self, model: HFModule, input_ids: torch.Tensor, mask: torch.Tensor,
               token_type_ids: torch.Tensor | None) -> torch.Tensor:
         encoder = self.encoder(model)
         hidden = encoder.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
         project = getattr(encoder, "embeddings_project", None)
         return project(hidden) if project is not None else hidden
 
-    def mlm_head(self, mlm_model: nn.Module) -> nn.Module:
+    def mlm_head(self, mlm_model: HFModule) -> nn.Module:
         return _Chain(mlm_model.generator_predictions, mlm_model.generator_lm_head)
 
 
@@ -412,18 +415,18 @@ class DistilBertFamily(EncoderFamily):
     takes_token_type_ids = False
     head_description = "pre_classifier + ReLU + classifier over token 0 ([CLS])"
 
-    def embed(self, model: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor,
+    def embed(self, model: HFModule, input_ids: torch.Tensor, mask: torch.Tensor,
               token_type_ids: torch.Tensor | None) -> torch.Tensor:
         return self.encoder(model).embeddings(input_ids)
 
-    def attention_module(self, layer: nn.Module) -> nn.Module:
+    def attention_module(self, layer: HFModule) -> nn.Module:
         return layer.attention
 
-    def call_layer(self, model: nn.Module, index: int, hidden: torch.Tensor, mask: torch.Tensor,
+    def call_layer(self, model: HFModule, index: int, hidden: torch.Tensor, mask: torch.Tensor,
                    positions: torch.Tensor) -> torch.Tensor:
         return self.layers(model)[index](hidden, attention_mask=additive_mask(mask, hidden.dtype))
 
-    def vector_head(self, model: nn.Module) -> nn.Module:
+    def vector_head(self, model: HFModule) -> nn.Module:
         if getattr(model, "pre_classifier", None) is None:
             return _Chain(getattr(model, "dropout", None), model.classifier)
         return _Chain(model.pre_classifier, _Relu(), model.dropout, model.classifier)
@@ -431,27 +434,27 @@ class DistilBertFamily(EncoderFamily):
     def classifier_names(self) -> tuple[str, ...]:
         return ("pre_classifier", "classifier")
 
-    def mlm_head(self, mlm_model: nn.Module) -> nn.Module:
+    def mlm_head(self, mlm_model: HFModule) -> nn.Module:
         return _Chain(mlm_model.vocab_transform, mlm_model.activation, mlm_model.vocab_layer_norm,
                       mlm_model.vocab_projector)
 
-    def attention_parts(self, layer: nn.Module, config: Any) -> AttentionParts | None:
+    def attention_parts(self, layer: HFModule, config: Any) -> AttentionParts | None:
         attn = layer.attention
         if getattr(attn, "is_headless", False):
             return None
         return AttentionParts([(attn.q_lin, 1), (attn.k_lin, 1), (attn.v_lin, 1)], attn.out_lin, attn,
                               attn.n_heads, attn.attention_head_size)
 
-    def ffn_parts(self, layer: nn.Module) -> FeedForwardParts:
+    def ffn_parts(self, layer: HFModule) -> FeedForwardParts:
         return FeedForwardParts(layer.ffn.lin1, 1, layer.ffn.lin2)
 
-    def remove_all_heads(self, layer: nn.Module) -> None:
+    def remove_all_heads(self, layer: HFModule) -> None:
         layer.attention = ConstantAttention(layer.attention.out_lin.bias)
 
     def head_count_attributes(self) -> tuple[str, ...]:
         return ("n_heads",)
 
-    def remove_all_units(self, layer: nn.Module) -> bool:
+    def remove_all_units(self, layer: HFModule) -> bool:
         return False
 
 
@@ -462,14 +465,14 @@ class DebertaV2Family(EncoderFamily):
     base_attr = "deberta"
     head_description = "ContextPooler (dense + GELU over token 0) + classifier"
 
-    def embed(self, model: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor,
+    def embed(self, model: HFModule, input_ids: torch.Tensor, mask: torch.Tensor,
               token_type_ids: torch.Tensor | None) -> torch.Tensor:
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         return self.encoder(model).embeddings(input_ids=input_ids, token_type_ids=token_type_ids,
                                               mask=mask.to(torch.long))
 
-    def _relative_positions(self, encoder: nn.Module, hidden: torch.Tensor,
+    def _relative_positions(self, encoder: HFModule, hidden: torch.Tensor,
                             positions: torch.Tensor) -> torch.Tensor | None:
         """(1, queries, keys) bucketed relative positions of one example's (1, tokens) ``positions``."""
         body = encoder.encoder
@@ -484,7 +487,7 @@ class DebertaV2Family(EncoderFamily):
             relative = make_log_bucket_position(relative, body.position_buckets, body.max_relative_positions)
         return relative.to(torch.long)
 
-    def _layer(self, model: nn.Module, index: int, hidden: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
+    def _layer(self, model: HFModule, index: int, hidden: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
                with_attention: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         encoder = self.encoder(model)
         body = encoder.encoder
@@ -505,15 +508,15 @@ class DebertaV2Family(EncoderFamily):
             probs.append(att)
         return torch.cat(outs), (torch.cat(probs) if with_attention else None)
 
-    def call_layer(self, model: nn.Module, index: int, hidden: torch.Tensor, mask: torch.Tensor,
+    def call_layer(self, model: HFModule, index: int, hidden: torch.Tensor, mask: torch.Tensor,
                    positions: torch.Tensor) -> torch.Tensor:
         return self._layer(model, index, hidden, mask, positions, False)[0]
 
-    def run_layer(self, model: nn.Module, index: int, hidden: torch.Tensor, mask: torch.Tensor,
+    def run_layer(self, model: HFModule, index: int, hidden: torch.Tensor, mask: torch.Tensor,
                   positions: torch.Tensor, with_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self._layer(model, index, hidden, mask, positions, with_attention)
 
-    def vector_head(self, model: nn.Module) -> nn.Module:
+    def vector_head(self, model: HFModule) -> nn.Module:
         pooler = getattr(model, "pooler", None)
         return _Chain(_FirstToken(pooler) if pooler is not None else None, getattr(model, "dropout", None),
                       model.classifier)
@@ -521,7 +524,7 @@ class DebertaV2Family(EncoderFamily):
     def classifier_names(self) -> tuple[str, ...]:
         return ("pooler", "classifier")
 
-    def attention_parts(self, layer: nn.Module, config: Any) -> AttentionParts | None:
+    def attention_parts(self, layer: HFModule, config: Any) -> AttentionParts | None:
         attention = layer.attention
         if getattr(attention, "is_headless", False):
             return None
@@ -542,26 +545,27 @@ class ModernBertFamily(EncoderFamily):
     takes_token_type_ids = False
     head_description = "final norm, then token 0 (or mean), dense + GELU + LayerNorm head + classifier"
 
-    def keep_layers(self, model: nn.Module, indices: list[int]) -> int:
+    def keep_layers(self, model: HFModule, indices: list[int]) -> int:
         total = super().keep_layers(model, indices)
         types = getattr(model.config, "layer_types", None)
         if types is not None and len(types) == total:
             model.config.layer_types = [types[i] for i in indices]
         return total
 
-    def embed(self, model: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor,
+    def embed(self, model: HFModule, input_ids: torch.Tensor, mask: torch.Tensor,
               token_type_ids: torch.Tensor | None) -> torch.Tensor:
         return self.encoder(model).embeddings(input_ids=input_ids)
 
-    def attention_module(self, layer: nn.Module) -> nn.Module:
+    def attention_module(self, layer: HFModule) -> nn.Module:
         return layer.attn
 
-    def call_layer(self, model: nn.Module, index: int, hidden: torch.Tensor, mask: torch.Tensor,
+    def call_layer(self, model: HFModule, index: int, hidden: torch.Tensor, mask: torch.Tensor,
                    positions: torch.Tensor) -> torch.Tensor:
         encoder = self.encoder(model)
         layer = encoder.layers[index]
         kind = getattr(layer, "attention_type", "full_attention")
         keys = mask[:, None, None, :]
+        attention_mask: torch.Tensor | None
         if kind == "sliding_attention":
             window = int(model.config.sliding_window)
             near = (positions[:, :, None] - positions[:, None, :]).abs() <= window
@@ -573,38 +577,38 @@ class ModernBertFamily(EncoderFamily):
         rotary = encoder.rotary_emb(hidden, positions, kind)
         return layer(hidden, attention_mask=attention_mask, position_embeddings=rotary)
 
-    def finish(self, model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
+    def finish(self, model: HFModule, hidden: torch.Tensor) -> torch.Tensor:
         return self.encoder(model).final_norm(hidden)
 
-    def finish_module(self, model: nn.Module) -> nn.Module | None:
+    def finish_module(self, model: HFModule) -> nn.Module | None:
         return self.encoder(model).final_norm
 
-    def vector_head(self, model: nn.Module) -> nn.Module:
+    def vector_head(self, model: HFModule) -> nn.Module:
         return _Chain(model.head, model.drop, model.classifier)
 
     def classifier_names(self) -> tuple[str, ...]:
         return ("head", "classifier")
 
-    def mlm_head(self, mlm_model: nn.Module) -> nn.Module:
+    def mlm_head(self, mlm_model: HFModule) -> nn.Module:
         return _Chain(mlm_model.head, mlm_model.decoder)
 
-    def attention_parts(self, layer: nn.Module, config: Any) -> AttentionParts | None:
+    def attention_parts(self, layer: HFModule, config: Any) -> AttentionParts | None:
         attn = layer.attn
         if getattr(attn, "is_headless", False):
             return None
         heads = attn.Wqkv.out_features // (3 * attn.head_dim)
         return AttentionParts([(attn.Wqkv, 3)], attn.Wo, attn, heads, attn.head_dim)
 
-    def ffn_parts(self, layer: nn.Module) -> FeedForwardParts:
+    def ffn_parts(self, layer: HFModule) -> FeedForwardParts:
         return FeedForwardParts(layer.mlp.Wi, 2, layer.mlp.Wo)
 
-    def remove_all_heads(self, layer: nn.Module) -> None:
+    def remove_all_heads(self, layer: HFModule) -> None:
         layer.attn = ConstantAttention(layer.attn.Wo.bias)
 
     def head_count_attributes(self) -> tuple[str, ...]:
         return ()
 
-    def remove_all_units(self, layer: nn.Module) -> bool:
+    def remove_all_units(self, layer: HFModule) -> bool:
         return False
 
 
@@ -634,7 +638,7 @@ def family_for_type(model_type: str | None, where: str = "model") -> EncoderFami
     raise UserError(f"{where}: unsupported model_type {model_type!r}; supported encoder families: {supported}")
 
 
-def family_of(model: nn.Module) -> EncoderFamily:
+def family_of(model: HFModule) -> EncoderFamily:
     """The adapter of a loaded model (read through wrappers such as early exit or token pruning)."""
     config = getattr(model, "config", None)
     return family_for_type(getattr(config, "model_type", None), f"model {type(model).__name__}")

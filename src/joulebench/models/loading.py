@@ -253,7 +253,7 @@ def classifier_class(config: Any, pooling: str) -> Any:
     from joulebench.models.pooling import mean_pooled_class
 
     family_for_type(config.model_type)
-    cls = AutoModelForSequenceClassification._model_mapping[type(config)]
+    cls: Any = AutoModelForSequenceClassification._model_mapping[type(config)]
     if pooling == "mean" and config.model_type != "modernbert":
         return mean_pooled_class(cls)
     return cls

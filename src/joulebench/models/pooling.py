@@ -68,6 +68,7 @@ class MeanPooledBertForSequenceClassification(BertForSequenceClassification):
     """
 
     classifier_pooling = "mean"
+    num_labels: int
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import importlib.metadata
 import json
 import os
@@ -102,6 +103,11 @@ class ProbeResult:
         ms = self.median_ms.get(candidate)
         return None if ms is None else ms / self.median_ms["fp32"]
 
+    def ratios(self, candidates: tuple[str, ...]) -> dict[str, float]:
+        """Each candidate's median time over fp32's, for those that ran."""
+        found = {name: self.ratio(name) for name in candidates}
+        return {name: ratio for name, ratio in found.items() if ratio is not None}
+
     def summary(self, candidates: tuple[str, ...]) -> str:
         parts = []
         for name in candidates:
@@ -143,7 +149,8 @@ def _probe_model(shape: dict) -> nn.Module:
     s = shape
     config = BertConfig(vocab_size=1024, hidden_size=s["hidden"], num_hidden_layers=s["layers"],
                         num_attention_heads=s["heads"], intermediate_size=s["ffn"],
-                        max_position_embeddings=max(128, s["tokens"]), num_labels=2)
+                        max_position_embeddings=max(128, s["tokens"]))
+    config.num_labels = 2
     torch.manual_seed(0)
     return BertForSequenceClassification(config).eval()
 
@@ -160,14 +167,20 @@ def _probe_batch(device: str, shape: dict) -> dict[str, torch.Tensor]:
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}.items()}
 
 
+def _quantized_copy(base: nn.Module, backend: str) -> nn.Module:
+    from joulebench.reductions.int8_backends import quantize_int8
+
+    return quantize_int8(copy.deepcopy(base), backend)[0]
+
+
 def _builders(base: nn.Module, device: str) -> dict[str, Callable[[], nn.Module] | str]:
     """candidate -> builder of its model, or why it cannot run here."""
-    from joulebench.reductions.int8_backends import missing_backend, quantize_int8
+    from joulebench.reductions.int8_backends import missing_backend
 
     out: dict[str, Callable[[], nn.Module] | str] = {"fp32": lambda: base}
     for backend in INT8_CANDIDATES:
         reason = "int8 dynamic quantization runs on CPU only" if device != "cpu" else missing_backend(backend)
-        out[backend] = reason or (lambda b=backend: quantize_int8(copy.deepcopy(base), b)[0])
+        out[backend] = reason or functools.partial(_quantized_copy, base, backend)
     out["bf16"] = lambda: copy.deepcopy(base).to(torch.bfloat16)
     out["fp16"] = lambda: copy.deepcopy(base).to(torch.float16)
     return out
@@ -260,7 +273,7 @@ def choose_int8(eligible: tuple[str, ...], probe: ProbeResult) -> Choice:
     Raises:
         UserError: none of them ran in the probe.
     """
-    measured = {n: probe.ratio(n) for n in eligible if probe.ratio(n) is not None}
+    measured = probe.ratios(eligible)
     if not measured:
         raise UserError(f"quantize: backend auto: no int8 backend ran on this machine "
                         f"({probe.summary(INT8_CANDIDATES)})")
@@ -308,7 +321,7 @@ def choose_half(eligible: tuple[str, ...], probe: ProbeResult) -> Choice:
     Raises:
         UserError: none ran, or none was faster than fp32 here.
     """
-    measured = {n: probe.ratio(n) for n in eligible if probe.ratio(n) is not None}
+    measured = probe.ratios(eligible)
     summary = probe.summary(HALF_CANDIDATES)
     if not measured:
         raise UserError(f"quantize: dtype auto16: no 16-bit dtype runs efficiently on this device ({summary})")

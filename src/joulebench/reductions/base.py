@@ -67,7 +67,7 @@ class ReductionContext:
     device: str = "cpu"
     seed: int = 0
     train_examples: Callable[[], list] | None = None
-    fine_tune: Callable[..., None] | None = None
+    fine_tune: Callable[..., bool] | None = None
     calibration_examples: Callable[[int], list] | None = None
     regime: str = "full"
     trainings: Any = None
@@ -92,7 +92,7 @@ class Reduction(Protocol):
         ...
 
 
-REDUCTIONS: Registry[type] = Registry("reduction")
+REDUCTIONS: Registry[Any] = Registry("reduction")  # reduction classes (config_cls, apply, ...)
 
 
 def param(text: str, default: Any = dataclasses.MISSING, *, file: bool = False) -> Any:
@@ -107,11 +107,11 @@ def param(text: str, default: Any = dataclasses.MISSING, *, file: bool = False) 
     return field(default=default, metadata={"help": text, "file": file})
 
 
-def register_reduction(name: str, help: str = "") -> Callable[[type], type]:
+def register_reduction(name: str, help: str = "") -> Callable[[Any], Any]:
     """Class decorator: ``@register_reduction("int8")``."""
     register = REDUCTIONS.register(name, help)
 
-    def decorate(cls: type) -> type:
+    def decorate(cls: Any) -> Any:
         digest = getattr(cls, "file_digest", None) or bytes_digest
         files = {f.name: digest for f in dataclasses.fields(cls.config_cls) if f.metadata.get("file")}
         if files:

@@ -30,6 +30,9 @@ from joulebench.models.families import family_of
 from joulebench.reductions.base import ReductionContext, param, register_reduction
 from joulebench.reductions.encoder import EncoderState, Layerwise, as_layerwise
 
+#: A transformers module tree navigated by attribute (torch types such attributes as ``Tensor | Module``).
+HFModule = Any
+
 #: Training examples per step of the exit-head training.
 EXIT_BATCH_SIZE = 32
 #: What an exit head reads from the layer's states.
@@ -77,7 +80,7 @@ class EarlyExitConfig:
             raise ValueError(f"exit_pooling must be one of {', '.join(EXIT_POOLINGS)}, got {self.exit_pooling!r}")
 
 
-def float_linear(source: nn.Module) -> nn.Linear:
+def float_linear(source: Any) -> nn.Linear:
     """A trainable float ``nn.Linear`` with ``source``'s weights, also when ``source`` is int8.
 
     Exit heads copy the model's pooler and classifier; after an earlier int8 reduction those
@@ -103,7 +106,7 @@ class ExitHead(nn.Module):
     (``pooling="mean"``).
     """
 
-    def __init__(self, model: nn.Module, pooling: str = "cls") -> None:
+    def __init__(self, model: HFModule, pooling: str = "cls") -> None:
         super().__init__()
         family = family_of(model)
         self.pooling = pooling
@@ -134,7 +137,7 @@ class ExitHead(nn.Module):
         return self.classify(self.read(state, weights))
 
 
-def float_copy(module: nn.Module) -> nn.Module:
+def float_copy(module: HFModule) -> nn.Module:
     """A trainable float deep copy of ``module``: int8 linear layers (an earlier quantize) become float ones."""
     copied = copy.deepcopy(module)
     for name, child in list(copied.named_modules()):
@@ -171,7 +174,7 @@ class EarlyExitBert(nn.Module):
 
     realised_family: ClassVar[str] = "early_exit"
 
-    def __init__(self, backbone: Layerwise, heads: nn.ModuleList, threshold: float) -> None:
+    def __init__(self, backbone: Any, heads: nn.ModuleList, threshold: float) -> None:
         super().__init__()
         self.backbone = backbone
         self.config = backbone.config
@@ -240,7 +243,7 @@ class EarlyExitBert(nn.Module):
         }
 
 
-def _build_heads(model: nn.Module, n_exits: int, pooling: str = "cls") -> nn.ModuleList:
+def _build_heads(model: HFModule, n_exits: int, pooling: str = "cls") -> nn.ModuleList:
     return nn.ModuleList(ExitHead(model, pooling) for _ in range(n_exits))
 
 
@@ -261,19 +264,20 @@ def train_exit_heads(
     """
     optimizer = torch.optim.AdamW(heads.parameters(), lr=lr)
     heads.to(device).train()
+    exit_heads: list[Any] = list(heads)  # ExitHead modules (read, classify)
     loss_value = None
     for batch in itertools.islice(batches, steps):
         batch = {k: v.to(device) for k, v in batch.items()}
         with torch.no_grad():
             state = backbone.embed(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
             read = []
-            for index, head in enumerate(heads):
+            for index, head in enumerate(exit_heads):
                 state = backbone.layer(index, state)
                 read.append(head.read(state).clone())
-        loss = sum(
+        loss = torch.stack([
             nn.functional.cross_entropy(head.classify(vector), batch["labels"])
-            for head, vector in zip(heads, read, strict=True)
-        )
+            for head, vector in zip(exit_heads, read, strict=True)
+        ]).sum()
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -379,7 +383,7 @@ class EarlyExit:
             raise ValueError("early_exit must come before a 16-bit quantize (its exit heads train in fp32 on the "
                              "backbone; quantize after them and they are cast too)")
 
-    def apply(self, model: nn.Module, cfg: EarlyExitConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
+    def apply(self, model: HFModule, cfg: EarlyExitConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Attach exit heads, train them on the task's training examples, wrap the model."""
         if ctx.train_examples is None:
             raise UserError("early_exit needs training examples for its exit heads (run it through the Runner)")
@@ -415,6 +419,8 @@ class EarlyExit:
         threshold, calibration = cfg.threshold, None
         if cfg.max_drop is not None:
             threshold, calibration = self._calibrate(backbone, heads, cfg, ctx)
+        if threshold is None:
+            raise ValueError("give threshold or max_drop")  # validate() guarantees one of them
         for module in backbone.modules():  # training passes are not inference: forget their counts
             if hasattr(module, "reset_realised"):
                 module.reset_realised()
@@ -437,6 +443,8 @@ class EarlyExit:
         """Choose the threshold on held-out training examples (never the evaluation split)."""
         if ctx.calibration_examples is None:
             raise UserError("early_exit max_drop needs a calibration split (run it through the Runner)")
+        if cfg.max_drop is None:
+            raise ValueError("calibration runs only with max_drop")
         examples = ctx.calibration_examples(cfg.calibration_examples)
         encoded = encode(ctx.tokenizer, examples, ctx.max_seq_len)
         batches = train_batches(encoded, 64, ctx.tokenizer.pad_token_id, seed=ctx.seed)

@@ -13,7 +13,7 @@ token pruning.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import nn
@@ -151,8 +151,9 @@ def classify(model: nn.Module, state: EncoderState) -> torch.Tensor:
     return family.vector_head(model)(pooled)
 
 
-def as_layerwise(model: nn.Module) -> Layerwise:
-    """``model`` itself when it already runs layer by layer, else a :class:`LayerwiseEncoder`."""
+def as_layerwise(model: nn.Module) -> Any:
+    """``model`` itself when it already runs layer by layer, else a :class:`LayerwiseEncoder` (both modules
+    with the :class:`Layerwise` methods)."""
     if getattr(model, "is_layerwise", False):
-        return model  # type: ignore[return-value]
+        return model
     return LayerwiseEncoder(model)

@@ -13,6 +13,7 @@ import math
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -71,7 +72,10 @@ class OnnxRuntimeClassifier(nn.Module):
     It has no torch parameters or layers any more: reductions that change layers must come first.
     """
 
-    def __init__(self, session: object, config: object, graph_param_count: int | None = None) -> None:
+    #: The serialised graph the session runs (for export).
+    onnx_bytes: bytes | None = None
+
+    def __init__(self, session: Any, config: Any, graph_param_count: int | None = None) -> None:
         super().__init__()
         self.session = session
         self.config = config

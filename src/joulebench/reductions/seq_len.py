@@ -46,6 +46,10 @@ class SeqLen:
     def apply(self, model: nn.Module, cfg: SeqLenConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Set ``ctx.max_seq_len`` to ``min(current, cfg.max_seq_len)`` (or the ``fraction`` of it); the
         model is unchanged."""
-        wanted = cfg.max_seq_len if cfg.max_seq_len is not None else max(2, int(ctx.max_seq_len * cfg.fraction))
+        if cfg.max_seq_len is not None:
+            wanted = cfg.max_seq_len
+        else:
+            assert cfg.fraction is not None  # validate(): exactly one of the two
+            wanted = max(2, int(ctx.max_seq_len * cfg.fraction))
         ctx.max_seq_len = min(ctx.max_seq_len, wanted)
         return model, {"max_seq_len": ctx.max_seq_len}

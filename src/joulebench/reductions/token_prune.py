@@ -236,6 +236,8 @@ class TokenPrune:
         if cfg.max_drop is not None:
             pruned, search = self._search(backbone, cfg, ctx)
         else:
+            if cfg.keep_ratio is None:
+                raise ValueError("give keep_ratio or max_drop")  # validate() guarantees one of them
             pruned = TokenPrunedBert(backbone, cfg.keep_ratio, cfg.after_layers)
             if cfg.retrain:
                 _retrain(pruned, cfg, ctx)
@@ -261,6 +263,8 @@ class TokenPrune:
 
         if ctx.calibration_examples is None:
             raise UserError("token_prune max_drop needs a calibration split (run it through the Runner)")
+        if cfg.max_drop is None:
+            raise ValueError("the keep-ratio search runs only with max_drop")
         from joulebench.models.batching import encode
 
         encoded = encode(ctx.tokenizer, ctx.calibration_examples(cfg.calibration_examples), ctx.max_seq_len)

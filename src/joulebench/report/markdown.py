@@ -12,13 +12,13 @@ from joulebench.analysis.paired import (
     cost_ratio,
     engine_split,
     noise_floor,
-    within_floor,
     paired_difference,
     slice_differences,
     slice_sizes,
     total_energy_j,
     training_energy_j,
     training_steps,
+    within_floor,
 )
 from joulebench.analysis.summary import Section
 from joulebench.report.format import (
@@ -182,7 +182,8 @@ def _paired(section: Section) -> list[str]:
         return ["No baseline measured: nothing to pair with."]
     header = ["configuration", f"Δ {quality_name(section.quality_metric)} vs baseline (paired bootstrap 95% CI)",
               "McNemar p",
-              "energy ratio (ABBA 95% CI)", "energy vs the A/A floor", "time ratio (ABBA 95% CI)", "training steps", "training energy (J)",
+              "energy ratio (ABBA 95% CI)", "energy vs the A/A floor", "time ratio (ABBA 95% CI)", "training steps",
+              "training energy (J)",
               f"training + {TOTAL_QUERIES:,} queries (J)", "break-even queries"]
     notes = ["", "The baseline's row shows it timed against itself in the same rounds (A/A): the spread a ratio has "
              "by noise alone. Its reach from 1 is the noise floor; a configuration whose energy ratio is within "

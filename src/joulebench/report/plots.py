@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +124,7 @@ def save_frontier_plots(sections: Sequence[Section], out_dir: Path) -> dict[str,
     return written
 
 
-def heads_mask(record: dict) -> np.ndarray | None:
+def heads_mask(record: Mapping) -> np.ndarray | None:
     """Layers x heads 0/1 mask of kept attention heads from a record's reduction details.
 
     Accepts ``details["heads_kept_per_layer"]`` either as a list of per-layer lists of kept
@@ -159,7 +159,7 @@ def heads_mask(record: dict) -> np.ndarray | None:
     return None
 
 
-def ffn_kept_counts(record: dict) -> list[int] | None:
+def ffn_kept_counts(record: Mapping) -> list[int] | None:
     """FFN units kept per layer from ``details["ffn_units_kept_per_layer"]`` (index lists), or None."""
     for reduction in record.get("reductions") or []:
         kept = (reduction.get("details") or {}).get("ffn_units_kept_per_layer")
@@ -168,7 +168,7 @@ def ffn_kept_counts(record: dict) -> list[int] | None:
     return None
 
 
-def heads_heatmap(record: dict, title: str | None = None) -> Figure | None:
+def heads_heatmap(record: Mapping, title: str | None = None) -> Figure | None:
     """Heatmap of kept (1) and pruned (0) attention heads per layer.
 
     Args:
@@ -201,7 +201,7 @@ def heads_heatmap(record: dict, title: str | None = None) -> Figure | None:
     return fig
 
 
-def power_trace(record: dict) -> dict | None:
+def power_trace(record: Mapping) -> dict | None:
     """The record's sampled power trace (``cost.power.trace``), or None when it has none."""
     trace = ((record.get("cost") or {}).get("power") or {}).get("trace")
     if isinstance(trace, dict) and trace.get("t_s") and len(trace["t_s"]) == len(trace.get("w") or []):
@@ -209,7 +209,7 @@ def power_trace(record: dict) -> dict | None:
     return None
 
 
-def power_figure(record: dict, title: str | None = None) -> Figure | None:
+def power_figure(record: Mapping, title: str | None = None) -> Figure | None:
     """Power against time over the record's first timed window, idle power drawn; None without a trace."""
     trace = power_trace(record)
     if trace is None:
@@ -240,20 +240,20 @@ def cross_task_figure(comparison: CrossTask) -> Figure:
     ratios: list[float] = []
     for i, task in enumerate(comparison.tasks):
         colour = colours[i % len(colours)]
-        usable = [p for p in task.points if p.retained is not None and p.cost is not None]
+        usable = [(p, p.cost, p.retained) for p in task.points if p.retained is not None and p.cost is not None]
         if not usable:
             continue
-        x = [p.cost.ratio for p in usable]  # type: ignore[union-attr]
-        y = [100 * p.retained for p in usable]  # type: ignore[operator]
+        x = [cost.ratio for _, cost, _ in usable]
+        y = [100 * retained for _, _, retained in usable]
         ratios += x
-        xerr = [[max(0.0, p.cost.ratio - (p.cost.low if p.cost.low is not None else p.cost.ratio)) for p in usable],
-                [max(0.0, (p.cost.high if p.cost.high is not None else p.cost.ratio) - p.cost.ratio) for p in usable]]
+        xerr = [[max(0.0, c.ratio - (c.low if c.low is not None else c.ratio)) for _, c, _ in usable],
+                [max(0.0, (c.high if c.high is not None else c.ratio) - c.ratio) for _, c, _ in usable]]
         name = quality_name(task.points[0].quality_metric)
         ax.errorbar(x, y, xerr=xerr, fmt="o", color=colour, alpha=0.55, elinewidth=0.8, capsize=2, markersize=5)
         front = task.frontier
         ax.plot([p.cost.ratio for p in front], [100 * p.retained for p in front],  # type: ignore[union-attr,operator]
                 "-", color=colour, lw=1.8, label=f"{task.task} ({name}; frontier)")
-        for p, xi, yi in zip(usable, x, y, strict=True):
+        for (p, _, _), xi, yi in zip(usable, x, y, strict=True):
             if p.reductions != DENSE:
                 ax.annotate(textwrap.shorten(p.reductions, 28, placeholder="…"), (xi, yi), fontsize=6.5,
                             color=colour, xytext=(3, 3), textcoords="offset points")

@@ -121,6 +121,8 @@ accuracy_drop, mean_layers) when the threshold was calibrated on held-out traini
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 SCHEMA_VERSION = 2
 
 TOP_LEVEL_KEYS = (
@@ -159,7 +161,7 @@ METRICS: dict[str, dict] = {
 QUALITY_METRICS = ("span_f1", "accuracy", "exact_match", "f1", "macro_f1", "mcc", "pearson", "spearman")
 
 
-def primary_metric_of(record: dict) -> str | None:
+def primary_metric_of(record: Mapping) -> str | None:
     """The metric a record's task is judged by (``quality.primary_metric``, on the analysis's scale: a QA
     task's F1 is ``span_f1``), None for records made before tasks said so."""
     quality = record.get("quality")
@@ -169,13 +171,13 @@ def primary_metric_of(record: dict) -> str | None:
     return name if name in METRICS else None
 
 
-def is_qa_record(record: dict) -> bool:
+def is_qa_record(record: Mapping) -> bool:
     """True for a question-answering record (its quality has exact match)."""
     quality = record.get("quality")
     return isinstance(quality, dict) and "exact_match" in quality
 
 
-def _follow(record: dict, path: tuple[str, ...]) -> object:
+def _follow(record: Mapping, path: tuple[str, ...]) -> object:
     node: object = record
     for key in path:
         if not isinstance(node, dict) or key not in node:
@@ -184,7 +186,7 @@ def _follow(record: dict, path: tuple[str, ...]) -> object:
     return node
 
 
-def metric_value(record: dict, metric: str) -> float | None:
+def metric_value(record: Mapping, metric: str) -> float | None:
     """Read ``metric`` from a record following ``METRICS[metric]``; None if absent or not for this
     kind of record (see the note above ``METRICS``)."""
     spec = METRICS[metric]

@@ -54,7 +54,7 @@ class ResultStore:
 
     def hashes(self) -> set[str]:
         """config_hash of every stored record."""
-        return {r.get("config_hash") for r in self.records() if r.get("config_hash")}
+        return {str(r["config_hash"]) for r in self.records() if r.get("config_hash")}
 
     @contextmanager
     def _locked(self) -> Iterator[int]:

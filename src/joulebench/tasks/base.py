@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from joulebench.errors import UserError
 from joulebench.registry import Registry
@@ -84,7 +84,9 @@ class Task(Protocol):
         ...
 
 
-TASKS: Registry[Task] = Registry("task")
+#: Every task: a :class:`Task` (classification, pairs, regression) or a question-answering task with the
+#: same registry key and metadata but span examples (``joulebench.tasks.squad.Squad``).
+TASKS: Registry[Any] = Registry("task")
 
 
 def get_task(name: str) -> Task:

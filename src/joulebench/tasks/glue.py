@@ -82,7 +82,7 @@ class GlueTask:
 
     def slices(self, examples: Sequence[Example], data_dir: Path | None) -> dict[str, list[bool]]:
         """Named slices of ``examples`` (see :mod:`joulebench.tasks.slices`)."""
-        labels = [e.label for e in examples]
+        labels = [int(e.label) for e in examples]
         if self.text_columns[1] is not None:
             return pair_slices([e.text_a for e in examples], [e.text_b or "" for e in examples], labels)
         return single_sentence_slices([e.text_a for e in examples], labels, _train_word_counts(self, data_dir))

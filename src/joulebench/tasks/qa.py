@@ -94,11 +94,12 @@ def _answer_tokens(example: Any, offsets: Sequence[tuple[int, int] | None]) -> t
     """Token start and end of the first gold answer inside the window, else (0, 0)."""
     start_char = example.answer_starts[0]
     end_char = start_char + len(example.answers[0])
-    context = [i for i, o in enumerate(offsets) if o is not None]
-    if not context or offsets[context[0]][0] > start_char or offsets[context[-1]][1] < end_char:
+    spans = {i: o for i, o in enumerate(offsets) if o is not None}
+    context = list(spans)
+    if not context or spans[context[0]][0] > start_char or spans[context[-1]][1] < end_char:
         return (0, 0)
-    start = next(i for i in context if offsets[i][1] > start_char)
-    end = next(i for i in reversed(context) if offsets[i][0] < end_char)
+    start = next(i for i in context if spans[i][1] > start_char)
+    end = next(i for i in reversed(context) if spans[i][0] < end_char)
     return (start, end)
 
 

@@ -116,7 +116,7 @@ class Squad:
     kind = "qa"
     num_labels = 2  # start and end logits per token
     primary_metric = "f1"
-    metric_names = ("exact_match", "f1")
+    metric_names: tuple[str, ...] = ("exact_match", "f1")
     hub_id = ("squad", "plain_text")
     files: ClassVar[Mapping[str, str]] = {"train": "train-v1.1.json", "validation": "dev-v1.1.json"}
 

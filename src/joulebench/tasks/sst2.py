@@ -26,7 +26,7 @@ class Sst2(GlueTask):
     hub_id = ("glue", "sst2")
     hub_splits: ClassVar[Mapping[str, str]] = {"train": "train", "validation": "validation"}
     hub_text_columns = ("sentence", None)
-    metric_names = ("accuracy",)
+    metric_names: tuple[str, ...] = ("accuracy",)
 
 
 SST2 = TASKS.register("sst2", help="GLUE SST-2 binary sentiment, single sentence; accuracy")(

@@ -146,7 +146,7 @@ def _check_json_lines(path: Path) -> None:
                 continue
             try:
                 row = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise UserError(f"{path} line {number}: not valid JSON ({exc.msg}); expected one object per "
                                 "line (JSON Lines)") from None
             if not isinstance(row, dict):

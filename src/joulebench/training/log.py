@@ -51,5 +51,6 @@ class TrainingLog:
     @property
     def energy_j(self) -> float | None:
         """Energy over every logged training, None when any was not measurable."""
-        values = [(e.get("cost") or {}).get("energy_j") for e in self.entries]
-        return None if any(v is None for v in values) else float(sum(values))
+        found = [(e.get("cost") or {}).get("energy_j") for e in self.entries]
+        values = [float(v) for v in found if v is not None]
+        return None if len(values) < len(found) else float(sum(values))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 
@@ -36,12 +37,12 @@ def _top_k(name: str, n_layers: int, top_k: int) -> bool:
     if is_head(name) or ".pooler." in f".{name}":
         return True
     match = _LAYER.search(name)
-    return bool(match) and int(match.group(1)) >= n_layers - top_k
+    return match is not None and int(match.group(1)) >= n_layers - top_k
 
 
 def encoder_layer_count(model: nn.Module) -> int:
     """Number of transformer layers (BERT-style ``num_hidden_layers`` or DistilBERT ``n_layers``)."""
-    cfg = model.config
+    cfg: Any = model.config
     return int(getattr(cfg, "num_hidden_layers", None) or cfg.n_layers)
 
 

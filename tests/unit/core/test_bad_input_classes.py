@@ -11,8 +11,8 @@ import sys
 import pytest
 import yaml
 
-from joulebench.config import parse_config
 from joulebench.config.schema import MeasureConfig, TrainConfig
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 
 FLOAT_FIELDS = [(section, f.name) for section, cls in (("train", TrainConfig), ("measure", MeasureConfig))

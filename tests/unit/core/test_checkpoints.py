@@ -67,7 +67,7 @@ def test_a_truncated_cache_entry_is_a_one_line_error_naming_the_file(tmp_path):
 
 
 def test_the_runner_reports_and_retrains_a_corrupt_cache_entry(tmp_path, fixture_data_dir, caplog):
-    from joulebench.config import parse_config
+    from joulebench.configuration import parse_config
     from joulebench.runner import Runner, RunOptions
 
     (config,) = parse_config({"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 16,

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from joulebench.config import config_hash, load_configs
+from joulebench.config import config_hash
+from joulebench.configuration import load_configs
 from joulebench.errors import UserError
 
 

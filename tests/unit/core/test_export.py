@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from joulebench.config import parse_config
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.export import export_record, select_record
 from joulebench.export.predict import Exported, predict_file

@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from joulebench.config import config_hash, parse_config
+from joulebench.config import config_hash
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import load_classifier

@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from joulebench.config import config_hash, parse_config
+from joulebench.config import config_hash
+from joulebench.configuration import parse_config
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.results.schema import TOP_LEVEL_KEYS
 from joulebench.results.store import ResultStore

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from joulebench.config import parse_config
+from joulebench.configuration import parse_config
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import TINY_CONFIGS
 from joulebench.runner import Runner, RunOptions

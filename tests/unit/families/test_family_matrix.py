@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-from joulebench.config import parse_config
+from joulebench.configuration import parse_config
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import TINY_CONFIGS, _packaged_minilm
 from joulebench.runner import Runner, RunOptions

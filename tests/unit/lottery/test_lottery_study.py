@@ -6,7 +6,8 @@ import pytest
 import torch
 import yaml
 
-from joulebench.config import config_hash, load_configs, parse_config
+from joulebench.config import config_hash
+from joulebench.configuration import load_configs, parse_config
 from joulebench.errors import UserError
 from joulebench.experiments.lottery.settings import load_study, parse_study
 from joulebench.experiments.lottery.study import TicketStudy

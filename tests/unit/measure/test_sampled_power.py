@@ -56,7 +56,7 @@ def test_sampled_meter_without_rapl_or_nvml_is_one_line():
 
 
 def test_a_record_carries_the_power_trace_and_the_report_draws_it(tmp_path, fixture_data_dir, monkeypatch):
-    from joulebench.config.loader import parse_config
+    from joulebench.configuration import parse_config
     from joulebench.models.checkpoints import CheckpointCache
     from joulebench.report.build import build_report
     from joulebench.results.store import ResultStore
@@ -77,7 +77,7 @@ def test_a_record_carries_the_power_trace_and_the_report_draws_it(tmp_path, fixt
 
 
 def test_a_record_without_sampled_power_says_why(tmp_path, fixture_data_dir):
-    from joulebench.config.loader import parse_config
+    from joulebench.configuration import parse_config
     from joulebench.models.checkpoints import CheckpointCache
     from joulebench.runner import Runner, RunOptions
 

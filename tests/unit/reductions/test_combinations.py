@@ -7,8 +7,8 @@ import torch
 from reduction_helpers import LayerCalls, logits_of, make_batch
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-from joulebench.config.loader import parse_config
 from joulebench.config.schema import ReductionSpec
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.reductions import apply_reductions, attach_realised
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from joulebench.config import parse_config
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.reductions.distill import distillation_loss, student_layers

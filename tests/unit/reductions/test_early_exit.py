@@ -7,8 +7,8 @@ import torch
 from reduction_helpers import LAYERS, LayerCalls, logits_of, make_batch, tiny_bert
 from torch import nn
 
-from joulebench.config.loader import parse_config
 from joulebench.config.schema import ReductionSpec
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.reductions import apply_reductions
 from joulebench.reductions.early_exit import entropy

@@ -10,8 +10,8 @@ from reduction_helpers import LAYERS, logits_of, make_batch, tiny_bert
 from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-from joulebench.config.loader import parse_config
 from joulebench.config.schema import ReductionSpec
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.reductions import apply_reductions
 from joulebench.reductions.quantize import cpu_bf16_native

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from joulebench.config import parse_config
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.runner import Runner, RunOptions

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from joulebench.config.loader import parse_config
 from joulebench.config.schema import ReductionSpec
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.reductions import apply_reductions
 

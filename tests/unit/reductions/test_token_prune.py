@@ -6,8 +6,8 @@ import pytest
 import torch
 from reduction_helpers import LayerCalls, logits_of, make_batch, tiny_bert
 
-from joulebench.config.loader import parse_config
 from joulebench.config.schema import ReductionSpec
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.reductions import apply_reductions
 from joulebench.reductions.encoder import EncoderState, LayerwiseEncoder, additive_mask
@@ -117,7 +117,7 @@ def test_pruning_after_the_last_layer_is_an_error(model, ctx):
 
 # -- trained to its target ------------------------------------------------------------------------
 def _runner_config(prune, **train):
-    from joulebench.config import parse_config
+    from joulebench.configuration import parse_config
 
     (config,) = parse_config({
         "task": "sst2", "model": "tiny-random-bert", "max_seq_len": 32, "train": {"batch_size": 16, **train},
@@ -126,7 +126,7 @@ def _runner_config(prune, **train):
 
 
 def test_keep_ratio_or_max_drop_exactly_one():
-    from joulebench.config import parse_config
+    from joulebench.configuration import parse_config
 
     with pytest.raises(UserError, match="exactly one of keep_ratio"):
         parse_config({"task": "sst2", "reductions": [{"name": "token_prune", "keep_ratio": 0.5, "max_drop": 0.01}]})

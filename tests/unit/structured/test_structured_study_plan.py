@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from joulebench.config import parse_config
+from joulebench.configuration import parse_config
 from joulebench.experiments.structured.study import StudySettings, study_configs, summarize
 
 BASE = parse_config({"task": "sst2", "model": "minilm-l6", "train": {"seed": 1}}, "test")[0]

@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from joulebench.config import parse_config
+from joulebench.configuration import parse_config
 from joulebench.experiments.sweep.progress import Eta, SweepProgress, format_duration
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from joulebench.config import config_hash, parse_config
+from joulebench.config import config_hash
+from joulebench.configuration import parse_config
 from joulebench.errors import UserError
 from joulebench.tasks.declared import declared_task, parse_declaration
 from joulebench.tasks.metrics import point_metric, resampled_metric

@@ -150,7 +150,7 @@ def test_span_search_picks_the_best_span_over_windows_within_the_length_limit(to
 
 @pytest.mark.parametrize("reduction", ["early_exit", "token_prune", "distill", "runtime"])
 def test_reductions_without_a_span_design_refuse_question_answering_at_load_time(reduction):
-    from joulebench.config.loader import parse_config
+    from joulebench.configuration import parse_config
 
     params = {"early_exit": {"threshold": 0.5}, "token_prune": {"keep_ratio": 0.5},
               "distill": {"keep_layers": 2}, "runtime": {}}[reduction]
@@ -159,7 +159,7 @@ def test_reductions_without_a_span_design_refuse_question_answering_at_load_time
 
 
 def test_reductions_with_a_span_design_are_accepted_for_question_answering():
-    from joulebench.config.loader import parse_config
+    from joulebench.configuration import parse_config
 
     (config,) = parse_config({"task": "squad", "reductions": [
         {"name": "layer_drop", "keep_layers": 4}, {"name": "seq_len", "max_seq_len": 256}, "int8"]})
@@ -167,7 +167,7 @@ def test_reductions_with_a_span_design_are_accepted_for_question_answering():
 
 
 def test_predictions_written_by_a_run_rescore_to_the_record(tmp_path, fixture_data_dir, cache_dir):
-    from joulebench.config.loader import parse_config
+    from joulebench.configuration import parse_config
     from joulebench.models.checkpoints import CheckpointCache
     from joulebench.results.store import ResultStore
     from joulebench.runner import Runner, RunOptions
@@ -194,7 +194,7 @@ def test_predictions_written_by_a_run_rescore_to_the_record(tmp_path, fixture_da
 
 
 def test_layer_drop_with_retraining_and_int8_run_on_question_answering(tmp_path, fixture_data_dir, cache_dir):
-    from joulebench.config.loader import parse_config
+    from joulebench.configuration import parse_config
     from joulebench.models.checkpoints import CheckpointCache
     from joulebench.results.store import ResultStore
     from joulebench.runner import Runner, RunOptions, paired_baseline

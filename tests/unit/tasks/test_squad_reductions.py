@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from joulebench.config.loader import parse_config
+from joulebench.configuration import parse_config
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.results.store import ResultStore
 from joulebench.runner import Runner, RunOptions, paired_baseline

@@ -177,7 +177,7 @@ class StudyCore:
         if self.force:
             return None
         if self._by_hash is None:
-            self._by_hash = {r.get("config_hash"): r for r in self.store.records()}
+            self._by_hash = {str(r["config_hash"]): r for r in self.store.records() if r.get("config_hash")}
         return self._by_hash.get(config_hash(self.runner.bind(config)))
 
     def _append(self, record: dict) -> None:
@@ -204,6 +204,8 @@ class StudyCore:
                 if record is None:  # stored meanwhile by another process
                     self._by_hash = None
                     record = self.stored(config)
+                    if record is None:
+                        raise UserError(f"dense {task} seed {seed}: the run stored no record in {self.store.path}")
                 elif self._by_hash is not None:
                     self._by_hash[record["config_hash"]] = record
             values.append(float(record["quality"][metric]))
@@ -369,3 +371,19 @@ class StudyCore:
         task = task or self.s.base.task
         records = self.store.records()
         return tables.accuracy_table(records, task) + "\n\n" + tables.price_table(records, task)
+
+    def _provenance(self, task: str | None, seed: int, objective: str, levels: tuple[float, ...]) -> dict:
+        return {"task": task, "model": self.s.base.model, "objective": objective, "seed": seed,
+                "targets": self.s.search.targets,
+                "schedule": list(levels), "method": self.s.search.method,
+                "training": self.run_config(task or self.s.base.task, seed).training_dict()}
+
+    @staticmethod
+    def _transfer_extra(mask: TicketMask, task: str) -> dict:
+        source = mask.provenance.get("task")
+        objective = mask.provenance.get("objective", "task")
+        if objective == "mlm":
+            return {"transfer": {"source": "mlm", "target": task}}
+        if source and source != task:
+            return {"transfer": {"source": source, "target": task}}
+        return {}

@@ -38,12 +38,6 @@ class TicketSearch(StudyCore):
                 self._baselines(task, seed, paths)
         return found
 
-    def _provenance(self, task: str | None, seed: int, objective: str, levels: tuple[float, ...]) -> dict:
-        return {"task": task, "model": self.s.base.model, "objective": objective, "seed": seed,
-                "targets": self.s.search.targets,
-                "schedule": list(levels), "method": self.s.search.method,
-                "training": self.run_config(task or self.s.base.task, seed).training_dict()}
-
     def _imp(self, task: str, seed: int, levels: tuple[float, ...]) -> dict[float, Path]:
         dense_config = self.run_config(task, seed, name=f"dense {task} seed{seed}")
         loaded = _initial(dense_config, task, seed)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from joulebench.config.loader import parse_config, read_yaml
 from joulebench.config.schema import RunConfig
+from joulebench.configuration import parse_config, read_yaml
 from joulebench.errors import UserError
 from joulebench.reductions.lottery.pruning import check_sparsities, sparsity_schedule
 from joulebench.reductions.lottery.targets import check_targets

@@ -17,12 +17,10 @@ evaluation), ``search.py`` (IMP and one-shot), ``transfer.py``, ``mlm.py``.
 from __future__ import annotations
 
 from joulebench.experiments.lottery.core import DenseBaseline, StudyCore
-from joulebench.experiments.lottery.mlm import MlmTickets
-from joulebench.experiments.lottery.search import TicketSearch
 from joulebench.experiments.lottery.transfer import TicketTransfer
 
 __all__ = ["DenseBaseline", "StudyCore", "TicketStudy"]
 
 
-class TicketStudy(TicketSearch, TicketTransfer, MlmTickets):
+class TicketStudy(TicketTransfer):
     """A ticket study: search (IMP, one-shot), evaluate, transfer and MLM over the settings' tasks and seeds."""

@@ -52,8 +52,8 @@ def _fmt(values: list[float], matching: list[bool | None]) -> str:
 
 
 def _dense_line(records: Iterable[dict], task: str) -> tuple[str, float | None, float | None]:
-    values = [_metric(r) for r in records if r.get("task") == task and arm(r) == "dense"]
-    values = [v for v in values if v is not None]
+    found = [_metric(r) for r in records if r.get("task") == task and arm(r) == "dense"]
+    values = [v for v in found if v is not None]
     if not values:
         return "–", None, None
     mean = statistics.fmean(values)
@@ -123,7 +123,7 @@ def price_table(records: list[dict], task: str) -> str:
                      f"{_n(_g(c.get('flops_per_example')))} | {_n(_mb(_param_bytes(r)))} | – | – |")
     for level in sorted(rows):
         dense_r, csr_r = rows[level].get("dense"), rows[level].get("sparse_csr")
-        d = ticket_details(dense_r or csr_r) or {}
+        d = ticket_details(dense_r or csr_r or {}) or {}
         dc = (dense_r or {}).get("cost", {})
         cc = (csr_r or {}).get("cost", {})
         lines.append(

@@ -6,22 +6,13 @@ from pathlib import Path
 
 from joulebench.errors import UserError
 from joulebench.experiments.lottery import tables
-from joulebench.experiments.lottery.core import StudyCore
-from joulebench.reductions.lottery.masks import TicketMask, load_mask
+from joulebench.experiments.lottery.mlm import MlmTickets
+from joulebench.experiments.lottery.search import TicketSearch
+from joulebench.reductions.lottery.masks import load_mask
 
 
-class TicketTransfer(StudyCore):
+class TicketTransfer(TicketSearch, MlmTickets):
     """Transfer: tickets found on one task, evaluated on the others."""
-
-    @staticmethod
-    def _transfer_extra(mask: TicketMask, task: str) -> dict:
-        source = mask.provenance.get("task")
-        objective = mask.provenance.get("objective", "task")
-        if objective == "mlm":
-            return {"transfer": {"source": "mlm", "target": task}}
-        if source and source != task:
-            return {"transfer": {"source": source, "target": task}}
-        return {}
 
     def transfer(self) -> str:
         """The transfer matrix: each source task's mask (and optionally the MLM mask) on every task."""

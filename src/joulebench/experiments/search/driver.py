@@ -152,16 +152,17 @@ def run_search(
     stored_before = _stored_hashes(store_path)
     if baseline_hash not in stored_before:
         print_line(console, f"search: measuring the baseline first ({baseline_config.name})")
-        failures = runner([baseline_config])
+        baseline_failures = runner([baseline_config])
         outcome.runs += 1
-        if failures:
-            raise UserError(f"search: the baseline failed: {failures[0][1]}")
+        if baseline_failures:
+            raise UserError(f"search: the baseline failed: {baseline_failures[0][1]}")
 
-    study = optuna.create_study(directions=[o.direction for o in objectives],
+    directions: list[Any] = [o.direction for o in objectives]
+    study = optuna.create_study(directions=directions,
                                 sampler=make_sampler(space.sampler, space.seed, trials))
     known = {t.config_hash: t for t in stored_trials(space, out, objectives, constraints)}
-    for trial in known.values():
-        study.add_trial(_frozen(space, trial, objectives))
+    for stored in known.values():
+        study.add_trial(_frozen(space, stored, objectives))
     resumed = sum(h in stored_before for h in known)
     if resumed:
         print_line(console, f"search: {resumed} trial{'s' * (resumed != 1)} already in {store_path}: "
@@ -246,7 +247,7 @@ def stored_trials(space: SearchSpace, out: str | Path, objectives: tuple[Objecti
     points, baseline = _points(records, baseline_hash, store_path)
     found: dict[str, Trial] = {}
     for record in records:
-        chash = record.get("config_hash")
+        chash = str(record.get("config_hash"))
         params = None if chash in found or chash not in points else space.params_of(record)
         if params is None:
             continue
@@ -263,7 +264,7 @@ def _records(path: Path) -> list[dict]:
 
 
 def _stored_hashes(path: Path) -> set[str]:
-    return {r.get("config_hash") for r in _records(path)}
+    return {str(r["config_hash"]) for r in _records(path) if r.get("config_hash")}
 
 
 def _points(records: list[dict], baseline_hash: str, path: Path) -> tuple[dict[str, Point], Point]:

@@ -145,9 +145,10 @@ def parse_constraint(text: object, where: str) -> Constraint:
                         f"'METRIC <= NUMBER', got {text!r}")
     metric, op, baseline, relative, amount, absolute = match.groups()
     _known(metric, where)
+    written = match.string.strip()
     if baseline:
-        return Constraint(metric, op, relative or "+", float(amount or 0.0), text.strip())
-    return Constraint(metric, op, None, float(absolute), text.strip())
+        return Constraint(metric, op, relative or "+", float(amount or 0.0), written)
+    return Constraint(metric, op, None, float(absolute), written)
 
 
 @dataclass(frozen=True)

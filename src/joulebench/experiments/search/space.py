@@ -56,12 +56,21 @@ class Param:
     log: bool = False
     choices: tuple[Any, ...] = ()
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a numeric parameter (the loader requires both for kinds int and float)."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"a {self.kind} search parameter needs low and high")
+        return self.low, self.high
+
     def suggest(self, trial: Any, name: str) -> Any:
         """The value Optuna's ``trial`` proposes for this parameter under ``name``."""
         if self.kind == "int":
-            return trial.suggest_int(name, int(self.low), int(self.high), step=int(self.step or 1))
+            low, high = self.bounds
+            return trial.suggest_int(name, int(low), int(high), step=int(self.step or 1))
         if self.kind == "float":
-            return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
+            low, high = self.bounds
+            return trial.suggest_float(name, low, high, step=self.step, log=self.log)
         return trial.suggest_categorical(name, list(self.choices))
 
     def distribution(self) -> Any:
@@ -69,9 +78,11 @@ class Param:
         from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         if self.kind == "int":
-            return IntDistribution(int(self.low), int(self.high), step=int(self.step or 1))
+            low, high = self.bounds
+            return IntDistribution(int(low), int(high), step=int(self.step or 1))
         if self.kind == "float":
-            return FloatDistribution(self.low, self.high, step=self.step, log=self.log)
+            low, high = self.bounds
+            return FloatDistribution(low, high, step=self.step, log=self.log)
         return CategoricalDistribution(list(self.choices))
 
     def contains(self, value: Any) -> bool:
@@ -82,7 +93,8 @@ class Param:
             return False
         if self.kind == "int" and value != int(value):
             return False
-        return self.low - 1e-12 <= value <= self.high + 1e-12
+        low, high = self.bounds
+        return low - 1e-12 <= value <= high + 1e-12
 
 
 @dataclass(frozen=True)
@@ -207,7 +219,7 @@ class SearchSpace:
             stored.pop(0)
             if slot.optional:
                 params[slot.use_param] = True
-            if isinstance(spec, str):
+            if isinstance(spec, str) or spec is None:
                 values = {}
             else:  # a record holds {name, params}; a hand-written config may inline the parameters
                 values = dict(spec["params"]) if isinstance(spec.get("params"), dict) else {
@@ -247,11 +259,12 @@ class SearchSpace:
 def _values(param: Param, name: str) -> list[Any]:
     if param.kind == "choices":
         return list(param.choices)
+    low, high = param.bounds
     if param.kind == "int":
-        return list(range(int(param.low), int(param.high) + 1, int(param.step or 1)))
+        return list(range(int(low), int(high) + 1, int(param.step or 1)))
     if param.step:
-        n = int(round((param.high - param.low) / param.step))
-        return [round(param.low + i * param.step, 10) for i in range(n + 1)]
+        n = int(round((high - low) / param.step))
+        return [round(low + i * param.step, 10) for i in range(n + 1)]
     raise UserError(f"search parameter {name}: a continuous float range has no grid (give a step)")
 
 
@@ -281,7 +294,7 @@ def is_search(data: Any) -> bool:
     return isinstance(search, dict) and "configs" not in data and ("reductions" in search or "keys" in search)
 
 
-def load_search(path: str) -> SearchSpace:
+def load_search(path: str | Path) -> SearchSpace:
     """Read and check a search file; every error names the file and the key."""
     return parse_search(read_yaml(path), str(path), Path(path).parent)
 

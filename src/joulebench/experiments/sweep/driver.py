@@ -69,7 +69,7 @@ def run_sweep(
     train_key = planner.train_key
     plan = make_plan(configs, store.hashes(), train_key, cache.has)
 
-    where = where or (sweep if isinstance(sweep, (str, Path)) else "sweep")
+    where = where or (str(sweep) if isinstance(sweep, (str, Path)) else "sweep")
     print_line(console, f"sweep {where}: {plan.summary()}")
     if dry_run:
         print_plan(plan, console)

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from joulebench.config.loader import parse_config
-from joulebench.config.loader import read_yaml as read_yaml_file
 from joulebench.config.schema import MeasureConfig, RunConfig, TrainConfig, config_hash
+from joulebench.configuration import parse_config
+from joulebench.configuration import read_yaml as read_yaml_file
 from joulebench.errors import UserError
 
 #: Keys of a sweep file besides those of a run configuration.
@@ -100,7 +100,7 @@ def load_sweep(path: str | Path) -> list[RunConfig]:
 
 def load_any(path: str | Path) -> list[RunConfig]:
     """A sweep file (one with ``grid:`` or ``zip:``) expanded, or a plain config file loaded."""
-    from joulebench.config.loader import load_configs
+    from joulebench.configuration import load_configs
 
     if Path(path).is_file() and is_sweep(read_yaml(path)):
         return load_sweep(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from statistics import fmean, median
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -106,7 +107,7 @@ class SweepProgress:
             self._overall = self._progress.add_task("sweep", total=self.total, info=self._info())
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self._live:
             self._progress.__exit__(*exc)
 

@@ -72,7 +72,8 @@ class EstimateMeter:
     def _note(self, cpu_s: float, duration_s: float) -> str:
         p = self.power_model
         parts = [f"estimate (not measured): wall time {duration_s:.3g} s x {p.idle_w:.3g} W idle + process CPU time "
-                 f"{cpu_s:.3g} s x {p.active_w_per_thread:.3g} W per busy thread; {p.watts_source}; TDP: {p.tdp_source}"]
+                 f"{cpu_s:.3g} s x {p.active_w_per_thread:.3g} W per busy thread; {p.watts_source}; "
+                 f"TDP: {p.tdp_source}"]
         if self._device.startswith("cuda"):
             parts.append("GPU not counted (the estimate sees CPU time only)")
         if self._reason:

@@ -71,7 +71,7 @@ def find_dram_zones(sysfs_root: Path = DEFAULT_SYSFS_ROOT) -> list[RaplZone]:
     reported beside the package energy, not part of it.
     """
     root = Path(sysfs_root)
-    zones = []
+    zones: list[RaplZone] = []
     for path in sorted(root.glob("intel-rapl:*/intel-rapl:*")) + sorted(root.glob("intel-rapl:*")):
         if not (_SUB_ZONE.match(path.name) or _PACKAGE_ZONE.match(path.name)):
             continue
@@ -145,7 +145,7 @@ class RaplMeter:
             end_uj = [zone.read_energy_uj() for zone in self._zones]
         except (OSError, ValueError) as err:
             return EnergyWindow(None, duration_s, None, f"rapl: counter read failed at window end ({err})")
-        dram_end = []
+        dram_end: list[int | None] = []
         for zone in self._dram:
             try:
                 dram_end.append(zone.read_energy_uj())

@@ -103,11 +103,13 @@ def iterative_magnitude_pruning(
     initial = snapshot(model)
     capture = StepCapture(schedule.rewind_step) if schedule.rewind_step is not None else None
     train(model, capture, 0)
-    if capture is not None and capture.state is None:
-        raise UserError(
-            f"rewind_step {schedule.rewind_step} is beyond the {capture.done} optimizer steps of the dense round"
-        )
-    rewind_to = capture.state if capture is not None else initial
+    rewind_to = initial
+    if capture is not None:
+        if capture.state is None:
+            raise UserError(
+                f"rewind_step {schedule.rewind_step} is beyond the {capture.done} optimizer steps of the dense round"
+            )
+        rewind_to = capture.state
     if capture is not None and on_rewind_point is not None:
         on_rewind_point(rewind_to)
     on_round(0, None, model)

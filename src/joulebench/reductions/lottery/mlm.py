@@ -26,6 +26,9 @@ from torch import nn
 from joulebench.errors import UserError
 from joulebench.tasks.base import Example
 
+#: A transformers module tree navigated by attribute (torch types such attributes as ``Tensor | Module``).
+HFModule = Any
+
 _HEAD_KEYS = ("cls.predictions.transform.dense.weight", "cls.predictions.transform.LayerNorm.weight")
 
 
@@ -49,7 +52,9 @@ class MaskedLmModel(nn.Module):
         seed: seeds the masking, so a round is reproducible.
     """
 
-    def __init__(self, encoder: nn.Module, head: nn.Module, mask_token_id: int, special_ids: Sequence[int],
+    special_ids: torch.Tensor  # a buffer
+
+    def __init__(self, encoder: HFModule, head: HFModule, mask_token_id: int, special_ids: Sequence[int],
                  mlm_probability: float = 0.15, seed: int = 0) -> None:
         super().__init__()
         self.bert = encoder
@@ -105,7 +110,7 @@ class MaskedLmModel(nn.Module):
         return MlmOutput(loss=loss, logits=logits)
 
 
-def _init_head(head: nn.Module, std: float) -> None:
+def _init_head(head: HFModule, std: float) -> None:
     with torch.no_grad():
         transform = head.predictions.transform
         transform.dense.weight.normal_(0.0, std)
@@ -115,13 +120,13 @@ def _init_head(head: nn.Module, std: float) -> None:
         head.predictions.bias.zero_()
 
 
-def tie_head(head: nn.Module, encoder: nn.Module) -> None:
+def tie_head(head: HFModule, encoder: HFModule) -> None:
     """Tie the head's decoder to ``encoder``'s word embeddings (and its bias to the head bias)."""
     head.predictions.decoder.weight = encoder.embeddings.word_embeddings.weight
     head.predictions.decoder.bias = head.predictions.bias
 
 
-def mlm_head_for(target: Any, encoder: nn.Module, seed: int) -> tuple[nn.Module, dict]:
+def mlm_head_for(target: Any, encoder: HFModule, seed: int) -> tuple[nn.Module, dict]:
     """The checkpoint's MLM head if it has one, else a new one; tied to ``encoder``'s embeddings.
 
     Args:
@@ -143,7 +148,8 @@ def mlm_head_for(target: Any, encoder: nn.Module, seed: int) -> tuple[nn.Module,
     if not isinstance(target, dict):
         from transformers import BertForMaskedLM
 
-        loaded, info = BertForMaskedLM.from_pretrained(target, output_loading_info=True, use_safetensors=True)
+        pair: Any = BertForMaskedLM.from_pretrained(target, output_loading_info=True, use_safetensors=True)
+        loaded, info = pair  # (model, loading info) with output_loading_info
         if not any(k in info.get("missing_keys", ()) for k in _HEAD_KEYS):
             state = {k: v for k, v in loaded.cls.state_dict().items() if not k.startswith("predictions.decoder.")}
             head.load_state_dict(state, strict=False)
@@ -186,7 +192,7 @@ def build_mlm_model(model_ref: str, seed: int = 0, mlm_probability: float = 0.15
     return model, tokenizer, info
 
 
-def family_mlm_head(target: Any, encoder: nn.Module, seed: int) -> tuple[nn.Module, dict]:
+def family_mlm_head(target: Any, encoder: HFModule, seed: int) -> tuple[nn.Module, dict]:
     """The family's own MLM head (pre-trained when the checkpoint has one), decoder tied to the word embeddings."""
     from transformers import AutoModelForMaskedLM
 

@@ -19,6 +19,7 @@ masked-language model built for MLM tickets, and a bare ``BertModel`` alike.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -51,7 +52,7 @@ def prunable_linears(model: nn.Module, targets: str = DEFAULT_TARGETS) -> dict[s
     return {name: m for name, m in base_model(model).named_modules() if _is_target(name, m, targets)}
 
 
-def prunable_weights(model: nn.Module, targets: str = DEFAULT_TARGETS) -> dict[str, nn.Parameter]:
+def prunable_weights(model: nn.Module, targets: str = DEFAULT_TARGETS) -> dict[str, torch.Tensor]:
     """Mask key (``<module>.weight``) -> the weight matrix a ticket prunes, in model order."""
     return {f"{name}.weight": m.weight for name, m in prunable_linears(model, targets).items()}
 

@@ -33,6 +33,9 @@ from joulebench.models.families import HeadlessAttention, SkippedIntermediate, U
 from joulebench.reductions.structured.layers import encoder_layers, geometry
 from joulebench.reductions.structured.mask import StructureMask
 
+#: A transformers module tree navigated by attribute (torch types such attributes as ``Tensor | Module``).
+HFModule = Any
+
 __all__ = ["HeadlessAttention", "SkippedIntermediate", "UnitlessOutput", "compact", "current_mask", "layout",
            "load_compacted", "save_compacted"]
 
@@ -41,7 +44,13 @@ WEIGHTS_FILE = "model.safetensors"
 LAYOUT_FILE = "structure.json"
 
 
-def layout(model: nn.Module) -> tuple[list[list[int]], list[list[int]]]:
+def _prune_linear(linear: nn.Linear, rows: torch.Tensor, dim: int = 0) -> nn.Linear:
+    """transformers' ``prune_linear_layer`` (it is typed for a LongTensor; the indices are int64 here)."""
+    return prune_linear_layer(linear, rows.long(), dim=dim)  # type: ignore[arg-type]
+
+
+
+def layout(model: HFModule) -> tuple[list[list[int]], list[list[int]]]:
     """Kept head and FFN-unit indices per layer (dense numbering) of a possibly compacted model."""
     geo = geometry(model)
     heads, units = [], []
@@ -53,7 +62,7 @@ def layout(model: nn.Module) -> tuple[list[list[int]], list[list[int]]]:
     return heads, units
 
 
-def current_mask(model: nn.Module) -> StructureMask:
+def current_mask(model: HFModule) -> StructureMask:
     """The mask describing what ``model`` (compacted or not) still has."""
     geo = geometry(model)
     heads, units = layout(model)
@@ -69,7 +78,7 @@ def _positions(current: list[int], wanted: list[int], what: str, layer: int) -> 
 
 
 @torch.no_grad()
-def compact(model: nn.Module, mask: StructureMask) -> nn.Module:
+def compact(model: HFModule, mask: StructureMask) -> nn.Module:
     """Remove from ``model`` (in place) every head and FFN unit ``mask`` does not keep.
 
     The model may already be compacted; ``mask`` must then keep a subset of what is left.
@@ -92,7 +101,7 @@ def compact(model: nn.Module, mask: StructureMask) -> nn.Module:
     return model
 
 
-def _replace_linear(layer: nn.Module, old: nn.Linear, new: nn.Linear) -> None:
+def _replace_linear(layer: HFModule, old: nn.Linear, new: nn.Linear) -> None:
     """Put ``new`` where ``old`` sits inside ``layer``."""
     for name, module in layer.named_modules():
         if module is old:
@@ -108,7 +117,7 @@ def _blocked_rows(rows: torch.Tensor, linear: nn.Linear, blocks: int) -> torch.T
     return torch.cat([rows + b * width for b in range(blocks)])
 
 
-def _compact_attention(family: Any, config: Any, layer: nn.Module, index: int, current: list[int],
+def _compact_attention(family: Any, config: Any, layer: HFModule, index: int, current: list[int],
                        wanted: list[int], head_size: int) -> None:
     if wanted == current:
         return
@@ -121,8 +130,8 @@ def _compact_attention(family: Any, config: Any, layer: nn.Module, index: int, c
     device = parts.out.weight.device
     rows = torch.cat([torch.arange(p * head_size, (p + 1) * head_size) for p in positions]).to(device)
     for linear, blocks in parts.projections:
-        _replace_linear(layer, linear, prune_linear_layer(linear, _blocked_rows(rows, linear, blocks)))
-    _replace_linear(layer, parts.out, prune_linear_layer(parts.out, rows, dim=1))
+        _replace_linear(layer, linear, _prune_linear(linear, _blocked_rows(rows, linear, blocks)))
+    _replace_linear(layer, parts.out, _prune_linear(parts.out, rows, dim=1))
     for name in family.head_count_attributes():
         setattr(parts.holder, name, len(wanted))
     if hasattr(parts.holder, "all_head_size"):
@@ -130,7 +139,7 @@ def _compact_attention(family: Any, config: Any, layer: nn.Module, index: int, c
     layer.kept_heads = list(wanted)
 
 
-def _compact_ffn(family: Any, layer: nn.Module, index: int, current: list[int], wanted: list[int]) -> None:
+def _compact_ffn(family: Any, layer: HFModule, index: int, current: list[int], wanted: list[int]) -> None:
     if wanted == current:
         return
     positions = _positions(current, wanted, "FFN units", index)
@@ -139,12 +148,12 @@ def _compact_ffn(family: Any, layer: nn.Module, index: int, current: list[int], 
         return
     parts = family.ffn_parts(layer)
     rows = torch.tensor(positions, dtype=torch.long, device=parts.out.weight.device)
-    _replace_linear(layer, parts.inp, prune_linear_layer(parts.inp, _blocked_rows(rows, parts.inp, parts.blocks)))
-    _replace_linear(layer, parts.out, prune_linear_layer(parts.out, rows, dim=1))
+    _replace_linear(layer, parts.inp, _prune_linear(parts.inp, _blocked_rows(rows, parts.inp, parts.blocks)))
+    _replace_linear(layer, parts.out, _prune_linear(parts.out, rows, dim=1))
 
 
 # -- save / load ------------------------------------------------------------------------------
-def save_compacted(model: nn.Module, directory: str | Path, meta: dict | None = None) -> Path:
+def save_compacted(model: HFModule, directory: str | Path, meta: dict | None = None) -> Path:
     """Save weights (safetensors) and ``structure.json`` (config plus kept heads/units per layer).
 
     Returns:

@@ -135,9 +135,11 @@ def gradient_importance(
                     gates.ffn[layer] = ffn_gate[:, layer]
                 loss, right = supervised_loss(model(**inputs), batch)
                 loss.backward()
-                heads += head_gate.grad.abs().sum(0).double().cpu()
-                units += ffn_gate.grad.abs().sum(0).double().cpu()
-                blocks += (ffn_gate.grad * ffn_mask).sum(-1).abs().sum(0).double().cpu()
+                head_grad, ffn_grad = head_gate.grad, ffn_gate.grad
+                assert head_grad is not None and ffn_grad is not None  # both gates require grad
+                heads += head_grad.abs().sum(0).double().cpu()
+                units += ffn_grad.abs().sum(0).double().cpu()
+                blocks += (ffn_grad * ffn_mask).sum(-1).abs().sum(0).double().cpu()
                 correct += right
                 n += size
     finally:

@@ -7,10 +7,14 @@ gated FFNs) is the family adapter's knowledge (:mod:`joulebench.models.families`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
 from joulebench.models.families import family_of
+
+#: A transformers module tree navigated by attribute (torch types such attributes as ``Tensor | Module``).
+HFModule = Any
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Geometry:
         return 2 * self.hidden_size + 1
 
 
-def encoder_layers(model: nn.Module) -> nn.ModuleList:
+def encoder_layers(model: HFModule) -> nn.ModuleList:
     """The encoder's list of layers (any supported family).
 
     Raises:
@@ -53,7 +57,7 @@ def encoder_layers(model: nn.Module) -> nn.ModuleList:
     return family_of(model).layers(model)
 
 
-def geometry(model: nn.Module) -> Geometry:
+def geometry(model: HFModule) -> Geometry:
     """Dense sizes of ``model``'s encoder, read from its config (valid after compaction too)."""
     layers = encoder_layers(model)
     cfg = model.config
@@ -63,6 +67,6 @@ def geometry(model: nn.Module) -> Geometry:
     return Geometry(len(layers), heads, hidden // heads, hidden, int(units))
 
 
-def param_count(model: nn.Module) -> int:
+def param_count(model: HFModule) -> int:
     """Number of parameters of ``model``."""
     return sum(p.numel() for p in model.parameters())

@@ -141,6 +141,8 @@ def find_mask(model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContex
         initial = scorer(StructureMask.full(geo)).importance if scorer is not None else None
         granularity = cfg.ffn_unit
     else:
+        if scorer is None:
+            raise UserError("structured_prune: the search needs importance scores, and no scoring data was found")
         result = iterative_prune(scorer, StructureMask.full(geo), cfg.targets().plan(geo))
         good, initial, granularity = result.mask, result.initial, cfg.ffn_unit
         info.update(full_score_accuracy=result.full_accuracy, pruned_score_accuracy=result.accuracy,
@@ -200,8 +202,8 @@ class StructuredPrune:
             **mask.summary(),
             "mask_digest": mask.digest(),
             # how the mask was made, without its seed: seeds of one recipe aggregate in reports
-            "mask_recipe": {**{k: mask.meta[k] for k in ("task", "model", "importance", "ffn_unit", "stop_fraction")
-                               if k in mask.meta},
+            "mask_recipe": {**{str(k): mask.meta[k] for k in ("task", "model", "importance", "ffn_unit",
+                                                              "stop_fraction") if k in mask.meta},
                             "variant": mask.meta.get("variant", cfg.variant),
                             "heads_kept": mask.n_heads_kept, "ffn_units_kept": mask.n_ffn_kept},
             **info,

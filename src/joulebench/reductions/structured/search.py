@@ -182,7 +182,7 @@ def is_block_mask(mask: StructureMask) -> bool:
     return bool(((mask.ffn.all(dim=1)) | (~mask.ffn.any(dim=1))).all())
 
 
-def variant_mask(variant: str, good: StructureMask, importance: Importance, granularity: str,
+def variant_mask(variant: str, good: StructureMask, importance: Importance | None, granularity: str,
                  seed: int) -> StructureMask:
     """A subnetwork of the same size as ``good``.
 
@@ -190,7 +190,7 @@ def variant_mask(variant: str, good: StructureMask, importance: Importance, gran
         variant: "good" returns ``good``; "bad" keeps the *least* important heads and FFN blocks or
             units by ``importance`` (global ranking); "random" keeps a seeded uniformly random set.
         good: the mask whose size (heads kept, FFN blocks or units kept) is matched.
-        importance: usually the unpruned model's scores (``SearchResult.initial``).
+        importance: usually the unpruned model's scores (``SearchResult.initial``); needed by "bad".
         granularity: "block" picks whole FFN blocks (``good`` must be a block mask), "neuron" units.
         seed: for "random".
 
@@ -204,21 +204,26 @@ def variant_mask(variant: str, good: StructureMask, importance: Importance, gran
         return good.with_meta(variant="good")
     if granularity == "block" and not is_block_mask(good):
         raise ValueError("ffn granularity 'block' needs a mask whose FFN blocks are whole or gone; use 'neuron'")
+    if variant == "bad" and importance is None:
+        raise ValueError("the bad variant ranks by importance scores, and none were computed")
     n_heads = good.n_heads_kept
     generator = torch.Generator().manual_seed(int(seed))
     layers, intermediate = good.ffn.shape
     if variant == "bad":
+        assert importance is not None
         heads = _keep_extreme(importance.heads, n_heads, most=False)
     else:
         heads = _random_keep(tuple(good.heads.shape), n_heads, generator)
     if granularity == "block":
         n_blocks = good.n_ffn_blocks_kept
         if variant == "bad":
+            assert importance is not None
             rows = _keep_extreme(importance.ffn_blocks, n_blocks, most=False)
         else:
             rows = _random_keep((layers,), n_blocks, generator)
         ffn = rows[:, None].expand(layers, intermediate).clone()
     elif variant == "bad":
+        assert importance is not None
         ffn = _keep_extreme(importance.ffn, good.n_ffn_kept, most=False)
     else:
         ffn = _random_keep((layers, intermediate), good.n_ffn_kept, generator)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from joulebench.config.schema import RunConfig
 from joulebench.errors import UserError
@@ -88,7 +88,7 @@ class Executor(Protocol):
 EXECUTORS: Registry[Callable[[], Executor]] = Registry("sweep executor")
 
 
-def register_executor(name: str, help: str = "") -> Callable[[type], type]:
+def register_executor(name: str, help: str = "") -> Callable[[Any], Any]:
     """Class decorator: ``@register_executor("local")``."""
     return EXECUTORS.register(name, help)
 

@@ -9,6 +9,12 @@ from typing import Any
 from joulebench.config.build import build_dataclass
 from joulebench.config.schema import MeasureConfig, ReductionSpec, RunConfig, TrainConfig
 from joulebench.errors import UserError
+from joulebench.models.families import family_for_type
+from joulebench.models.loading import RANDOM_PREFIX, architectures, resolve_model
+from joulebench.reductions import validate_reduction, validate_reduction_chain
+from joulebench.tasks import TASKS
+from joulebench.tasks.declared import parse_declaration, read_declaration
+from joulebench.tasks.resolve import task_of
 from joulebench.yaml_io import read_yaml
 
 __all__ = ["build_dataclass", "load_configs", "parse_config", "read_yaml"]
@@ -25,7 +31,6 @@ def _reduction(item: Any, where: str) -> ReductionSpec:
         name = item["name"]
     else:
         raise UserError(f"{where}: expected a reduction name or a mapping with 'name', got {item!r}")
-    from joulebench.reductions import validate_reduction
 
     spec = ReductionSpec(name=str(name), params=tuple(sorted(params.items())))
     validate_reduction(spec, where)
@@ -73,7 +78,6 @@ def parse_config(data: Any, where: str = "config", base_dir: Path | None = None)
             config.validate()
         except ValueError as exc:
             raise UserError(f"{where}: {exc}") from None
-        from joulebench.reductions import validate_reduction_chain
 
         validate_reduction_chain(specs, f"{where}.reductions", config.measure.device,  # impossible combinations
                                  _task_kind(config))
@@ -110,8 +114,6 @@ def resolve_task_value(value: Any, base_dir: Path, where: str) -> tuple[str, Any
     (``tickets`` for ``tasks/tickets.yaml``). An unknown name is left to the task check, which lists
     what exists.
     """
-    from joulebench.tasks import TASKS
-    from joulebench.tasks.declared import parse_declaration, read_declaration
 
     if isinstance(value, dict):
         spec = parse_declaration(value, base_dir, where)
@@ -136,7 +138,6 @@ def resolve_task_value(value: Any, base_dir: Path, where: str) -> tuple[str, Any
 
 def declared_tasks(folder: Path) -> list[tuple[Path, Any]]:
     """The task files of a ``tasks/`` folder, each with its declaration or the error that refuses it."""
-    from joulebench.tasks.declared import read_declaration
 
     out: list[tuple[Path, Any]] = []
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
@@ -150,8 +151,6 @@ def declared_tasks(folder: Path) -> list[tuple[Path, Any]]:
 def _task_kind(config: RunConfig) -> str | None:
     """The kind of the config's task ("classification", "regression", "qa"), None when it is not a known task
     (its own check says so)."""
-    from joulebench.errors import UserError
-    from joulebench.tasks.resolve import task_of
 
     try:
         return getattr(task_of(config), "kind", "classification")
@@ -161,7 +160,6 @@ def _task_kind(config: RunConfig) -> str | None:
 
 def _random_architecture(spec: dict, where: str) -> str:
     """``{architecture: NAME, weights: random}`` -> the model reference ``random:NAME`` (cost only)."""
-    from joulebench.models.loading import RANDOM_PREFIX, architectures
 
     unknown = sorted(set(spec) - {"architecture", "weights"})
     if unknown:
@@ -181,8 +179,6 @@ def _check_model_family(ref: str, where: str, specs: tuple, max_seq_len: int | N
     config.json; a Hub id is checked when it is downloaded)."""
     import json
 
-    from joulebench.models.families import family_for_type
-    from joulebench.models.loading import resolve_model
 
     target = resolve_model(ref)
     if isinstance(target, dict):
