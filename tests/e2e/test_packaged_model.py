@@ -48,7 +48,9 @@ def test_run_fine_tunes_and_measures_the_packaged_model(tmp_path, data_dir):
     assert offline["quality"]["accuracy"] > 0.70, offline["quality"]
     assert offline["quality"] == online["quality"]
     assert offline["train"]["reused"] is False and online["train"]["reused"] is True
-    assert offline["cost"]["energy_method"] == "estimate" and "W/core" in offline["cost"]["energy_note"]
+    assert offline["cost"]["energy_method"] == "estimate" and "W per busy thread" in offline["cost"]["energy_note"]
+    model = offline["cost"]["energy_details"]  # the CPU power model and where its watts came from
+    assert model["watts_per_thread"] > 0 and model["watts_source"] and model["tdp_source"]
     assert online["cost"]["batch_size"] == 1 and offline["cost"]["batch_size"] == 32
     # batching amortises: offline ms/example must beat a request at a time
     assert offline["cost"]["latency_ms_mean"] < online["cost"]["latency_ms_mean"]
