@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,7 +61,12 @@ class RunOptions:
     keep_task_data: bool = False
 
 
-def _resolve_device(device: str) -> str:
+def resolve_device(device: str) -> str:
+    """``measure.device`` -> the torch device to run on: ``auto`` is cuda when available, else cpu.
+
+    Raises:
+        UserError: cuda asked for where there is none.
+    """
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -199,7 +205,7 @@ class Runner:
         if store is not None and not self.options.force and chash in store.hashes():
             log.info("skipping %s: already in %s", chash, store.path)
             return None
-        device = _resolve_device(config.measure.device)
+        device = resolve_device(config.measure.device)
         threads = pin_threads(config.measure.threads)
         (model, tokenizer, task), train_info = self.fine_tuned(config, device)
         model, reductions, ctx, trainings = self.reduce(config, model, tokenizer, task, device)
@@ -282,9 +288,9 @@ class Runner:
                    "load_pretrained": lambda: kind_of(task).load_pretrained(
                        config.model, task, config.train.seed, config.classifier_pooling).model,
                    # the measured calls' (batch, tokens), for the backend probe (at the length the chain has reached)
-                   "call_shape": lambda max_seq_len: call_shape(kind_of(task).encode(
+                   "call_shape": functools.cache(lambda max_seq_len: call_shape(kind_of(task).encode(
                        tokenizer, task.load("validation", data_dir, config.measure.eval_max_examples, 0),
-                       max_seq_len, config), config.measure)},
+                       max_seq_len, config), config.measure))},
         )
         ctx.cached_training = self._cached_training(config, ctx, trainings)
         ctx.encode = encoder_for(task, tokenizer, config)

@@ -185,7 +185,8 @@ class Quantize:
     def apply(self, model: nn.Module, cfg: QuantizeConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model`` in place (wrappers included: exit heads are Linear layers too)."""
         return quantize_model(model, cfg, ctx.device, _families(ctx), len(ctx.following), _classifier(ctx),
-                              _probe_shape(model, ctx, cfg.dtype != "int8" or cfg.backend == "auto"))
+                              _probe_shape(model, ctx, cfg.dtype == "auto16" or (cfg.dtype == "int8"
+                                                                                 and cfg.backend == "auto")))
 
 
 @register_reduction("int8", help="alias of quantize with dtype int8: reductions: [int8]")

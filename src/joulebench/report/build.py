@@ -9,6 +9,7 @@ from joulebench.analysis.cross_task import cross_task
 from joulebench.analysis.load import load_records
 from joulebench.analysis.summary import build_sections
 from joulebench.errors import UserError
+from joulebench.measure.energy.power_model import GridIntensity
 from joulebench.report.format import frontier_title
 from joulebench.report.html import render_html
 from joulebench.report.markdown import render_markdown
@@ -22,7 +23,7 @@ from joulebench.report.plots import (
 )
 
 
-def build_report(results_path: Path, out_dir: Path, carbon=None) -> dict[str, Path]:
+def build_report(results_path: Path, out_dir: Path, carbon: GridIntensity | None = None) -> dict[str, Path]:
     """Read records and write ``report.md``, ``report.html`` and the PNG plots.
 
     Args:

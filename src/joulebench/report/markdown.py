@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from joulebench.analysis.aggregate import Point
 from joulebench.analysis.budgets import point_energy_per_correct
 from joulebench.analysis.cross_task import CrossTask
 from joulebench.analysis.paired import (
+    CostRatio,
     aa_ratio,
     break_even_queries,
     cost_ratio,
@@ -21,6 +23,7 @@ from joulebench.analysis.paired import (
     within_floor,
 )
 from joulebench.analysis.summary import Section
+from joulebench.measure.energy.power_model import GridIntensity
 from joulebench.report.format import (
     DASH,
     SHORT_NAMES,
@@ -50,7 +53,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def _carbon_cell(p, carbon) -> list[str]:
+def _carbon_cell(p: Point, carbon: GridIntensity | None) -> list[str]:
     if carbon is None:
         return []
     energy = p.mean("energy_j_per_example")
@@ -62,7 +65,7 @@ def _runtime(engine: str) -> str:
     return engine.split()[0].replace("torch_ao", "torch").replace("torchao", "torch")
 
 
-def _configurations(section: Section, carbon=None) -> list[str]:
+def _configurations(section: Section, carbon: GridIntensity | None = None) -> list[str]:
     """Table of every configuration in the section (with gCO2e per 1,000 examples when a grid intensity is given)."""
     metric = section.quality_metric
     qa = metric == "span_f1"  # question answering: exact match too, costs per question
@@ -157,6 +160,7 @@ def _paired(section: Section) -> list[str]:
     """Every configuration against its baseline: paired quality, paired cost, training cost."""
     rows = []
     for base in section.baselines:
+        floor, aa = noise_floor(base), aa_ratio(base)
         for p in section.points:
             if p.model != base.model:
                 continue
@@ -164,13 +168,12 @@ def _paired(section: Section) -> list[str]:
             p_value = DASH if diff is None or diff.mcnemar_p is None else f"{diff.mcnemar_p:.3g}"
             even = break_even_queries(p, base)
             energy_ratio = cost_ratio(p, base, "energy_j_per_example")
-            floor = noise_floor(base)
             rows.append([
                 p.label + (" ★" if p is base else ""),
                 diff_text(diff) if p is not base else "0 (baseline)",
                 p_value,
-                ratio_text(energy_ratio if p is not base else aa_ratio(base) or energy_ratio)
-                + (" (A/A)" if p is base and aa_ratio(base) is not None else ""),
+                ratio_text(energy_ratio if p is not base else aa or energy_ratio)
+                + (" (A/A)" if p is base and aa is not None else ""),
                 _versus_floor(energy_ratio, floor) if p is not base else DASH,
                 ratio_text(cost_ratio(p, base, "latency_ms_mean")),
                 DASH if training_steps(p) is None else str(training_steps(p)),
@@ -199,7 +202,7 @@ def _paired(section: Section) -> list[str]:
     return _table(header, rows) + notes
 
 
-def _versus_floor(ratio, floor: float | None) -> str:
+def _versus_floor(ratio: CostRatio | None, floor: float | None) -> str:
     if ratio is None or floor is None:
         return DASH
     verdict = ("tied" if within_floor(ratio.ratio, 1.0, floor)
@@ -308,7 +311,8 @@ def _images(shown: Sequence[tuple[str, str]]) -> list[str]:
 
 def render_markdown(sections: Sequence[Section], source: str = "", n_records: int = 0,
                     images: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
-                    across: Sequence[tuple[CrossTask, str | None]] = (), carbon=None) -> str:
+                    across: Sequence[tuple[CrossTask, str | None]] = (),
+                    carbon: GridIntensity | None = None) -> str:
     """The Markdown report.
 
     Args:

@@ -1,17 +1,7 @@
 """The core of a ticket study: its settings, store, dense baselines, ticket training, records and evaluation.
 
 The search (IMP, one-shot), transfer and MLM experiments build on it (``search.py``, ``transfer.py``,
-``mlm.py``); ``study.py`` puts them together.
-
-Every record has the study's base run config plus one ``ticket`` reduction whose parameters say
-which mask, which initialisation and which execution, so it carries the same ``config_hash`` as
-``joulebench run`` would give that config and lands on the same frontiers. The study writes the
-records itself instead of calling ``Runner.run`` because in IMP the training that evaluates
-round ``r``'s mask is also the one that finds round ``r+1``'s; it reuses the runner's own
-evaluation and cost measurement, and the runner itself for the dense baselines.
-
-Trained tickets of an IMP chain are kept in the checkpoint cache (key: mask digest, rewind
-point, training settings), so an interrupted search resumes where it stopped.
+``mlm.py``); ``study.py`` puts them together and says what the records are.
 """
 
 from __future__ import annotations
@@ -24,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from joulebench.config.schema import ReductionSpec, RunConfig, config_hash, stable_hash
@@ -116,14 +105,6 @@ class DenseBaseline:
         }
 
 
-def _device(requested: str) -> str:
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise UserError("measure.device: 'cuda' requested but no CUDA device is available")
-    return requested
-
-
 def _level_tag(level: float) -> str:
     return f"s{round(level * 100, 3):g}".replace(".", "p")
 
@@ -142,7 +123,7 @@ class StudyCore:
 
     def __init__(self, settings: StudySettings, out: str | Path, data_dir: Path | None = None,
                  cache: CheckpointCache | None = None, say: Say = print, force: bool = False) -> None:
-        from joulebench.runner import Runner, RunOptions
+        from joulebench.runner import Runner, RunOptions, resolve_device
 
         self.s = settings
         self.out = Path(out)
@@ -151,7 +132,7 @@ class StudyCore:
         self.data_dir = data_dir
         self.cache = cache or CheckpointCache()
         self.runner = Runner(RunOptions(data_dir=data_dir, cache=self.cache, force=force))
-        self.device = _device(settings.base.measure.device)
+        self.device = resolve_device(settings.base.measure.device)
         self.say = say
         self.force = force
         self._dense: dict[str, DenseBaseline] = {}

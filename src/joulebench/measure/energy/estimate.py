@@ -5,7 +5,8 @@ from __future__ import annotations
 import resource
 
 from joulebench.measure.energy.base import EnergyWindow, OpenWindows
-from joulebench.measure.energy.power_model import CpuPowerModel, cpu_power_model, default_threads
+from joulebench.measure.energy.power_model import CpuPowerModel, cpu_power_model
+from joulebench.measure.threads import usable_cores
 
 
 def process_cpu_time_s() -> float:
@@ -51,7 +52,7 @@ class EstimateMeter:
     ) -> None:
         if cpu_watts_per_core is not None and not cpu_watts_per_core >= 0:
             raise ValueError("estimate meter wattages must be >= 0")
-        self.power_model = power_model or cpu_power_model(threads or default_threads(), cpu_watts_per_core)
+        self.power_model = power_model or cpu_power_model(threads or usable_cores(), cpu_watts_per_core)
         self._device = device
         self._reason = reason
         self._windows: OpenWindows[float] = OpenWindows("estimate")

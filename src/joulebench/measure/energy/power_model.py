@@ -21,7 +21,6 @@ import csv
 import functools
 import importlib.util
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -238,6 +237,3 @@ def grid_intensity(value: str, table_path: Path | None = None) -> GridIntensity:
     return GridIntensity(float(row["carbon_intensity"]), f"codecarbon global_energy_mix.json: {row.get('country_name')}"
                                                          f" {row.get('year', '')}".rstrip())
 
-
-def default_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
