@@ -175,6 +175,10 @@ def report(
     grid_intensity: Annotated[str | None, typer.Option(
         "--grid-intensity", help="Add an estimated gCO2e column: grams CO2e per kWh, or an ISO 3166 alpha-3 country "
                                  "code looked up in codecarbon's energy-mix table (e.g. FRA).")] = None,
+    metric: Annotated[str | None, typer.Option(
+        "--metric", help="Quality metric of the frontiers and budgets (accuracy, f1, macro_f1, mcc, pearson, "
+                         "spearman, span_f1, exact_match); default: each task's main metric. Every recorded "
+                         "metric is shown in the tables either way.")] = None,
 ) -> None:
     """Frontiers, budgets and plots from stored records (never re-runs a model)."""
     from joulebench.measure.energy.power_model import grid_intensity as parse_intensity
@@ -187,7 +191,7 @@ def report(
         except ValueError as exc:
             raise UserError(f"--grid-intensity: {exc}") from None
     results = results_dir if results_dir.is_file() else results_dir / "results.jsonl"
-    written = build_report(results, out, carbon)
+    written = build_report(results, out, carbon, metric)
     for name, path in written.items():
         print(f"{name}: {path}")
 

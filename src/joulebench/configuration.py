@@ -10,7 +10,7 @@ from joulebench.config.build import build_dataclass
 from joulebench.config.schema import MeasureConfig, ReductionSpec, RunConfig, TrainConfig
 from joulebench.errors import UserError
 from joulebench.models.families import family_for_type
-from joulebench.models.loading import RANDOM_PREFIX, architectures, resolve_model
+from joulebench.models.loading import RANDOM_PREFIX, architectures, refuse_own_code_without_builtin, resolve_model
 from joulebench.reductions import validate_reduction, validate_reduction_chain
 from joulebench.tasks import TASKS
 from joulebench.tasks.declared import parse_declaration, read_declaration
@@ -66,7 +66,7 @@ def parse_config(data: Any, where: str = "config", base_dir: Path | None = None)
     measure = dict(sections["measure"] or {})
     scenarios = measure.pop("scenario", "offline")
     scenarios = scenarios if isinstance(scenarios, list) else [scenarios]
-    train = build_dataclass(TrainConfig, sections["train"], f"{where}.train")
+    train = build_dataclass(TrainConfig, _train_section(sections["train"]), f"{where}.train")
     configs = []
     for scenario in scenarios:
         measure_cfg = build_dataclass(MeasureConfig, {**measure, "scenario": scenario}, f"{where}.measure")
@@ -185,6 +185,7 @@ def _check_model_family(ref: str, where: str, specs: tuple, max_seq_len: int | N
         model_type = target.get("model_type", "bert")
         settings = dict(target.get("config") or {})
     elif Path(target).is_dir():
+        refuse_own_code_without_builtin(target, ref)
         path = Path(target) / "config.json"
         try:
             settings = json.loads(path.read_text())
@@ -214,3 +215,10 @@ def _usable_positions(model_type: str | None, settings: dict) -> int | None:
     if model_type in ("roberta", "xlm-roberta"):
         return count - int(settings.get("pad_token_id", 1)) - 1  # positions start after the padding index
     return count
+
+
+def _train_section(value: Any) -> Any:
+    """``train: none`` (no training, cost only) as the mapping it stands for; anything else as it is."""
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return {"skip": True}
+    return value

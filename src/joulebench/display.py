@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -29,7 +31,7 @@ def _quality_text(q: dict) -> str:
     """Accuracy (classification), EM/F1 in percent (question answering) or the task's main metric (a declared
     regression task's correlation), with standard errors."""
     if "null_reason" in q:
-        return "quality null (random weights)"
+        return "quality null (cost only)"
     main = q.get("primary_metric")
     if main in ("pearson", "spearman", "macro_f1", "mcc") and main in q:
         return f"{main} {q[main]:.4f} ± {q.get(main + '_stderr', float('nan')):.4f}"
@@ -68,24 +70,38 @@ def print_records(records: list[dict], console: Console | None = None) -> None:
 class ProgressBars:
     """rich progress bars keyed by what is running (train, evaluate, ...)."""
 
-    def __init__(self) -> None:
+    #: without a terminal (logs, CI), a stage prints a line when it ends, and on the way only when a new
+    #: tenth of it is done and this long has passed since its last line.
+    PLAIN_LINE_EVERY_S = 10.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             console=console, transient=True,
         )
         self.tasks: dict[str, TaskID] = {}
+        self.clock = clock
+        self._plain: dict[str, tuple[float, int]] = {}  # stage -> (time of its last line, tenth it showed)
 
     def __call__(self, what: str, done: int, total: int) -> None:
-        if not console.is_terminal:  # logs and CI: a plain line every 10%
-            step = max(1, total // 10)
-            if done == total or done % step == 0:
-                console.print(f"  {what}: {done}/{total}")
+        if not console.is_terminal:
+            self._plain_line(what, done, total)
             return
         if what not in self.tasks:
             self.tasks[what] = self.progress.add_task(what, total=total)
         self.progress.update(self.tasks[what], completed=done, total=total)
         if done >= total:
             self.progress.remove_task(self.tasks.pop(what))
+
+    def _plain_line(self, what: str, done: int, total: int) -> None:
+        now = self.clock()
+        if what not in self._plain or done <= 1:  # a stage starts (again: the next configuration)
+            self._plain[what] = (now, 0)
+        last, tenth = self._plain[what]
+        reached = 10 * done // max(1, total)
+        if done >= total or (reached > tenth and now - last >= self.PLAIN_LINE_EVERY_S):
+            console.print(f"  {what}: {done}/{total}")
+            self._plain[what] = (now, reached)
 
     def __enter__(self) -> ProgressBars:
         self.progress.__enter__()

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from joulebench.config.schema import ReductionSpec, RunConfig, config_hash, reductions_identity, stable_hash
+from joulebench.config.schema import ReductionSpec, RunConfig, config_hash
 from joulebench.env_info import environment
 from joulebench.measure import make_energy_meter, pin_threads
 from joulebench.measure.cost import (  # noqa: F401  (re-exported: benchmarks and tests import them from here)
@@ -29,20 +29,18 @@ from joulebench.measure.cost import (  # noqa: F401  (re-exported: benchmarks an
     values_digest,
     workload,
 )
-from joulebench.measure.metered import Metered
 from joulebench.models.batching import Encoded, EvalBatch, eval_batches
-from joulebench.models.checkpoints import CheckpointCache, CorruptCheckpoint
+from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import is_random_weights
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
-from joulebench.results.schema import SCHEMA_VERSION, engine_of
+from joulebench.results.record import build_record
+from joulebench.results.schema import engine_of
 from joulebench.results.store import ResultStore
 from joulebench.tasks.kinds import encoder_for, kind_of
-from joulebench.tasks.resolve import bind_data, task_of
 from joulebench.tasks.slices import pack
 from joulebench.tasks.subset import held_out
+from joulebench.trained import NOT_TRAINED, TrainedModels
 from joulebench.training.log import TrainingLog
-from joulebench.training.regimes import trainable_names
-from joulebench.training.trainer import fine_tune
 
 log = logging.getLogger("joulebench.runner")
 
@@ -106,6 +104,7 @@ class Runner:
 
     def __init__(self, options: RunOptions | None = None) -> None:
         self.options = options or RunOptions()
+        self.trained = TrainedModels(self.options, self._report, self._meter_factory)
         # the last paired baseline ("baseline") and dense-on-another-engine model ("engine"), kept loaded
         self._references: dict[str, tuple[str, MeasuredModel]] = {}
 
@@ -119,71 +118,17 @@ class Runner:
         return lambda: make_energy_meter(m.energy_meter, device=device, cpu_watts_per_core=m.cpu_watts_per_core,
                                          threads=m.threads)
 
-    # -- training -----------------------------------------------------------------------------
+    # -- training (joulebench.trained: fine-tuned once, cached) ------------------------------------
     def bind(self, config: RunConfig) -> RunConfig:
         """``config`` with the digest of the data this runner reads for it (``task_data``)."""
-        if self.options.keep_task_data and config.task_data is not None:
-            return config
-        return bind_data(config, self.options.data_dir)
+        return self.trained.bind(config)
 
     def train_key(self, config: RunConfig) -> str:
-        return stable_hash(self.bind(config).training_dict())
+        return self.trained.train_key(config)
 
     def fine_tuned(self, config: RunConfig, device: str) -> tuple[Any, dict]:
-        """The fine-tuned classifier for ``config`` (from the cache when available).
-
-        The record's ``train`` section says what produced the weights and what that training
-        cost (time, energy, peak memory), also when the checkpoint is reused: the cost is read
-        from the checkpoint's provenance.
-        """
-        config = self.bind(config)
-        task = task_of(config)
-        kind = kind_of(task)
-        loaded = kind.load_model(config, task)
-        model, tokenizer = loaded.model, loaded.tokenizer
-        key = self.train_key(config)
-        cache = self.options.cache
-        if cache.has(key) and not self._load_cached(key, model):
-            # a corrupt entry was removed: start again from the pre-trained weights
-            model = kind.load_model(config, task).model
-        if cache.has(key):
-            provenance = cache.provenance(key)
-            info = {"checkpoint": key, "reused": True, "steps": provenance.get("steps"),
-                    "train_time_s": (provenance.get("cost") or {}).get("time_s"),
-                    "cost": provenance.get("cost")}
-            if info["cost"] is None:
-                info["cost_note"] = "checkpoint saved before training cost was recorded"
-            self._report(f"train {config.task}/{config.regime}: reused from the cache", 1, 1)
-        else:
-            examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)
-            encoded = kind.encode(tokenizer, examples, config.max_seq_len, config)
-            names = trainable_names(model, config.regime, config.train.top_k_layers)
-            with Metered(self._meter_factory(config, device)(), device) as metered:
-                result = fine_tune(
-                    model, encoded, config.train, tokenizer.pad_token_id, trainable=names, device=device,
-                    progress=lambda s, t, loss: self._report(f"train {config.task}/{config.regime}", s, t),
-                )
-            model.to("cpu")
-            cache.save(key, model, {"training": config.training_dict(), "steps": result.steps,
-                                    "cost": metered.cost})
-            info = {"checkpoint": key, "reused": False, "steps": result.steps,
-                    "train_time_s": round(result.train_time_s, 3), "final_loss": result.final_loss,
-                    "cost": metered.cost}
-        info.update(train_examples=config.train.max_train_examples, epochs=config.train.epochs,
-                    classifier_pooling=loaded.pooling, classifier_pooling_source=loaded.pooling_source)
-        model.eval()
-        return (model, tokenizer, task), info
-
-    def _load_cached(self, key: str, model: nn.Module) -> bool:
-        """Load checkpoint ``key`` into ``model``; a corrupt entry is reported, removed, and False returned
-        (it is then trained again, never silently used)."""
-        try:
-            self.options.cache.load_into(key, model)
-            return True
-        except CorruptCheckpoint as exc:
-            log.warning("checkpoint cache entry %s is corrupt (%s): removing it and training again", key, exc)
-            self.options.cache.remove(key)
-            return False
+        """The fine-tuned model of ``config`` and its record's ``train`` section (:class:`TrainedModels`)."""
+        return self.trained.fine_tuned(config, device)
 
     # -- one configuration ----------------------------------------------------------------------
     def run(self, config: RunConfig, store: ResultStore | None = None,
@@ -220,6 +165,8 @@ class Runner:
             quality["slices"] = {name: pack(mask) for name, mask in slicer(examples, data_dir).items()}
         if is_random_weights(config.model):  # a full-size architecture with random weights: cost only
             quality = null_quality(quality, f"model {config.model}: random weights, measured for cost only")
+        elif config.train.skip:
+            quality = null_quality(quality, NOT_TRAINED)
         attach_realised(model, reductions)  # each dynamic reduction reports to its own entry
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
         if baseline is not None and config_hash(baseline) != chash:
@@ -246,23 +193,7 @@ class Runner:
             total_energy_j=None if base_energy is None or trainings.energy_j is None
             else base_energy + trainings.energy_j,
         )
-        record = {
-            "schema_version": SCHEMA_VERSION,
-            "config_hash": chash,
-            "name": config.name,
-            "config": config.to_dict(),
-            "task": config.task,
-            "task_data": config.task_data,
-            "model": config.model,
-            "regime": config.regime,
-            "reductions": reductions,
-            "engine": engine_of(reductions),
-            "scenario": config.measure.scenario,
-            "quality": quality,
-            "cost": cost,
-            "train": train_info,
-            "env": environment(threads, device),
-        }
+        record = build_record(config, chash, reductions, quality, cost, train_info, environment(threads, device))
         if answers is not None:
             quality["predictions_file"] = None if store is None else _write_answers(store, chash, answers)
         if store is not None:
@@ -292,9 +223,9 @@ class Runner:
                        tokenizer, task.load("validation", data_dir, config.measure.eval_max_examples, 0),
                        max_seq_len, config), config.measure))},
         )
-        ctx.cached_training = self._cached_training(config, ctx, trainings)
+        ctx.cached_training = self.trained.cached_training(config, ctx, trainings)
         ctx.encode = encoder_for(task, tokenizer, config)
-        ctx.fine_tune = self._reduction_trainer(config, tokenizer, device, ctx)
+        ctx.fine_tune = self.trained.reduction_trainer(config, tokenizer, device, ctx)
         model, reductions = apply_reductions(model, config.reductions, ctx)
         return model, reductions, ctx, trainings
 
@@ -328,61 +259,6 @@ class Runner:
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
         self._references[slot] = (key, measured)
         return measured
-
-    def _cached_training(self, config: RunConfig, ctx: ReductionContext,
-                         trainings: TrainingLog) -> Callable[..., bool]:
-        """Train once, evaluate many: a training inside a reduction is keyed by what produced its
-        weights (the base checkpoint, the reductions so far with their parameters and masks by
-        content, what is trained, and the facts given) and cached like the base checkpoint."""
-        cache = self.options.cache
-
-        def run(what: str, module: nn.Module, train: Callable[[], dict], **facts: Any) -> bool:
-            key = stable_hash({"base": self.train_key(config), "chain": reductions_identity(ctx.chain),
-                               "what": what, "facts": facts})
-            if cache.has(key) and self._load_cached(key, module):
-                trainings.reused(what, key, cache.provenance(key), **facts)
-                log.info("%s: reused trained weights %s from the cache", what, key)
-                self._report(f"{what}: reused from the cache", 1, 1)
-                return True
-            with trainings.window(what, **facts) as entry:
-                entry.update(train())
-            entry["checkpoint"] = key
-            cache.save_module(key, module, {"what": what, "facts": facts, "steps": entry.get("steps"),
-                                            "cost": entry["cost"], "training": config.training_dict(),
-                                            "chain": reductions_identity(ctx.chain)})
-            return False
-
-        return run
-
-    def _reduction_trainer(self, config: RunConfig, tokenizer: Any, device: str,
-                           ctx: ReductionContext) -> Callable[..., bool]:
-        def train(model: nn.Module, examples: list | None = None, trainable: Callable[[str], bool] | None = None,
-                  epochs: float | None = None, after_step: Callable[[nn.Module], None] | None = None,
-                  what: str = "re-train", loss_fn: Callable[[nn.Module, dict], torch.Tensor] | None = None
-                  ) -> bool:
-            task = task_of(config)
-            given = examples is not None
-            if examples is None:
-                examples = task.load("train", self.options.data_dir, config.train.max_train_examples, config.train.seed)
-            encoded = kind_of(task).encode(tokenizer, examples, config.max_seq_len, config)
-            by_regime = set(trainable_names(model, config.regime, config.train.top_k_layers))
-            names = [n for n, _ in model.named_parameters() if n in by_regime and (trainable is None or trainable(n))]
-
-            def run() -> dict:
-                result = fine_tune(model, encoded, config.train, tokenizer.pad_token_id, trainable=names,
-                                   device=device, epochs=epochs, after_step=after_step, loss_fn=loss_fn,
-                                   progress=lambda s, t, loss: self._report(what, s, t))
-                return {"steps": result.steps, "final_loss": result.final_loss}
-
-            facts = {"examples": len(encoded), "regime": config.regime,
-                     "epochs": config.train.epochs if epochs is None else epochs,
-                     "trained_parameters": values_digest(names)}
-            if given:  # examples other than the run's training set: their content counts
-                facts["examples_sha256"] = stable_hash([(e.text_a, e.text_b, e.label) if hasattr(e, "text_a")
-                                                        else dataclasses.astuple(e) for e in examples])
-            assert ctx.cached_training is not None  # set by reduce() before any reduction runs
-            return ctx.cached_training(what, model, run, **facts)
-        return train
 
     def evaluate(self, model: nn.Module, task: Any, examples: list, encoded: list, config: RunConfig, pad_id: int,
                  device: str) -> tuple[dict, float | None, dict | None]:

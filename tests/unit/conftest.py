@@ -59,3 +59,21 @@ def fixed_backend_probe(request, monkeypatch):
         median_ms={"fp32": 10.0, "torch_ao": 4.0, "onnxruntime": 5.0, "bf16": 5.0, "fp16": 40.0},
         unavailable={"torchao": "fixed probe of the unit tests"})
     monkeypatch.setattr(backend_probe, "probe_backends", lambda *a, **k: fixed)
+
+
+@pytest.fixture(autouse=True)
+def few_training_steps(request, monkeypatch):
+    """Unit tests train tiny random models, which learn nothing more in the product's 100 minimum steps than in
+    the few their data gives: they train with ``min_steps: 0`` unless a configuration sets it (which halves the
+    suite's time). Tests of the default itself are marked ``product_min_steps``; CLI tests in a subprocess and
+    the end-to-end tests keep the product default."""
+    if request.node.get_closest_marker("product_min_steps") is not None:
+        return
+    import dataclasses
+
+    from joulebench.config.schema import TrainConfig
+
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    defaults = list(TrainConfig.__init__.__defaults__)
+    defaults[len(defaults) - len(names) + names.index("min_steps")] = 0
+    monkeypatch.setattr(TrainConfig.__init__, "__defaults__", tuple(defaults))

@@ -97,6 +97,13 @@ def paired_noise() -> Noise:
     return noise
 
 
+def other_qualities(section: Section) -> list[str]:
+    """The quality metrics recorded for a section's points beside the one it is judged by, in the order of
+    ``QUALITY_METRICS`` (exact match stays beside F1 for question answering)."""
+    shown = {section.quality_metric, "exact_match" if section.quality_metric == "span_f1" else ""}
+    return [m for m in QUALITY_METRICS if m not in shown and any(p.stat(m) is not None for p in section.points)]
+
+
 def primary_quality(points: Sequence[Point]) -> str:
     """The quality metric a group of points is judged by: the one its task names as primary (a declared
     task's first metric), else F1 for question answering (``span_f1``), else accuracy (the first of
@@ -121,7 +128,8 @@ def build_sections(
     Args:
         points: aggregated points.
         cost_axes: METRICS keys to draw frontiers against.
-        quality_metric: METRICS key on the y axis; None: each task's own (:func:`primary_quality`).
+        quality_metric: METRICS key on the y axis; None, or a metric a section's records do not have: each
+            task's own (:func:`primary_quality`).
         tolerances: absolute quality drops for the cheapest-within questions (fractions: 0.01 is
             one point of accuracy or of SQuAD F1).
 
@@ -133,7 +141,8 @@ def build_sections(
         groups.setdefault((point.task, point.scenario), []).append(point)
     sections = []
     for (task, scenario), group in sorted(groups.items()):
-        metric = quality_metric or primary_quality(group)
+        metric = quality_metric if quality_metric is not None and any(
+            p.stat(quality_metric) is not None for p in group) else primary_quality(group)
         noise = paired_noise()
         frontiers = {x: pareto_front(group, x, metric, noise) for x in cost_axes}
         bases = baselines(group)

@@ -35,7 +35,7 @@ def _study(config: Path, out: Path, data_dir: Path | None, cache_dir: Path | Non
 
     settings = load_study(config)
     if override.get("task"):
-        settings = dataclasses.replace(settings, base=dataclasses.replace(settings.base, task=str(override["task"])))
+        settings = settings.with_task(str(override["task"]), config.parent)
     if override.get("text"):
         settings = dataclasses.replace(settings, mlm=dataclasses.replace(settings.mlm, text_file=str(override["text"])))
     cache = checkpoint_cache(cache_dir)

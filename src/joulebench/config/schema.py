@@ -40,6 +40,9 @@ class TrainConfig:
     top_k_layers: int = _help("For regime top_k: how many top encoder layers are trained.", 2)
     precision: str = _help("fp32, or bf16: forward and backward under bf16 autocast (weights and optimizer stay "
                            "fp32), where the device runs bf16 natively.", "fp32")
+    skip: bool = _help("No training at all (write `train: none`): the pre-trained weights and a fresh head are "
+                       "measured for cost only (quality null, with the reason), reductions' re-training skipped too.",
+                       False)
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -224,6 +227,8 @@ class RunConfig:
         }
         if self.train.precision == "fp32":  # checkpoints trained before the key existed were all fp32
             data["train"].pop("precision")
+        if not self.train.skip:  # checkpoints made before the key existed were all trained
+            data["train"].pop("skip")
         if self.is_span_task:
             data["doc_stride"] = self.doc_stride
         if self.classifier_pooling != "cls":
@@ -302,6 +307,8 @@ def config_hash(config: RunConfig) -> str:
         data.pop("doc_stride", None)
     if data["train"].get("precision") == "fp32":  # records made before the key existed trained in fp32
         data["train"].pop("precision")
+    if data["train"].get("skip") is False:  # records made before the key existed were all trained
+        data["train"].pop("skip")
     if data["measure"]["scenario"] != "server":  # they change nothing else; records made before them keep their hash
         for key in SERVER_KEYS:
             data["measure"].pop(key, None)

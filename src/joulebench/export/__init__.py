@@ -18,18 +18,27 @@ from pathlib import Path
 from typing import Any
 
 from joulebench.errors import UserError
+from joulebench.export.formats import label_names
 from joulebench.export.select import config_of_record, select_record
 
 __all__ = ["ExportResult", "export_config", "export_record", "select_record", "write_folder"]
 
 HOW_TO_LOAD = {
-    "hf": "```python\nfrom transformers import AutoModelForSequenceClassification, AutoTokenizer\n"
-          "tokenizer = AutoTokenizer.from_pretrained(FOLDER)\nmodel = AutoModelForSequenceClassification"
-          ".from_pretrained(FOLDER)\n```\nor `joulebench predict FOLDER --input FILE`.",
-    "hf-mean": "The head reads the mean of the tokens (see `head.json`): load the encoder with "
-               "`AutoModel.from_pretrained(FOLDER)` (or as a sentence-transformers folder), mean-pool the last hidden "
-               "states over `attention_mask`, then apply the head weights listed in `head.json` from "
-               "`model.safetensors`; or `joulebench predict FOLDER --input FILE`.",
+    "hf": "```python\nfrom transformers import pipeline\n"
+          "classify = pipeline('text-classification', model=FOLDER)\n"
+          "classify(texts)  # [{'label': one of LABELS, 'score': ...}, ...]\n```\n"
+          "(`AutoModelForSequenceClassification.from_pretrained(FOLDER)` loads it too), or "
+          "`joulebench predict FOLDER --input FILE`.",
+    "hf-mean": "A sentence-transformers folder: the encoder (`AutoModel.from_pretrained(FOLDER)` loads it cleanly) "
+               "mean-pools the tokens as the model was trained, and the head is its own file (`head.onnx`, and its "
+               "weights in `head.safetensors`, see `head.json`):\n\n```python\nimport onnxruntime\n"
+               "from sentence_transformers import SentenceTransformer\n"
+               "encoder = SentenceTransformer(FOLDER, device='cpu')\n"
+               "head = onnxruntime.InferenceSession(FOLDER + '/head.onnx', providers=['CPUExecutionProvider'])\n"
+               "vectors = encoder.encode(texts)  # (n, width) float32, mean-pooled\n"
+               "logits = head.run(['logits'], {'pooled': vectors})[0]\n"
+               "labels = [LABELS[i] for i in logits.argmax(-1)]\n```\n"
+               "or `joulebench predict FOLDER --input FILE`.",
     "onnx": "```python\nimport onnxruntime\nfrom transformers import AutoTokenizer\n"
             "tokenizer = AutoTokenizer.from_pretrained(FOLDER)\n"
             "session = onnxruntime.InferenceSession(FOLDER + '/model.onnx')\n"
@@ -106,7 +115,7 @@ def write_folder(rebuilt: Any, out: Path, fmt: str, record: dict | None, baselin
             raise
         try:
             key = "hf-mean" if chosen == "hf" and not info.get("loads_whole", True) else chosen
-            info["how_to_load"] = HOW_TO_LOAD[key]
+            info["how_to_load"] = HOW_TO_LOAD[key].replace("LABELS", repr(info.get("labels") or "the label index"))
             meta = {"format": chosen, "config_hash": None if record is None else record.get("config_hash"),
                     "task": _task_info(rebuilt), "max_seq_len": rebuilt.max_seq_len,
                     "batch_size": rebuilt.config.measure.batch_size, "formats_refused": refused,
@@ -153,6 +162,6 @@ def _task_info(rebuilt: Any) -> dict[str, Any]:
         labels = list(task.label_names) if task.kind == "classification" else None
     else:
         columns = [c for c in getattr(task, "text_columns", ("text", None)) if c is not None]
-        labels = [str(i) for i in range(task.num_labels)]
+        labels = label_names(task) or [str(i) for i in range(task.num_labels)]
     return {"name": task.name, "kind": getattr(task, "kind", "classification"), "text_columns": columns,
             "labels": labels}

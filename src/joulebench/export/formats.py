@@ -1,10 +1,11 @@
 """The formats an exported folder can take, which reductions each can express, and how each is written.
 
-- ``hf``: a transformers folder (config.json, model.safetensors, tokenizer files). A classifier whose head
-  is the family's stock one loads whole with ``AutoModelForSequenceClassification``; a mean-pooled head
-  (sentence encoders such as MiniLM) is the encoder plus ``head.json`` (how to pool and which weights
-  form the head) and a sentence-transformers pooling config. Written, then loaded back and checked
-  against the model: a reduction the format cannot hold (per-layer head counts, int8 modules) is refused.
+- ``hf``: a transformers folder (config.json, model.safetensors, tokenizer files) with the task's label names.
+  A classifier whose head is the family's own loads whole with ``AutoModelForSequenceClassification`` and
+  ``pipeline("text-classification")``; a mean-pooled head (sentence encoders such as MiniLM) is a
+  sentence-transformers folder whose encoder loads cleanly with ``AutoModel``, the head in ``head.safetensors``
+  and ``head.onnx`` (``sentence_folder``). Written, then loaded back and checked against the model: a reduction
+  the format cannot hold (per-layer head counts, int8 modules) is refused.
 - ``onnx``: ``model.onnx`` taking the tokenizer's ``input_ids``, ``attention_mask``, ``token_type_ids``
   and returning ``logits`` (pooling and head inside the graph), plus the tokenizer files: the very graph
   the record ran when its engine was onnxruntime, else the fp32 model exported.
@@ -15,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from joulebench.errors import UserError
 from joulebench.export.rebuild import Rebuilt
 
 FORMATS = ("hf", "onnx", "joulebench")
@@ -65,63 +66,66 @@ def why_not(fmt: str, rebuilt: Rebuilt) -> str | None:
     return None
 
 
+def label_names(task: Any) -> list[str] | None:
+    """The classes' names in label order (a declared task's, GLUE's), None for regression and span tasks."""
+    if getattr(task, "kind", "classification") not in ("classification", "pair_classification"):
+        return None
+    names = getattr(task, "label_names", None)
+    return None if names is None else [str(n) for n in names]
+
+
+def _name_labels(model: nn.Module, names: list[str] | None) -> None:
+    """``id2label``/``label2id`` of the model's config: the task's names, so pipelines say them."""
+    config: Any = getattr(model, "config", None)
+    if config is None or names is None or len(names) != config.num_labels:
+        return
+    config.id2label = dict(enumerate(names))
+    config.label2id = {name: i for i, name in enumerate(names)}
+
+
 def write_hf(rebuilt: Rebuilt, folder: Path) -> dict[str, Any]:
-    """A transformers folder; checked by loading it back. Returns what ``joulebench.json`` says about it."""
+    """A transformers folder; checked by loading it back. Returns what ``joulebench.json`` says about it.
+
+    A head of the family's own (``cls``, and ModernBERT's ``mean``) is the family's standard sequence-classification
+    folder; a mean-pooled head elsewhere is a sentence-transformers folder (``sentence_folder``)."""
+    from joulebench.export.sentence_folder import load_sentence_folder, write_sentence_folder
+    from joulebench.models.loading import pretrained_encoder
     from joulebench.models.pooling import pooling_of
 
     model = rebuilt.model
-    model.save_pretrained(folder, safe_serialization=True)
-    _save_tokenizer(rebuilt, folder)
+    labels = label_names(rebuilt.task)
+    _name_labels(model, labels)
     pooling = pooling_of(model)
-    info: dict[str, Any] = {"pooling": pooling, "loads_whole": True}
-    if pooling == "mean" and getattr(model.config, "model_type", "") != "modernbert":
-        info["loads_whole"] = False
-        info["head"] = _write_mean_head(model, folder)
+    info: dict[str, Any] = {"pooling": pooling, "loads_whole": True, "labels": labels}
+    sentence = pooling == "mean" and getattr(model.config, "model_type", "") != "modernbert"
     try:
-        reloaded = load_hf(folder, pooling)
+        if sentence:
+            info["loads_whole"] = False
+            info["head"] = write_sentence_folder(
+                model, folder, rebuilt.max_seq_len,
+                lambda: pretrained_encoder(rebuilt.config.model, rebuilt.config.train.seed), labels)
+        else:
+            model.save_pretrained(folder, safe_serialization=True)
+        _save_tokenizer(rebuilt, folder)
+        reloaded = load_sentence_folder(folder) if sentence else load_hf(folder, pooling)
+    except UserError:
+        raise
     except Exception as exc:  # e.g. per-layer head counts that one config cannot state
-        from joulebench.errors import UserError
-
         raise UserError(f"--format hf cannot hold this model ({' '.join(str(exc).split())[:160]}); "
                         "use --format onnx or joulebench") from None
     _check_same(model, reloaded, rebuilt, "hf")
     return info
 
 
-def _write_mean_head(model: nn.Module, folder: Path) -> dict[str, Any]:
-    """``head.json`` and a sentence-transformers pooling config for a mean-pooled classifier."""
-    from joulebench.models.families import family_of
-
-    family = family_of(model)
-    config: Any = model.config
-    encoder_prefix = next(name for name, module in model.named_children() if module is family.encoder(model))
-    head = {name: list(tensor.shape) for name, tensor in model.state_dict().items()
-            if not name.startswith(encoder_prefix + ".")}
-    description = {
-        "pooling": "mean of the last hidden states over the real tokens (attention_mask = 1)",
-        "encoder": f"AutoModel.from_pretrained(this folder) (weights under '{encoder_prefix}.')",
-        "head_weights": head,
-        "head": "the weights above, applied to the pooled vector as the family's sequence-classification head "
-                f"({family.model_type}: {', '.join(family.classifier_names())})",
-        "labels": config.num_labels,
-    }
-    (folder / "head.json").write_text(json.dumps(description, indent=1) + "\n")
-    (folder / "1_Pooling").mkdir(exist_ok=True)
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps(
-        {"word_embedding_dimension": config.hidden_size, "pooling_mode_mean_tokens": True,
-         "pooling_mode_cls_token": False}, indent=1) + "\n")
-    (folder / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}], indent=1) + "\n")
-    return description
-
-
 def load_hf(folder: Path, pooling: str) -> nn.Module:
     """The classifier of an ``hf`` export (joulebench's class for a mean-pooled head)."""
     from transformers import AutoConfig
 
+    from joulebench.export.sentence_folder import load_sentence_folder
     from joulebench.models.loading import classifier_class
 
+    if (folder / "head.json").is_file():
+        return load_sentence_folder(folder)
     config = AutoConfig.from_pretrained(folder)
     return classifier_class(config, pooling).from_pretrained(folder, use_safetensors=True).eval()
 
@@ -136,10 +140,14 @@ def write_onnx(rebuilt: Rebuilt, folder: Path) -> dict[str, Any]:
         path.write_bytes(own)
     else:
         export_onnx(rebuilt.model, path)
-    _save_tokenizer(rebuilt, folder)
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    inputs = [i.name for i in graph.input]
+    _save_tokenizer(rebuilt, folder, inputs)
     _check_same(rebuilt.model, load_onnx(folder), rebuilt, "onnx")
     return {"graph": "the record's own onnxruntime graph" if own is not None else "fp32 model exported by torch.onnx",
-            "inputs": ["input_ids", "attention_mask", "token_type_ids"], "outputs": ["logits"]}
+            "inputs": inputs, "outputs": [o.name for o in graph.output]}
 
 
 def load_onnx(folder: Path) -> nn.Module:
@@ -173,16 +181,34 @@ WRITERS: dict[str, Callable[[Rebuilt, Path], dict[str, Any]]] = {
     "hf": write_hf, "onnx": write_onnx, "joulebench": write_joulebench}
 
 
-def _save_tokenizer(rebuilt: Rebuilt, folder: Path) -> None:
+def _save_tokenizer(rebuilt: Rebuilt, folder: Path, inputs: list[str] | None = None) -> None:
+    """The tokenizer, cutting where the record cut, and giving exactly the inputs the written model takes
+    (``inputs``; else the family's: no ``token_type_ids`` for a family without segment ids), so that
+    ``model(**tokenizer(texts))`` and ``session.run(None, dict(tokenizer(texts)))`` work as they are."""
     tokenizer = rebuilt.tokenizer
     tokenizer.model_max_length = rebuilt.max_seq_len  # seq_len included: inputs are cut where the record cut them
+    if inputs is None:
+        inputs = list(tokenizer.model_input_names)
+        if not _takes_token_types(rebuilt.model):
+            inputs = [name for name in inputs if name != "token_type_ids"]
+    names = [name for name in tokenizer.model_input_names if name in inputs]
+    if names != list(tokenizer.model_input_names):
+        tokenizer.model_input_names = names
+        tokenizer.init_kwargs["model_input_names"] = names  # what save_pretrained writes
     tokenizer.save_pretrained(folder)
+
+
+def _takes_token_types(model: nn.Module) -> bool:
+    from transformers import PreTrainedModel
+
+    from joulebench.models.families import family_of
+
+    return not isinstance(model, PreTrainedModel) or family_of(model).takes_token_type_ids
 
 
 @torch.inference_mode()
 def _check_same(model: nn.Module, reloaded: nn.Module, rebuilt: Rebuilt, fmt: str) -> None:
     """The written model must give the rebuilt model's predictions on a few real inputs, else it is refused."""
-    from joulebench.errors import UserError
     from joulebench.models.batching import collate, encode
 
     examples = rebuilt.task.load("validation", rebuilt.data_dir, 16, 0)

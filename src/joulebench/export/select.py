@@ -33,11 +33,27 @@ def select_record(results: str | Path, pick: str | None = None, config_hash: str
     if (pick is None) == (config_hash is None):
         raise UserError("export: give exactly one of --pick 'within 1 pt' and --config-hash HASH")
     if config_hash is not None:
-        found = [r for r in records if r.get("config_hash") == config_hash]
-        if not found:
-            raise UserError(f"--config-hash: {config_hash!r} is not in {path} ({len(records)} records)")
-        return found[-1]
+        return _by_hash(records, config_hash.strip().lower(), path)
     return _picked(records, str(pick), path)
+
+
+MIN_PREFIX = 6
+
+
+def _by_hash(records: list[dict], prefix: str, path: Path) -> dict:
+    """The record whose config hash is ``prefix`` or starts with it (at least MIN_PREFIX characters and
+    unique, as git takes abbreviated commits); the last one written where a hash was stored twice."""
+    if len(prefix) < MIN_PREFIX:
+        raise UserError(f"--config-hash: {prefix!r} is too short; give at least {MIN_PREFIX} characters of the hash")
+    found = [r for r in records if str(r.get("config_hash", "")).startswith(prefix)]
+    hashes = dict.fromkeys(str(r["config_hash"]) for r in found)
+    if not hashes:
+        raise UserError(f"--config-hash: {prefix!r} is not in {path} ({len(records)} records)")
+    if len(hashes) > 1:
+        names = {str(r["config_hash"]): str(r.get("name") or "?") for r in found}
+        listed = ", ".join(f"{h} ({names[h]})" for h in hashes)
+        raise UserError(f"--config-hash: {prefix!r} is ambiguous in {path}: it matches {listed}; give more characters")
+    return found[-1]
 
 
 def _picked(records: list[dict], pick: str, path: Path) -> dict:

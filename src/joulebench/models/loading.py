@@ -6,6 +6,7 @@ Hugging Face Hub id. Weights load through safetensors only and remote code is ne
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import Any
 from torch import nn
 
 from joulebench.errors import UserError
+from joulebench.hub_access import offline_unless_reachable
+from joulebench.notices import warn_once
 from joulebench.registry import Registry
 
 #: alias -> callable returning a local path or Hub id, or a ready (model, tokenizer) builder.
@@ -142,6 +145,7 @@ def resolve_model(ref: str) -> Any:
         close = difflib.get_close_matches(ref, MODEL_ALIASES.names(), n=1, cutoff=0.85)
         if close:  # 'minilm-l5' is a typo, not a Hub id worth a network round trip
             raise UserError(f"unknown model alias {ref!r}; did you mean {close[0]!r}?")
+    offline_unless_reachable()  # a cached copy still loads; a missing one fails at once, not after retries
     return ref
 
 
@@ -223,14 +227,61 @@ def model_config(target: str, ref: str) -> Any:
 
     from joulebench.models.families import family_for_type
 
+    refuse_own_code_without_builtin(target, ref)
     try:
         config = AutoConfig.from_pretrained(target, trust_remote_code=False)
     except ValueError as exc:  # an unknown model_type (transformers cannot build it without remote code)
         first = str(exc).strip().splitlines()[0]
         raise UserError(f"model {ref!r}: config.json names a model type transformers does not know "
                         f"({first[:160]})") from None
-    family_for_type(getattr(config, "model_type", None), f"model {ref!r}")
+    family = family_for_type(getattr(config, "model_type", None), f"model {ref!r}")
+    auto_map = getattr(config, "auto_map", None)
+    if auto_map:
+        warn_once(f"model {ref!r}: config.json asks for its own code ({_own_code(auto_map)}); joulebench never runs "
+                  f"a model's code, so the built-in {family.model_type} classes of transformers run instead")
     return config
+
+
+def _own_code(auto_map: Any) -> str:
+    """``auto_map`` shortened for one line: the classes it points to."""
+    if isinstance(auto_map, dict):
+        return "auto_map: " + ", ".join(f"{k} -> {v}" for k, v in list(auto_map.items())[:3])
+    return f"auto_map: {str(auto_map)[:80]}"
+
+
+def refuse_own_code_without_builtin(target: str, ref: str) -> None:
+    """A local folder whose config.json asks for its own code and names a model type no built-in family
+    covers is refused before anything loads (transformers would need ``trust_remote_code`` to build it)."""
+    from joulebench.models.families import FAMILIES
+
+    path = Path(target) / "config.json"
+    if not path.is_file():
+        return
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # AutoConfig reports an unreadable config in its own words
+    if not isinstance(raw, dict) or not raw.get("auto_map"):
+        return
+    model_type = raw.get("model_type")
+    if model_type not in FAMILIES:
+        raise UserError(f"model {ref!r}: {path} asks for its own code ({_own_code(raw['auto_map'])}) and its "
+                        f"model_type {model_type!r} has no built-in class; joulebench never runs a model's code "
+                        f"(trust_remote_code stays off): use an encoder of a supported family "
+                        f"({', '.join(FAMILIES.names())})")
+
+
+def pretrained_encoder(ref: str, seed: int = 0) -> nn.Module:
+    """The pre-trained encoder of ``ref`` as its family's base class (``AutoModel``: BERT's and RoBERTa's pooler
+    included), from safetensors; a random-init spec is built under ``seed``."""
+    import torch
+    from transformers import AutoModel
+
+    target = resolve_model(ref)
+    torch.manual_seed(seed)
+    if isinstance(target, dict):
+        return AutoModel.from_config(config_from_spec(target)).eval()
+    return AutoModel.from_pretrained(target, use_safetensors=True, trust_remote_code=False).eval()
 
 
 def config_from_spec(spec: dict[str, Any], **task: Any) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 from joulebench.analysis.aggregate import aggregate
 from joulebench.analysis.cross_task import cross_task
 from joulebench.analysis.load import load_records
-from joulebench.analysis.summary import build_sections
+from joulebench.analysis.summary import build_sections, other_qualities
 from joulebench.errors import UserError
 from joulebench.measure.energy.power_model import GridIntensity
 from joulebench.report.format import frontier_title
@@ -21,9 +21,11 @@ from joulebench.report.plots import (
     power_figure,
     save_frontier_plots,
 )
+from joulebench.results.schema import QUALITY_METRICS
 
 
-def build_report(results_path: Path, out_dir: Path, carbon: GridIntensity | None = None) -> dict[str, Path]:
+def build_report(results_path: Path, out_dir: Path, carbon: GridIntensity | None = None,
+                 metric: str | None = None) -> dict[str, Path]:
     """Read records and write ``report.md``, ``report.html`` and the PNG plots.
 
     Args:
@@ -32,6 +34,8 @@ def build_report(results_path: Path, out_dir: Path, carbon: GridIntensity | None
             overwritten.
         carbon: a grid intensity (:func:`joulebench.measure.energy.power_model.grid_intensity`) for a labelled
             gCO2e column, or None.
+        metric: the quality metric frontiers and budgets judge by (``accuracy``, ``macro_f1``, ``pearson``...);
+            None, or a section whose records lack it: each task's main metric.
 
     Returns:
         File name -> written path, for every file written.
@@ -46,7 +50,12 @@ def build_report(results_path: Path, out_dir: Path, carbon: GridIntensity | None
     if not records:
         raise UserError(f"results file {results_path} holds no records; run a benchmark first")
     writable_folder(out_dir, "--out")
-    sections = build_sections(aggregate(records))
+    if metric is not None and metric not in QUALITY_METRICS:
+        raise UserError(f"--metric: unknown quality metric {metric!r}; expected one of {', '.join(QUALITY_METRICS)}")
+    sections = build_sections(aggregate(records), quality_metric=metric)
+    if metric is not None and not any(s.quality_metric == metric for s in sections):
+        raise UserError(f"--metric: no record in {results_path} has {metric!r}; recorded: "
+                        f"{', '.join(sorted({m for s in sections for m in [s.quality_metric, *other_qualities(s)]}))}")
     written: dict[str, Path] = {}
     images: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for name, path in save_frontier_plots(sections, out_dir).items():

@@ -12,7 +12,7 @@ from plotly.offline import get_plotlyjs
 from joulebench.analysis.aggregate import Point
 from joulebench.analysis.budgets import point_energy_per_correct
 from joulebench.analysis.cross_task import CrossTask
-from joulebench.analysis.summary import Section
+from joulebench.analysis.summary import Section, other_qualities
 from joulebench.report.format import (
     AXIS_TITLES,
     budget_text,
@@ -121,13 +121,15 @@ def frontier_plot(section: Section, x_metric: str) -> go.Figure:
 
 def _points_table(section: Section) -> str:
     """HTML table of the section's configurations."""
+    others = other_qualities(section)
     head = (f"<tr><th>configuration</th><th>engine</th><th>n</th><th>{escape(quality_name(section.quality_metric))}"
-            " ± 95% CI</th>"
+            " ± 95% CI</th>" + "".join(f"<th>{escape(quality_name(m))} ± 95% CI</th>" for m in others) +
             "<th>energy J/ex</th><th>energy method</th><th>latency p50 ms</th>"
             "<th>latency p99 ms</th><th>peak MB</th><th>FLOPs/ex</th><th>config hash</th></tr>")
     rows = []
     for p in section.points:
         cells = [p.label, point_engine(p), str(p.n), metric_text(p, section.quality_metric, with_ci=True),
+                 *(metric_text(p, m, with_ci=True) for m in others),
                  metric_text(p, "energy_j_per_example", with_ci=True), p.energy_method or "–",
                  metric_text(p, "latency_ms_p50"), metric_text(p, "latency_ms_p99"),
                  metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example"),

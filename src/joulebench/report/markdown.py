@@ -22,7 +22,7 @@ from joulebench.analysis.paired import (
     training_steps,
     within_floor,
 )
-from joulebench.analysis.summary import Section
+from joulebench.analysis.summary import Section, other_qualities
 from joulebench.measure.energy.power_model import GridIntensity
 from joulebench.report.format import (
     DASH,
@@ -70,8 +70,9 @@ def _configurations(section: Section, carbon: GridIntensity | None = None) -> li
     metric = section.quality_metric
     qa = metric == "span_f1"  # question answering: exact match too, costs per question
     per = "question" if qa else "example"
+    others = other_qualities(section)
     header = ["configuration", "engine", "n", f"{quality_name(metric)} ± 95% CI",
-              *(["exact match ± 95% CI"] if qa else []),
+              *(["exact match ± 95% CI"] if qa else []), *(f"{quality_name(m)} ± 95% CI" for m in others),
               f"energy J/{per} (method)", "energy per correct (J)", "latency p50 (ms)", "latency p99 (ms)",
               "throughput (ex/s)", "peak mem (MB)", f"FLOPs/{per}",
               *([f"gCO2e per 1,000 {per}s (estimate)"] if carbon is not None else [])]
@@ -83,7 +84,8 @@ def _configurations(section: Section, carbon: GridIntensity | None = None) -> li
             energy += f" ({p.energy_method})"
         label = p.label + (" ★" if any(p is b for b in section.baselines) else "")
         rows.append([label, point_engine(p), str(p.n), metric_text(p, metric, with_ci=True),
-                     *([metric_text(p, "exact_match", with_ci=True)] if qa else []), energy,
+                     *([metric_text(p, "exact_match", with_ci=True)] if qa else []),
+                     *(metric_text(p, m, with_ci=True) for m in others), energy,
                      num(epc.mean if epc else None), metric_text(p, "latency_ms_p50"),
                      metric_text(p, "latency_ms_p99"), metric_text(p, "throughput_eps"),
                      metric_text(p, "peak_mem_mb"), metric_text(p, "flops_per_example"), *_carbon_cell(p, carbon)])

@@ -38,6 +38,7 @@ class GlueTask:
         hub_splits: our split -> ``datasets`` split expression.
         hub_text_columns: Hub column of text_a and of text_b (None for single-sentence tasks).
         metric_names: "accuracy", plus "f1" for pair tasks.
+        label_names: GLUE's names of label 0 and label 1 (exports carry them as ``id2label``).
     """
 
     name: str
@@ -52,6 +53,8 @@ class GlueTask:
     hub_text_columns: tuple[str, str | None]
     hub_label_column = "label"
     num_labels = 2
+    #: the classes' names, in label order (GLUE's own names for its 0/1 labels).
+    label_names: tuple[str, ...] = ("0", "1")
     primary_metric = "accuracy"
     metric_names: tuple[str, ...] = ("accuracy",)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from joulebench.errors import UserError
+from joulebench.hub_access import offline_unless_reachable
 
 _OFFLINE_HINT = "pass --data-dir or set JOULEBENCH_DATA to a local copy of the data"
 
@@ -36,10 +37,11 @@ def load_hub_columns(
             f"cannot load {where} from the Hugging Face Hub: the 'datasets' package is not "
             f"installed; install it or {_OFFLINE_HINT}"
         ) from exc
+    offline = offline_unless_reachable()
     try:
         dataset = datasets.load_dataset(*hub_id, split=split)
     except Exception as exc:  # network, auth, cache and not-found errors alike
-        detail = " ".join(str(exc).split())[:200]
+        detail = offline or " ".join(str(exc).split())[:200]
         raise UserError(
             f"cannot load {where} from the Hugging Face Hub ({type(exc).__name__}: {detail}); "
             f"the Hub is unreachable or the dataset is unavailable: {_OFFLINE_HINT}"
@@ -63,10 +65,11 @@ def load_hub_dataset(path: str, name: str | None, split: str, revision: str | No
     where = f"Hub dataset {path}" + (f"/{name}" if name else "") + f" split {split!r}"
     import datasets
 
+    offline = offline_unless_reachable()
     try:
         dataset = datasets.load_dataset(path, name, split=split, revision=revision)
     except Exception as exc:  # network, auth, cache and not-found errors alike
-        detail = " ".join(str(exc).split())[:200]
+        detail = offline or " ".join(str(exc).split())[:200]
         raise UserError(f"cannot load {where} ({type(exc).__name__}: {detail}); the Hub is unreachable or the "
                         "dataset is unavailable: declare local files under data: instead") from exc
     return {column: list(dataset[column]) for column in dataset.column_names}

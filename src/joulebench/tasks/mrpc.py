@@ -42,6 +42,7 @@ class Mrpc(GlueTask):
     hub_splits: ClassVar[Mapping[str, str]] = {"train": "train+validation", "validation": "test"}
     hub_text_columns = ("sentence1", "sentence2")
     metric_names: tuple[str, ...] = ("accuracy", "f1")
+    label_names = ("not_equivalent", "equivalent")
 
     def keep_row(self, fields: Mapping[str, str]) -> bool:
         """Drop the toy rows with ID -1 so counts match the official 4,076 / 1,725 pairs."""

@@ -28,6 +28,7 @@ class Qqp(GlueTask):
     hub_splits: ClassVar[Mapping[str, str]] = {"train": "train", "validation": "validation"}
     hub_text_columns = ("question1", "question2")
     metric_names: tuple[str, ...] = ("accuracy", "f1")
+    label_names = ("not_duplicate", "duplicate")
 
 
 QQP = TASKS.register("qqp", help="GLUE QQP duplicate Quora questions; accuracy and F1")(Qqp())

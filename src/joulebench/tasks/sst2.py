@@ -27,6 +27,7 @@ class Sst2(GlueTask):
     hub_splits: ClassVar[Mapping[str, str]] = {"train": "train", "validation": "validation"}
     hub_text_columns = ("sentence", None)
     metric_names: tuple[str, ...] = ("accuracy",)
+    label_names = ("negative", "positive")
 
 
 SST2 = TASKS.register("sst2", help="GLUE SST-2 binary sentiment, single sentence; accuracy")(

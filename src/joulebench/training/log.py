@@ -43,6 +43,12 @@ class TrainingLog:
         self.entries.append(entry)
         return entry
 
+    def skipped(self, what: str, reason: str, **facts: object) -> dict:
+        """Log a training that did not run (``train: none``): no steps, nothing spent on it."""
+        entry = {"what": what, **facts, "steps": 0, "skipped": reason, "cost": None}
+        self.entries.append(entry)
+        return entry
+
     @property
     def steps(self) -> int:
         """Optimizer steps over every logged training."""

@@ -103,24 +103,14 @@ with torch.no_grad():
 """
 
 PLAIN_HF_MEAN = """
-import json, sys, torch
-from safetensors.torch import load_file
-from transformers import AutoModel, AutoTokenizer
+import json, sys, onnxruntime
+from sentence_transformers import SentenceTransformer
 folder, inputs = sys.argv[1], sys.argv[2]
-tok = AutoTokenizer.from_pretrained(folder)
-encoder = AutoModel.from_pretrained(folder).eval()
-weights = load_file(folder + "/model.safetensors")
-head = json.load(open(folder + "/head.json"))["head_weights"]
-w, b = (weights[name] for name in ("classifier.weight", "classifier.bias") if name in head)
+encoder = SentenceTransformer(folder, device="cpu")
+head = onnxruntime.InferenceSession(folder + "/head.onnx", providers=["CPUExecutionProvider"])
 texts = [json.loads(line)["sentence"] for line in open(inputs)]
-out = []
-with torch.no_grad():
-    for t in texts:
-        enc = tok(t, truncation=True, return_tensors="pt")
-        hidden = encoder(**enc).last_hidden_state
-        pooled = (hidden * enc["attention_mask"].unsqueeze(-1)).sum(1) / enc["attention_mask"].sum()
-        out.append(str(int((pooled @ w.T + b).argmax())))
-print("".join(out))
+logits = head.run(["logits"], {"pooled": encoder.encode(texts)})[0]
+print("".join(str(int(i)) for i in logits.argmax(-1)))
 """
 
 PLAIN_ONNX = """
@@ -157,8 +147,8 @@ def test_pick_within_one_point_chooses_a_stored_configuration(store):
 
 
 def test_bad_input_is_one_line_and_leaves_nothing(store, tmp_path):
-    with pytest.raises(UserError, match="--config-hash: 'nope' is not in"):
-        select_record(store["path"], config_hash="nope")
+    with pytest.raises(UserError, match="--config-hash: 'nopenope' is not in"):
+        select_record(store["path"], config_hash="nopenope")
     with pytest.raises(UserError, match="--pick: expected 'within N pt'"):
         select_record(store["path"], pick="cheapest")
     with pytest.raises(UserError, match="give exactly one of --pick"):

@@ -246,3 +246,35 @@ def test_matching_is_paired_non_inferiority_against_the_dense_seeds():
     # a loss within noise of one point is not "matching" unless its interval excludes the one-point loss
     slight = dict(dense[0]["quality"], predictions=labels[:178] + "1" * 22, accuracy=0.895)
     assert base.judge(0.895, slight)["matching"] is False and base.judge(0.895, slight)["matching_chen"] is False
+
+
+def test_a_study_takes_a_declared_task_as_run_does(tmp_path, fixture_data_dir, cache_dir):
+    import csv
+
+    rows = {}
+    for split, name in (("train", "train"), ("dev", "dev")):
+        with (fixture_data_dir / "glue" / "SST-2" / f"{name}.tsv").open(encoding="utf-8") as handle:
+            rows[split] = [r for r in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)]
+        with (tmp_path / f"mini_{split}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["review", "sentiment"])
+            writer.writerows([r["sentence"], ["neg", "pos"][int(r["label"])]] for r in rows[split])
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "mini.yaml").write_text(
+        "name: mini\nkind: classification\ndata: {train: ../mini_train.csv, dev: ../mini_dev.csv}\n"
+        "text: review\nlabel: sentiment\nmetrics: [accuracy, macro_f1]\n")
+    path = tmp_path / "ticket_mini.yaml"
+    path.write_text(yaml.safe_dump({"configs": [{**BASE, "task": "mini"}], "search": {"sparsities": [0.5]},
+                                    "baselines": {"dense_seeds": [0], "sparse_execution": [],
+                                                  "random_pruning": False, "random_reinit": False}}))
+    settings = load_study(path)
+    assert settings.base.task == "mini" and settings.base.task_spec is not None
+    study = TicketStudy(settings, tmp_path / "out", fixture_data_dir, CheckpointCache(cache_dir), say=lambda _: None)
+    study.search()
+    records = study.store.records()
+    assert {r["task"] for r in records} == {"mini"} and {arm(r) for r in records} == {"dense", "imp"}
+    assert all(r["config"]["task_spec"]["name"] == "mini" and r["task_data"] for r in records)
+    assert all("macro_f1" in r["quality"] for r in records)  # the declared task's metrics, not SST-2's
+    # --task takes a declared task too, found beside the study file
+    moved = load_study(_study_file(tmp_path)).with_task("mini", tmp_path)
+    assert moved.base.task == "mini" and moved.base.task_spec == settings.base.task_spec

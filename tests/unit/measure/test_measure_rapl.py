@@ -139,8 +139,10 @@ def test_auto_falls_back_with_one_labelled_line(server_tree: dict[str, Path], mo
     (server_tree["pkg0"] / "energy_uj").unlink()
     monkeypatch.setattr(rapl_module, "DEFAULT_SYSFS_ROOT", server_tree["root"])
     monkeypatch.setattr(rapl_module.probe, "__defaults__", (server_tree["root"],))
-    monkeypatch.setattr(energy, "_warned", set())
-    with caplog.at_level(logging.WARNING, logger="joulebench.measure"):
+    from joulebench import notices
+
+    monkeypatch.setattr(notices, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="joulebench"):
         meter = energy.make_energy_meter("auto")
         energy.make_energy_meter("auto")
     assert meter.method == "estimate"

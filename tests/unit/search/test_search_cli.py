@@ -66,6 +66,7 @@ def test_a_bad_goal_is_one_line(tmp_path, search_file, monkeypatch, capsys):
     assert "--goal: expected 'maximize METRIC' or 'minimize METRIC'" in capsys.readouterr().err
 
 
+@pytest.mark.product_min_steps  # compared with records written by a subprocess (the product default)
 def test_killed_search_continues_without_re_running_a_stored_trial(tmp_path, search_file, fixture_data_dir):
     out = tmp_path / "out"
     results = out / "results.jsonl"

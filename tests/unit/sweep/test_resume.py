@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from joulebench.config import config_hash
 from joulebench.experiments.sweep import load_sweep
 from joulebench.tasks.resolve import bind_data
@@ -39,6 +41,7 @@ def kill_after(proc: subprocess.Popen, results: Path, records: int, delay_s: flo
     proc.communicate()
 
 
+@pytest.mark.product_min_steps  # compared with records written by a subprocess (the product default)
 def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(tmp_path, tiny_sweep, fixture_data_dir):
     seed = int(os.environ.get("JOULEBENCH_TEST_SEED", time.time_ns() % 100_000))
     rng = random.Random(seed)

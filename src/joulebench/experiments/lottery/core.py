@@ -20,6 +20,7 @@ from joulebench.config.schema import ReductionSpec, RunConfig, config_hash, stab
 from joulebench.errors import UserError
 from joulebench.experiments.lottery import tables
 from joulebench.experiments.lottery.settings import StudySettings
+from joulebench.measure.cost import count_parameters
 from joulebench.models.batching import eval_batches
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.reductions.base import build_reduction_config
@@ -28,7 +29,7 @@ from joulebench.reductions.lottery.price import nonzero_flops_per_example, ticke
 from joulebench.reductions.lottery.pruning import random_mask_like
 from joulebench.reductions.lottery.reduction import mask_recipe, prepare_ticket
 from joulebench.reductions.lottery.sparse import to_sparse_csr
-from joulebench.results.schema import SCHEMA_VERSION
+from joulebench.results.record import build_record
 from joulebench.results.store import ResultStore
 from joulebench.tasks.kinds import encoder_for, kind_of
 from joulebench.tasks.resolve import task_of
@@ -39,9 +40,7 @@ Say = Callable[[str], None]
 def _initial(config: RunConfig, task_name: str, seed: int) -> Any:
     """The model (and tokenizer) of ``task_name``'s kind before fine-tuning: the same loader and seed as the
     runner's, so the rewound ticket starts where the dense run did (a span head for question answering)."""
-    from joulebench.tasks import get_task
-
-    task = get_task(task_name)
+    task = task_of(dataclasses.replace(config, task=task_name) if task_name != config.task else config)
     return kind_of(task).load_pretrained(config.model, task, seed, config.classifier_pooling)
 
 
@@ -150,8 +149,14 @@ class StudyCore:
             spec = ReductionSpec("ticket", tuple(sorted(ticket.items())))
             build_reduction_config(spec, "ticket study")
             specs = (spec,)
-        return dataclasses.replace(base, task=task, train=dataclasses.replace(base.train, seed=seed),
+        declared = self.s.declared.get(task)
+        return dataclasses.replace(base, task=task, task_spec=declared, task_data=None if task != base.task
+                                   else base.task_data, train=dataclasses.replace(base.train, seed=seed),
                                    reductions=specs, name=name)
+
+    def task(self, name: str) -> Any:
+        """The task named ``name`` in this study: a declared one when the study declares it, else built in."""
+        return task_of(self.run_config(name, self.s.base.train.seed))
 
     def stored(self, config: RunConfig) -> dict | None:
         """The stored record of ``config`` (None when absent or when forcing)."""
@@ -171,9 +176,7 @@ class StudyCore:
         """Train (or reuse) and record the dense model for every dense seed; return its statistics."""
         if task in self._dense:
             return self._dense[task]
-        from joulebench.tasks import get_task
-
-        metric = get_task(task).primary_metric
+        metric = self.task(task).primary_metric
         values, records = [], []
         seeds = self.s.baselines.dense_seeds
         for seed in seeds:
@@ -274,27 +277,15 @@ class StudyCore:
         quality, flops, _ = self.runner.evaluate(model, task, examples, encoded, config, pad, self.device)
         cost = self.runner.measure_cost(model, encoded, config, pad, self.device, threads)
         cost["flops_per_example"] = flops
-        cost["param_count"] = sum(p.numel() for p in model.parameters())
+        cost["param_count"] = count_parameters(model)
         batches = eval_batches(encoded, config.measure.batch_size, pad)
         tokens = sum(b.inputs["input_ids"].numel() for b in batches) / max(1, len(encoded))
         details["tokens_per_example"] = tokens
         details["flops_per_example_nonzero"] = nonzero_flops_per_example(flops, tokens, details)
         details.update(self.dense(config.task).judge(float(quality[task.primary_metric]), quality))
-        record = {
-            "schema_version": SCHEMA_VERSION,
-            "config_hash": config_hash(self.runner.bind(config)),
-            "name": config.name,
-            "config": self.runner.bind(config).to_dict(),
-            "task": config.task,
-            "model": config.model,
-            "regime": config.regime,
-            "reductions": [{"name": "ticket", "params": params, "details": details}],
-            "scenario": config.measure.scenario,
-            "quality": quality,
-            "cost": cost,
-            "train": train_info,
-            "env": environment(threads, self.device),
-        }
+        bound = self.runner.bind(config)
+        record = build_record(bound, config_hash(bound), [{"name": "ticket", "params": params, "details": details}],
+                              quality, cost, train_info, environment(threads, self.device))
         self._append(record)
         mark = "matching" if details["matching"] else "not matching"
         self.say(f"  {config.name}: {task.primary_metric} {quality[task.primary_metric]:.4f} ({mark}); "

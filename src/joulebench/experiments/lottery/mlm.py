@@ -25,7 +25,6 @@ class MlmTickets(StudyCore):
     def mlm(self) -> dict[float, Path]:
         """IMP on the MLM objective, then the masks fine-tuned downstream; returns the masks."""
         from joulebench.reductions.lottery.mlm import build_mlm_model, text_examples
-        from joulebench.tasks import get_task
         from joulebench.training.trainer import fine_tune
 
         m, base = self.s.mlm, self.s.base
@@ -38,7 +37,7 @@ class MlmTickets(StudyCore):
         else:
             model, tokenizer, head = build_mlm_model(base.model, seed=seed, mlm_probability=m.mlm_probability)
             self.say(f"MLM head: {head['note']}")
-            texts = text_examples(m.text_file, None if m.text_file else get_task(base.task), self.data_dir,
+            texts = text_examples(m.text_file, None if m.text_file else self.task(base.task), self.data_dir,
                                   m.max_texts, seed)
             encoded = encode(tokenizer, texts, base.max_seq_len)
             train_cfg = dataclasses.replace(base.train, epochs=m.epochs, lr=m.lr or base.train.lr)

@@ -118,7 +118,7 @@ class TicketSearch(StudyCore):
         return self.run_config(task, seed, self._ticket(path), name=f"IMP {task} seed{seed} {levels[r - 1]:.0%}")
 
     def _one_shot(self, task: str, seed: int, levels: tuple[float, ...]) -> dict[float, Path]:
-        model = _initial(self.s.base, task, seed).model
+        model = _initial(self.run_config(task, seed), task, seed).model
         weights = {k: w.detach() for k, w in prunable_weights(model, self.s.search.targets).items()}
         paths = {}
         for r, level in enumerate(levels, start=1):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from joulebench.config.schema import RunConfig
-from joulebench.configuration import parse_config, read_yaml
+from joulebench.configuration import parse_config, read_yaml, resolve_task_value
 from joulebench.errors import UserError
 from joulebench.reductions.lottery.pruning import check_sparsities, sparsity_schedule
 from joulebench.reductions.lottery.targets import check_targets
@@ -141,6 +141,15 @@ class StudySettings:
     mlm: MlmSettings = field(default_factory=MlmSettings)
     transfer: TransferSettings = field(default_factory=TransferSettings)
     source: str = ""
+    #: declared (YAML) tasks the study names, by name: the base task, transfer and downstream tasks, --task.
+    declared: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def with_task(self, value: str, base_dir: Path | None = None) -> StudySettings:
+        """The study on another task (``--task``): a built-in name, a task file, or a name in ``tasks/``."""
+        name, spec = resolve_task_value(value, base_dir or Path.cwd(), "--task")
+        declared = {**self.declared, **({name: spec} if spec is not None else {})}
+        base = dataclasses.replace(self.base, task=name, task_spec=spec, task_data=None)
+        return dataclasses.replace(self, base=base, declared=declared)
 
 
 _SECTIONS: dict[str, type] = {
@@ -177,8 +186,9 @@ def _section(cls: type, data: Any, where: str) -> Any:
     return cfg
 
 
-def parse_study(data: Any, where: str) -> StudySettings:
-    """Validate a study mapping into :class:`StudySettings` (UserError naming the bad key)."""
+def parse_study(data: Any, where: str, base_dir: Path | None = None) -> StudySettings:
+    """Validate a study mapping into :class:`StudySettings` (UserError naming the bad key); ``base_dir`` is the
+    study file's folder, where declared tasks are looked up."""
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping with 'configs' (a list of one run config) and optional "
                         f"{', '.join(_SECTIONS)}")
@@ -194,7 +204,7 @@ def parse_study(data: Any, where: str) -> StudySettings:
     if not isinstance(items, list) or len(items) != 1:
         raise UserError(f"{where}: 'configs' must be a list of exactly one run config (the base every ticket is "
                         "trained and measured with)")
-    configs = parse_config(items[0], f"{where}.configs[0]")
+    configs = parse_config(items[0], f"{where}.configs[0]", base_dir)
     if len(configs) != 1:
         raise UserError(f"{where}.configs[0]: one measure.scenario only (a study measures every ticket once)")
     base = configs[0]
@@ -204,9 +214,15 @@ def parse_study(data: Any, where: str) -> StudySettings:
         raise UserError(f"{where}.configs[0]: tickets are fine-tuned in full; regime must be 'full', "
                         f"got {base.regime!r}")
     sections = {name: _section(cls, data.get(name), f"{where}.{name}") for name, cls in _SECTIONS.items()}
-    return StudySettings(base=base, source=where, **sections)
+    declared = {base.task: base.task_spec} if base.task_spec is not None else {}
+    for task in [*sections["transfer"].tasks, *(sections["mlm"].downstream or ())]:
+        if task not in declared:
+            name, spec = resolve_task_value(task, base_dir or Path.cwd(), f"{where}: task {task!r}")
+            if spec is not None:
+                declared[name] = spec
+    return StudySettings(base=base, source=where, declared=declared, **sections)
 
 
 def load_study(path: str | Path) -> StudySettings:
-    """Read a study file (``yaml.safe_load``)."""
-    return parse_study(read_yaml(path, "study file"), str(path))
+    """Read a study file (``yaml.safe_load``); declared tasks are found beside it (``tasks/``)."""
+    return parse_study(read_yaml(path, "study file"), str(path), Path(path).parent)

@@ -10,6 +10,7 @@ from joulebench.measure.energy.base import ENERGY_METERS, EnergyMeter, EnergyWin
 from joulebench.measure.energy.estimate import EstimateMeter
 from joulebench.measure.energy.nvml import NvmlMeter
 from joulebench.measure.energy.rapl import RaplMeter
+from joulebench.notices import warn_once
 
 __all__ = [
     "ENERGY_METERS",
@@ -22,17 +23,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("joulebench.measure")
-_warned: set[str] = set()
-
-
-def warn_once(message: str, *args: object) -> None:
-    """Log a warning the first time this process meets it (a sweep builds a meter per measurement)."""
-    text = message % args if args else message
-    if text in _warned:
-        logger.info(text)
-        return
-    _warned.add(text)
-    logger.warning(text)
 
 
 def _is_cuda(device: str) -> bool:
