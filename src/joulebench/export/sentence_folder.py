@@ -63,7 +63,7 @@ def write_sentence_folder(model: nn.Module, folder: Path, max_seq_len: int, pret
 
     family = family_of(model)
     prefix, encoder_state, head_state = split_model(model)
-    config = copy.deepcopy(model.config)
+    config: Any = copy.deepcopy(model.config)
     class_name, expected = base_model_weights(config)
     config.architectures = [class_name]
     unexpected = sorted(set(encoder_state) - set(expected))
