@@ -37,6 +37,7 @@ from joulebench.results.record import build_record
 from joulebench.results.schema import engine_of
 from joulebench.results.store import ResultStore
 from joulebench.tasks.kinds import encoder_for, kind_of
+from joulebench.tasks.resolve import report_split
 from joulebench.tasks.slices import pack
 from joulebench.tasks.subset import held_out
 from joulebench.trained import NOT_TRAINED, TrainedModels
@@ -156,10 +157,8 @@ class Runner:
         model, reductions, ctx, trainings = self.reduce(config, model, tokenizer, task, device)
         data_dir = self.options.data_dir
         model.to(device).eval()
-        examples = task.load("validation", data_dir, config.measure.eval_max_examples, 0)
-        encoded = kind_of(task).encode(tokenizer, examples, ctx.max_seq_len, config)
-        quality, flops, answers = self.evaluate(model, task, examples, encoded, config, tokenizer.pad_token_id, device)
-        quality["primary_metric"] = task.primary_metric
+        examples, encoded, quality, flops, answers = self.score(model, task, tokenizer, ctx.max_seq_len, config,
+                                                                device)
         slicer = getattr(task, "slices", None)
         if slicer is not None:
             quality["slices"] = {name: pack(mask) for name, mask in slicer(examples, data_dir).items()}
@@ -220,7 +219,7 @@ class Runner:
                        config.model, task, config.train.seed, config.classifier_pooling).model,
                    # the measured calls' (batch, tokens), for the backend probe (at the length the chain has reached)
                    "call_shape": functools.cache(lambda max_seq_len: call_shape(kind_of(task).encode(
-                       tokenizer, task.load("validation", data_dir, config.measure.eval_max_examples, 0),
+                       tokenizer, task.load(report_split(task), data_dir, config.measure.eval_max_examples, 0),
                        max_seq_len, config), config.measure))},
         )
         ctx.cached_training = self.trained.cached_training(config, ctx, trainings)
@@ -254,11 +253,29 @@ class Runner:
             model, _, ctx, _ = self.reduce(config, model, tokenizer, task, device)
             max_seq_len = ctx.max_seq_len
         model.to(device).eval()
-        examples = task.load("validation", self.options.data_dir, config.measure.eval_max_examples, 0)
+        examples = task.load(report_split(task), self.options.data_dir, config.measure.eval_max_examples, 0)
         encoded = kind_of(task).encode(tokenizer, examples, max_seq_len, config)
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
         self._references[slot] = (key, measured)
         return measured
+
+    def score(self, model: nn.Module, task: Any, tokenizer: Any, max_seq_len: int, config: RunConfig,
+              device: str) -> tuple[list, list, dict, float | None, dict | None]:
+        """The examples of the reported split (:func:`report_split`), encoded, and the model's quality on them
+        (with ``split``), FLOPs per example and answers (question answering). Where the reported split is a
+        declared ``test``, the same scores on ``validation`` travel in ``quality.selection``: choices (budgets'
+        picks) are made there, never on the split that is reported."""
+        split = report_split(task)
+        examples = task.load(split, self.options.data_dir, config.measure.eval_max_examples, 0)
+        encoded = kind_of(task).encode(tokenizer, examples, max_seq_len, config)
+        quality, flops, answers = self.evaluate(model, task, examples, encoded, config, tokenizer.pad_token_id, device)
+        quality.update(split=split, primary_metric=task.primary_metric)
+        if split != "validation":
+            chosen_on = task.load("validation", self.options.data_dir, config.measure.eval_max_examples, 0)
+            selection, _, _ = self.evaluate(model, task, chosen_on, kind_of(task).encode(
+                tokenizer, chosen_on, max_seq_len, config), config, tokenizer.pad_token_id, device)
+            quality["selection"] = {**selection, "split": "validation", "primary_metric": task.primary_metric}
+        return examples, encoded, quality, flops, answers
 
     def evaluate(self, model: nn.Module, task: Any, examples: list, encoded: list, config: RunConfig, pad_id: int,
                  device: str) -> tuple[dict, float | None, dict | None]:

@@ -3,6 +3,7 @@ and marginal accuracy per joule along a frontier."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -202,6 +203,8 @@ class BudgetPick:
         ratio: the ratio with its interval and whether it is paired.
         quality_diff: the pick's paired quality difference to the baseline.
         trained_longer: the pick's model had more training steps than the baseline's.
+        chosen_on: the split the pick was made on where it is not the one reported (``validation``, for a
+            task reported on ``test``); None when both are the same.
     """
 
     baseline: Point
@@ -215,6 +218,7 @@ class BudgetPick:
     trained_longer: bool = False
     floor: float | None = None
     tied: tuple[Point, ...] = ()
+    chosen_on: str | None = None
 
 
 def budget_pick(points: Sequence[Point], baseline: Point, tolerance_abs: float,
@@ -279,3 +283,22 @@ def marginal_gains(frontier: Frontier) -> list[MarginalGain]:
                                   delta_quality=d_quality,
                                   per_unit_cost=d_quality / d_cost if d_cost else None))
     return gains
+
+
+def budget_pick_chosen_apart(points: Sequence[Point], chooser: Sequence[Point], baseline: Point,
+                             tolerance_abs: float, cost_metric: str = "energy_j_per_example",
+                             quality_metric: str = "accuracy", rule: str = "point estimate",
+                             chosen_on: str = "validation") -> BudgetPick:
+    """:func:`budget_pick` decided on ``chooser`` (the same configurations scored on the split choices are made
+    on) and reported with ``points``' figures (the reported split): the pick is never tuned on what it reports."""
+    by_key = {p.key: p for p in points}
+    chosen_base = next((p for p in chooser if p.key == baseline.key), None)
+    if chosen_base is None:
+        return budget_pick(points, baseline, tolerance_abs, cost_metric, quality_metric, rule)
+    chosen = budget_pick(chooser, chosen_base, tolerance_abs, cost_metric, quality_metric, rule)
+    pick = None if chosen.pick is None else by_key.get(chosen.pick.key)
+    return dataclasses.replace(
+        chosen, baseline=baseline, pick=pick, chosen_on=chosen_on,
+        quality_diff=None if pick is None else paired_difference(pick, baseline, quality_metric),
+        trained_longer=False if pick is None else trained_longer(pick, baseline),
+        tied=tuple(by_key[t.key] for t in chosen.tied if t.key in by_key))

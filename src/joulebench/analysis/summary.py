@@ -6,13 +6,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from joulebench.analysis.aggregate import Point
+from joulebench.analysis.aggregate import Point, aggregate
 from joulebench.analysis.budgets import (
     RULES,
     BudgetPick,
     MarginalGain,
     baselines,
     budget_pick,
+    budget_pick_chosen_apart,
     marginal_gains,
 )
 from joulebench.analysis.paired import PER_EXAMPLE, WHOLE_SET, paired_difference
@@ -97,6 +98,21 @@ def paired_noise() -> Noise:
     return noise
 
 
+def selection_points(group: Sequence[Point]) -> list[Point] | None:
+    """The group's configurations scored on the split choices are made on (``quality.selection``: a task
+    reported on ``test`` chooses on ``validation``), or None where the records report where they choose."""
+    records = [r for p in group for r in p.records]
+    if not records or not all(isinstance((r.get("quality") or {}).get("selection"), dict) for r in records):
+        return None
+    return aggregate([{**r, "quality": r["quality"]["selection"]} for r in records])
+
+
+def reported_split(section: Section) -> str:
+    """The split a section's quality figures are on (``validation`` for records made before they said so)."""
+    splits = {str((r.get("quality") or {}).get("split") or "validation") for p in section.points for r in p.records}
+    return ", ".join(sorted(splits))
+
+
 def other_qualities(section: Section) -> list[str]:
     """The quality metrics recorded for a section's points beside the one it is judged by, in the order of
     ``QUALITY_METRICS`` (exact match stays beside F1 for question answering)."""
@@ -146,7 +162,9 @@ def build_sections(
         noise = paired_noise()
         frontiers = {x: pareto_front(group, x, metric, noise) for x in cost_axes}
         bases = baselines(group)
-        picks = [budget_pick(group, base, tol, quality_metric=metric, rule=rule)
+        chooser = selection_points(group)
+        picks = [budget_pick(group, base, tol, quality_metric=metric, rule=rule) if chooser is None else
+                 budget_pick_chosen_apart(group, chooser, base, tol, quality_metric=metric, rule=rule)
                  for base in bases for tol in tolerances for rule in RULES]
         energy = frontiers.get("energy_j_per_example")
         gains = marginal_gains(energy) if energy is not None else []

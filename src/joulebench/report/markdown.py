@@ -22,7 +22,7 @@ from joulebench.analysis.paired import (
     training_steps,
     within_floor,
 )
-from joulebench.analysis.summary import Section, other_qualities
+from joulebench.analysis.summary import Section, other_qualities, reported_split
 from joulebench.measure.energy.power_model import GridIntensity
 from joulebench.report.format import (
     DASH,
@@ -141,7 +141,8 @@ def _budgets(section: Section) -> list[str]:
             ratio_text(pick.ratio) if chosen else DASH,
         ])
     name = quality_name(section.quality_metric)
-    header = ["baseline", f"max {name} drop", "rule", "cheapest configuration", f"Δ {name} (paired 95% CI)",
+    split = reported_split(section)
+    header = ["baseline", f"max {name} drop", "rule", "cheapest configuration", f"Δ {name} on {split} (paired 95% CI)",
               "energy J/example", "energy vs baseline (paired 95% CI)"]
     notes = ["", *(f"- {rule}: {rule_text(rule, section.quality_metric)}"
                    for rule in dict.fromkeys(p.rule for p in section.budget_picks)),
@@ -335,7 +336,11 @@ def render_markdown(sections: Sequence[Section], source: str = "", n_records: in
                      "(seeds and repeats averaged; CIs are 95%).")
         lines.append("")
     for section in sections:
-        lines += [f"## {section.task} / {section.scenario}", ""]
+        chosen_apart = any(p.chosen_on for p in section.budget_picks)
+        lines += [f"## {section.task} / {section.scenario}", "",
+                  f"Quality figures are on the `{reported_split(section)}` split"
+                  + ("; budget picks were chosen on `validation` (the configurations scored there, never on the "
+                     "split reported)" if chosen_apart else "") + ".", ""]
         lines.append("> " + energy_method_text(section.energy_methods))
         for note in section.energy_notes:
             lines.append(f"> - {note}")

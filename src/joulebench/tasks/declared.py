@@ -404,7 +404,7 @@ class DeclaredTask:
 
     def _declared_slices(self, examples: Sequence[Any]) -> dict[str, list[bool]]:
         """``<column>=<value>`` slices: examples matched to their rows by content (subsets keep no row)."""
-        evaluated = self.rows("validation")
+        evaluated = self.rows("test" if self.has_split("test") else "validation")
         by_example: dict[Any, dict[str, str]] = {}
         for example, group in zip(evaluated.examples, evaluated.groups, strict=True):
             by_example.setdefault(example, group)

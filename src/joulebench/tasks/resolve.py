@@ -23,3 +23,10 @@ def bind_data(config: Any, data_dir: Path | None) -> Any:
     is another configuration, in the store and in the checkpoint cache."""
     digest = task_of(config).data_digest(data_dir)  # type: ignore[attr-defined]
     return config if config.task_data == digest else dataclasses.replace(config, task_data=digest)
+
+
+def report_split(task: Any) -> str:
+    """The split a task's figures are reported on: ``test`` where a declared task has one (choices are then made
+    on ``validation``), else ``validation``."""
+    has_split = getattr(task, "has_split", None)
+    return "test" if has_split is not None and has_split("test") else "validation"

@@ -269,12 +269,11 @@ class StudyCore:
             model = copy.deepcopy(model)
             details.update(to_sparse_csr(model, mask, min_sparsity=float(params.get("csr_min_sparsity", 0.0))))
         threads = pin_threads(config.measure.threads)
-        examples = task.load("validation", self.data_dir, config.measure.eval_max_examples, 0)
-        encoded = _encode(config, tokenizer, examples)
         pad = tokenizer.pad_token_id
         model.to(self.device).eval()
         # The runner's own evaluation and measurement, so ticket records read like every other record.
-        quality, flops, _ = self.runner.evaluate(model, task, examples, encoded, config, pad, self.device)
+        _, encoded, quality, flops, _ = self.runner.score(model, task, tokenizer, config.max_seq_len, config,
+                                                          self.device)
         cost = self.runner.measure_cost(model, encoded, config, pad, self.device, threads)
         cost["flops_per_example"] = flops
         cost["param_count"] = count_parameters(model)
