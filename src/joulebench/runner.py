@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from joulebench import promises
 from joulebench.config.schema import ReductionSpec, RunConfig, config_hash
 from joulebench.env_info import environment
 from joulebench.measure import make_energy_meter, pin_threads
@@ -33,6 +34,7 @@ from joulebench.models.batching import Encoded, EvalBatch, eval_batches
 from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import is_random_weights
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
+from joulebench.reductions.calibration import CALIBRATION_FILE, REPORTED, VALIDATION
 from joulebench.results.record import build_record
 from joulebench.results.schema import engine_of
 from joulebench.results.store import ResultStore
@@ -86,6 +88,18 @@ def paired_baseline(config: RunConfig) -> RunConfig:
     return dataclasses.replace(config, reductions=(), name=None)
 
 
+def calibration_sources(task: Any, data_dir: Path | None, eval_max: int | None) -> dict[str, Any]:
+    """What a calibrated reduction may choose on (:mod:`joulebench.reductions.calibration`): the reported split's
+    examples (exactly those evaluated), dev, and a declared task's calibration file."""
+    split = report_split(task)
+    has_split = getattr(task, "has_split", None)
+    declared = has_split is not None and has_split("calibration")
+    return {REPORTED: lambda: (split, task.load(split, data_dir, eval_max, 0)),
+            VALIDATION: lambda: task.load("validation", data_dir, eval_max, 0),
+            CALIBRATION_FILE: lambda: (task.declaration.file_of("calibration"), task.load("calibration"))
+            if declared else None}
+
+
 def _write_answers(store: ResultStore, chash: str, answers: dict[str, str]) -> str:
     """Write ``{question id: answer}`` beside the store (atomically); return its path relative to it."""
     import json
@@ -108,6 +122,7 @@ class Runner:
         self.trained = TrainedModels(self.options, self._report, self._meter_factory)
         # the last paired baseline ("baseline") and dense-on-another-engine model ("engine"), kept loaded
         self._references: dict[str, tuple[str, MeasuredModel]] = {}
+        self._qualities: dict[str, dict] = {}  # reference qualities of calibrated promises, by config hash
 
     def _report(self, what: str, done: int, total: int) -> None:
         if self.options.progress is not None:
@@ -167,6 +182,12 @@ class Runner:
         elif config.train.skip:
             quality = null_quality(quality, NOT_TRAINED)
         attach_realised(model, reductions)  # each dynamic reduction reports to its own entry
+        for i, calibration in promises.calibrated(reductions):  # each calibrated promise, checked where reported
+            reference = dataclasses.replace(config, reductions=config.reductions[:i], name=None)
+            label = "the same configuration without " + reductions[i]["name"] + \
+                (" (the reductions before it kept)" if i else " (the dense model)")
+            reductions[i]["details"]["promise"] = promises.check(quality, self._reference_quality(reference, device),
+                                                                  calibration, label)
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
         if baseline is not None and config_hash(baseline) != chash:
             engine = engine_of(reductions)
@@ -183,6 +204,8 @@ class Runner:
             cost = self.measure_cost(model, encoded, config, tokenizer.pad_token_id, device, threads)
         cost["flops_per_example"] = flops
         cost["param_count"] = count_parameters(model)
+        for i, _ in promises.calibrated(reductions):
+            reductions[i]["details"]["promise"].update(promises.savings(cost))
         if answers is not None:  # several windows per question: the cost of answering one
             cost["per_question"] = per_question(cost, len(encoded), len(examples))
         base_energy = (train_info.get("cost") or {}).get("energy_j")
@@ -214,7 +237,8 @@ class Runner:
             calibration_examples=lambda n: held_out(task.load("train", data_dir), config.train.max_train_examples,
                                                     config.train.seed, n),
             regime=config.regime, trainings=trainings,
-            extra={"data_dir": data_dir,  # the pre-trained model this run started from, a fresh head from its seed
+            extra={**calibration_sources(task, data_dir, config.measure.eval_max_examples),
+                   "data_dir": data_dir,  # the pre-trained model this run started from, a fresh head from its seed
                    "load_pretrained": lambda: kind_of(task).load_pretrained(
                        config.model, task, config.train.seed, config.classifier_pooling).model,
                    # the measured calls' (batch, tokens), for the backend probe (at the length the chain has reached)
@@ -227,6 +251,20 @@ class Runner:
         ctx.fine_tune = self.trained.reduction_trainer(config, tokenizer, device, ctx)
         model, reductions = apply_reductions(model, config.reductions, ctx)
         return model, reductions, ctx, trainings
+
+    def _reference_quality(self, config: RunConfig, device: str) -> dict:
+        """The quality of ``config`` on the reported split (what a calibrated reduction is compared with), evaluated
+        once per configuration and runner."""
+        key = config_hash(self.bind(config))
+        if key not in self._qualities:
+            (model, tokenizer, task), _ = self.fine_tuned(config, device)
+            max_seq_len = config.max_seq_len
+            if config.reductions:
+                model, _, ctx, _ = self.reduce(config, model, tokenizer, task, device)
+                max_seq_len = ctx.max_seq_len
+            model.to(device).eval()
+            self._qualities[key] = self.score(model, task, tokenizer, max_seq_len, config, device)[2]
+        return self._qualities[key]
 
     def _baseline_model(self, baseline: RunConfig, device: str, threads: int) -> MeasuredModel:
         """The baseline's model and evaluation data, loaded once for consecutive configurations."""

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from joulebench import promises
 from joulebench.analysis.aggregate import Point, aggregate
 from joulebench.analysis.budgets import (
     RULES,
@@ -44,6 +45,7 @@ class Section:
         budget_picks: cheapest-within-tolerance answers per baseline and tolerance.
         gains: marginal gains along the energy frontier.
         quality_metric: the y metric (accuracy; F1 for question answering).
+        excluded: configurations no budget may pick, with the reason (:func:`joulebench.promises.problem`).
     """
 
     task: str
@@ -54,6 +56,8 @@ class Section:
     budget_picks: list[BudgetPick] = field(default_factory=list)
     gains: list[MarginalGain] = field(default_factory=list)
     quality_metric: str = "accuracy"
+    #: configuration label -> why no budget may pick it (a broken promise, a reduction that saved nothing).
+    excluded: dict[str, str] = field(default_factory=dict)
 
     @property
     def energy_methods(self) -> list[str]:
@@ -162,13 +166,16 @@ def build_sections(
         noise = paired_noise()
         frontiers = {x: pareto_front(group, x, metric, noise) for x in cost_axes}
         bases = baselines(group)
-        chooser = selection_points(group)
-        picks = [budget_pick(group, base, tol, quality_metric=metric, rule=rule) if chooser is None else
-                 budget_pick_chosen_apart(group, chooser, base, tol, quality_metric=metric, rule=rule)
+        excluded = {p.key: why for p in group if (why := promises.problem(p.records)) is not None}
+        candidates = [p for p in group if p.key not in excluded]
+        chooser = selection_points(candidates)
+        picks = [budget_pick(candidates, base, tol, quality_metric=metric, rule=rule) if chooser is None else
+                 budget_pick_chosen_apart(candidates, chooser, base, tol, quality_metric=metric, rule=rule)
                  for base in bases for tol in tolerances for rule in RULES]
         energy = frontiers.get("energy_j_per_example")
         gains = marginal_gains(energy) if energy is not None else []
         sections.append(Section(task=task, scenario=scenario, points=group,
                                 frontiers=frontiers, baselines=bases, budget_picks=picks,
-                                gains=gains, quality_metric=metric))
+                                gains=gains, quality_metric=metric,
+                                excluded={p.label: excluded[p.key] for p in group if p.key in excluded}))
     return sections

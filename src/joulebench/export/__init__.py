@@ -40,11 +40,11 @@ HOW_TO_LOAD = {
                "labels = [LABELS[i] for i in logits.argmax(-1)]\n```\n"
                "or `joulebench predict FOLDER --input FILE`.",
     "onnx": "```python\nimport onnxruntime\nfrom transformers import AutoTokenizer\n"
-            "tokenizer = AutoTokenizer.from_pretrained(FOLDER)\n"
-            "session = onnxruntime.InferenceSession(FOLDER + '/model.onnx')\n"
+            "tokenizer = AutoTokenizer.from_pretrained(FOLDER)  # gives exactly the graph's inputs\n"
+            "session = onnxruntime.InferenceSession(FOLDER + '/model.onnx', providers=['CPUExecutionProvider'])\n"
             "enc = tokenizer(texts, padding=True, truncation=True, return_tensors='np')\n"
-            "logits = session.run(['logits'], {k: enc[k] for k in ('input_ids', 'attention_mask', "
-            "'token_type_ids') if k in {i.name for i in session.get_inputs()}})[0]\n```\n"
+            "logits = session.run(['logits'], dict(enc))[0]\n"
+            "labels = [LABELS[i] for i in logits.argmax(-1)]\n```\n"
             "or `joulebench predict FOLDER --input FILE`.",
     "joulebench": "`joulebench predict FOLDER --input FILE [--data-dir D]` rebuilds the reduced model from "
                   "`checkpoints/`: it needs joulebench, the pre-trained base model and the task's data (reductions "
@@ -115,7 +115,8 @@ def write_folder(rebuilt: Any, out: Path, fmt: str, record: dict | None, baselin
             raise
         try:
             key = "hf-mean" if chosen == "hf" and not info.get("loads_whole", True) else chosen
-            info["how_to_load"] = HOW_TO_LOAD[key].replace("LABELS", repr(info.get("labels") or "the label index"))
+            labels = info.get("labels") or label_names(rebuilt.task)
+            info["how_to_load"] = HOW_TO_LOAD[key].replace("LABELS", repr(labels) if labels else "range(2)")
             meta = {"format": chosen, "config_hash": None if record is None else record.get("config_hash"),
                     "task": _task_info(rebuilt), "max_seq_len": rebuilt.max_seq_len,
                     "batch_size": rebuilt.config.measure.batch_size, "formats_refused": refused,

@@ -45,12 +45,15 @@ class EncoderState:
             that remove tokens can report what fraction they kept.
         positions: (batch, tokens) each token's position in the input (families whose positions
             enter inside the layers need them once tokens were removed).
+        keep: (batch,) each example's token-pruning keep ratio per pruning step where it differs by example
+            (cross-fitted calibration), else None.
     """
 
     hidden: torch.Tensor
     mask: torch.Tensor
     input_tokens: torch.Tensor
     positions: torch.Tensor
+    keep: torch.Tensor | None = None
 
     @property
     def real_tokens(self) -> torch.Tensor:
@@ -60,7 +63,8 @@ class EncoderState:
     def rows(self, index: torch.Tensor) -> EncoderState:
         """The state of the examples at ``index`` only (examples that leave are dropped)."""
         return EncoderState(self.hidden.index_select(0, index), self.mask.index_select(0, index),
-                            self.input_tokens.index_select(0, index), self.positions.index_select(0, index))
+                            self.input_tokens.index_select(0, index), self.positions.index_select(0, index),
+                            None if self.keep is None else self.keep.index_select(0, index))
 
 
 class Layerwise(Protocol):
@@ -122,7 +126,7 @@ class LayerwiseEncoder(nn.Module):
 
     def layer(self, index: int, state: EncoderState) -> EncoderState:
         hidden, _ = self.family.run_layer(self.model, index, state.hidden, state.mask, state.positions)
-        return EncoderState(hidden, state.mask, state.input_tokens, state.positions)
+        return EncoderState(hidden, state.mask, state.input_tokens, state.positions, state.keep)
 
     def layer_with_attention(self, index: int, state: EncoderState) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer ``index``'s output and its (batch, heads, queries, keys) attention probabilities."""

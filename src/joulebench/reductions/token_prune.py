@@ -34,6 +34,7 @@ from torch.nn import functional as F
 
 from joulebench.errors import UserError
 from joulebench.reductions.base import ReductionContext, param, register_reduction
+from joulebench.reductions.calibration import CALIBRATIONS, Routing, check_size, crossfit, fingerprint, resolve
 from joulebench.reductions.encoder import EncoderState, LayerwiseEncoder, as_layerwise
 
 
@@ -50,10 +51,15 @@ class TokenPruneConfig:
     retrain: bool = param("Re-fine-tune the model with the pruning in place (PoWER-BERT), cached.", False)
     retrain_epochs: float = param("Epochs of that re-fine-tuning (fractions allowed).", 1.0)
     max_drop: float | None = param(
-        "Instead of keep_ratio: the smallest of search_ratios whose accuracy on held-out training sentences is "
-        "within this drop of the unpruned model's (each candidate trained as retrain says).", None)
+        "Instead of keep_ratio: the smallest of search_ratios certified within this drop of the unpruned model "
+        "(Learn-then-Test) where `calibration` says (each candidate trained as retrain says).", None)
     search_ratios: tuple[float, ...] = param("Candidate keep ratios for max_drop.", (0.2, 0.3, 0.4, 0.5, 0.7))
-    calibration_examples: int = param("Held-out training sentences scoring the max_drop candidates.", 1000)
+    calibration: str = param(
+        "Where max_drop's ratio is chosen: auto (the task's calibration file; else dev where figures are on test; "
+        "else dev cross-fitted on two halves, each half pruned with the ratio chosen on the other; with retrain, "
+        "which trains one model per ratio, held-out training data), crossfit, validation, file or heldout_train.",
+        "auto")
+    calibration_examples: int = param("With calibration heldout_train: how many held-out training sentences.", 1000)
     delta: float = param("With max_drop: the allowed probability that the chosen ratio loses more than max_drop "
                          "(Learn-then-Test over the calibration split).", 0.1)
 
@@ -73,6 +79,11 @@ class TokenPruneConfig:
             raise ValueError(f"search_ratios must be a non-empty list of ratios in (0, 1], got {ratios!r}")
         if self.retrain_epochs <= 0:
             raise ValueError(f"retrain_epochs must be > 0, got {self.retrain_epochs}")
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}")
+        if self.calibration == "crossfit" and self.retrain:
+            raise ValueError("calibration crossfit cannot apply with retrain (one re-trained model per ratio); "
+                             "use heldout_train, validation or file")
         if self.calibration_examples < 1:
             raise ValueError(f"calibration_examples must be >= 1, got {self.calibration_examples}")
         layers = self.after_layers
@@ -95,8 +106,11 @@ def attention_received(probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (probs * mask[:, None, :, None].to(probs.dtype)).sum(dim=(1, 2))
 
 
-def keep_counts(mask: torch.Tensor, ratio: float) -> torch.Tensor:
-    """(batch,) tokens to keep per example: ``ceil(ratio * real tokens)``, at least 1 ([CLS])."""
+def keep_counts(mask: torch.Tensor, ratio: float | torch.Tensor) -> torch.Tensor:
+    """(batch,) tokens to keep per example: ``ceil(ratio * real tokens)``, at least 1 ([CLS]); ``ratio`` may
+    be one per example."""
+    if isinstance(ratio, torch.Tensor):
+        ratio = ratio.to(device=mask.device, dtype=torch.float64)
     return torch.ceil(mask.sum(dim=1).to(torch.float64) * ratio).long().clamp(min=1)
 
 
@@ -137,13 +151,15 @@ class TokenPrunedBert(nn.Module):
     is_layerwise: ClassVar[bool] = True
     realised_family: ClassVar[str] = "token_prune"
 
-    def __init__(self, backbone: LayerwiseEncoder, keep_ratio: float, after_layers: Sequence[int]) -> None:
+    def __init__(self, backbone: LayerwiseEncoder, keep_ratio: float, after_layers: Sequence[int],
+                 routing: Routing | None = None) -> None:
         super().__init__()
         self.backbone = backbone
         self.config = backbone.config
         self.keep_ratio = keep_ratio
         self.after_layers = tuple(after_layers)
         self.step_ratio = keep_ratio ** (1.0 / len(self.after_layers))
+        self.routing = routing  # cross-fitted: each input's ratio was chosen on the other half
         self.reset_realised()
 
     @property
@@ -159,7 +175,10 @@ class TokenPrunedBert(nn.Module):
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
               token_type_ids: torch.Tensor | None = None) -> EncoderState:
-        return self.backbone.embed(input_ids, attention_mask, token_type_ids)
+        state = self.backbone.embed(input_ids, attention_mask, token_type_ids)
+        if self.routing is not None:
+            state.keep = self.routing.values(input_ids, attention_mask) ** (1.0 / len(self.after_layers))
+        return state
 
     def layer(self, index: int, state: EncoderState) -> EncoderState:
         self._token_layers += int(state.real_tokens.sum())
@@ -167,14 +186,15 @@ class TokenPrunedBert(nn.Module):
         if index + 1 not in self.after_layers:
             return self.backbone.layer(index, state)
         hidden, probs = self.backbone.layer_with_attention(index, state)
-        counts = keep_counts(state.mask, self.step_ratio)
+        counts = keep_counts(state.mask, self.step_ratio if state.keep is None else state.keep)
         if index + 1 == self.after_layers[-1]:
             self._kept_sum += float((counts / state.input_tokens.clamp(min=1)).sum())
             self._kept_examples += int(counts.shape[0])
         if int(counts.max()) == state.mask.shape[1]:
-            return EncoderState(hidden, state.mask, state.input_tokens, state.positions)  # nothing to remove
+            # nothing to remove
+            return EncoderState(hidden, state.mask, state.input_tokens, state.positions, state.keep)
         hidden, mask, kept = select_tokens(hidden, state.mask, attention_received(probs, state.mask), counts)
-        return EncoderState(hidden, mask, state.input_tokens, state.positions.gather(1, kept))
+        return EncoderState(hidden, mask, state.input_tokens, state.positions.gather(1, kept), state.keep)
 
     def head(self, state: EncoderState) -> torch.Tensor:
         return self.backbone.head(state)
@@ -255,43 +275,66 @@ class TokenPrune:
     @staticmethod
     def _search(backbone: LayerwiseEncoder, cfg: TokenPruneConfig,
                 ctx: ReductionContext) -> tuple[TokenPrunedBert, dict]:
-        """The most aggressive candidate ratio certified within ``max_drop`` by Learn-then-Test on held-out training
-        sentences: ratios from the most conservative down, each tested by the exact binomial test of "the rate of
-        sentences the unpruned model gets right and the pruned one wrong exceeds max_drop", stopping at the first
-        not rejected (:mod:`joulebench.reductions.risk_control`)."""
+        """The most aggressive candidate ratio certified within ``max_drop`` by Learn-then-Test where
+        ``cfg.calibration`` says (:mod:`joulebench.reductions.calibration`): ratios from the most conservative
+        down, each tested by the exact binomial test of "the rate of sentences the unpruned model gets right and
+        the pruned one wrong exceeds max_drop", stopping at the first not rejected; cross-fitted, once per half."""
+        from joulebench.models.batching import encode
         from joulebench.reductions.risk_control import p_value, upper_bound
 
-        if ctx.calibration_examples is None:
-            raise UserError("token_prune max_drop needs a calibration split (run it through the Runner)")
         if cfg.max_drop is None:
             raise ValueError("the keep-ratio search runs only with max_drop")
-        from joulebench.models.batching import encode
-
-        encoded = encode(ctx.tokenizer, ctx.calibration_examples(cfg.calibration_examples), ctx.max_seq_len)
+        max_drop = cfg.max_drop
+        found = resolve(cfg.calibration, ctx, cfg.calibration_examples, can_crossfit=not cfg.retrain)
+        check_size(found, max_drop, cfg.delta)
+        encoded = encode(ctx.tokenizer, found.examples, ctx.max_seq_len)
         reference_right = held_out_right(backbone, encoded, ctx)
-        reference = float(reference_right.mean())
-        tried = []
-        chosen, bound = None, None
-        for ratio in sorted(set(cfg.search_ratios), reverse=True):  # conservative first: fixed-sequence testing
-            candidate = TokenPrunedBert(copy.deepcopy(backbone), ratio, cfg.after_layers)
-            if cfg.retrain:
-                _retrain(candidate, cfg, ctx, what=f"token_prune retrain keep_ratio={ratio}")
-            right = held_out_right(candidate, encoded, ctx)
-            harms = int((reference_right & ~right).sum())
-            p = p_value(harms, len(encoded), cfg.max_drop)
-            tried.append({"keep_ratio": ratio, "accuracy": round(float(right.mean()), 5),
-                          "accuracy_drop": round(reference - float(right.mean()), 5), "p_value": round(p, 5)})
-            if p > cfg.delta:
-                break
-            chosen, bound = candidate, upper_bound(harms, len(encoded), cfg.delta)
-        found = chosen is not None
-        if chosen is None:  # no candidate within budget: keep every token (and say so)
-            chosen = TokenPrunedBert(backbone, 1.0, cfg.after_layers)
+        candidates: dict[float, TokenPrunedBert] = {}
+        rights: dict[float, np.ndarray] = {}
+
+        def right_of(ratio: float) -> np.ndarray:  # built (and re-trained) only when the walk reaches it
+            if ratio not in rights:
+                candidate = TokenPrunedBert(copy.deepcopy(backbone) if cfg.retrain else backbone, ratio,
+                                            cfg.after_layers)
+                if cfg.retrain:
+                    _retrain(candidate, cfg, ctx, what=f"token_prune retrain keep_ratio={ratio}")
+                candidates[ratio], rights[ratio] = candidate, held_out_right(candidate, encoded, ctx)
+            return rights[ratio]
+
+        def choose(positions: np.ndarray, delta: float) -> dict:
+            n, reference = len(positions), reference_right[positions]
+            tried, value, bound = [], 1.0, None
+            for ratio in sorted(set(cfg.search_ratios), reverse=True):  # conservative first: fixed-sequence
+                right = right_of(ratio)
+                harms = int((reference & ~right[positions]).sum())
+                p = p_value(harms, n, max_drop)
+                tried.append({"keep_ratio": ratio, "accuracy": round(float(right[positions].mean()), 5),
+                              "accuracy_drop": round(float(reference.mean() - right[positions].mean()), 5),
+                              "p_value": round(p, 5)})
+                if p > delta:
+                    break
+                value, bound = ratio, upper_bound(harms, n, delta)
+            return {"value": value, "examples": n, "unpruned_accuracy": round(float(reference.mean()), 5),
+                    "tried": tried, "within_budget": bound is not None,
+                    "harm_bound": None if bound is None else round(bound, 5)}
+
+        halves = None
+        if found.how == "crossfit":
+            routing, halves = crossfit(choose, [fingerprint(e.input_ids) for e in encoded], ctx.seed, cfg.delta,
+                                       conservative=max)  # a larger ratio keeps more tokens
+            chosen = TokenPrunedBert(backbone, routing.default, cfg.after_layers, routing)
+            summary: dict = {}
+        else:
+            summary = choose(np.arange(len(encoded)), cfg.delta)
+            ratio = summary.pop("value")
+            chosen = candidates[ratio] if ratio in candidates else TokenPrunedBert(backbone, 1.0, cfg.after_layers)
         chosen.reset_realised()
-        return chosen, {"max_drop": cfg.max_drop, "split": "held-out training examples (not in the training subset)",
-                        "examples": len(encoded), "unpruned_accuracy": round(reference, 5), "tried": tried,
-                        "within_budget": found, "method": "learn-then-test (fixed sequence, binomial)",
-                        "delta": cfg.delta, "harm_bound": None if bound is None else round(bound, 5)}
+        return chosen, {"max_drop": max_drop, "calibration": found.how, "split": found.where,
+                        "examples": len(encoded), "reported_split": found.reported_split,
+                        "carries_over": found.carries_over, "exchangeability": found.check, **summary,
+                        "crossfit": halves, "method": "learn-then-test (fixed sequence, binomial)", "delta": cfg.delta,
+                        "guarantee": f"P(accuracy drop > {max_drop}) <= {cfg.delta} over the calibration draw"
+                        + ("" if found.carries_over else "; it does not carry over to the reported split")}
 
 
 def _pruned_loss(model: nn.Module, batch: dict) -> torch.Tensor:

@@ -141,6 +141,7 @@ def _points_table(section: Section) -> str:
 def _budget_list(section: Section) -> str:
     """Bullet list of the cheapest configuration within each tolerance of each baseline."""
     items = [budget_text(pick) for pick in section.budget_picks]
+    items += [f"Not considered: {label}: {why}." for label, why in section.excluded.items()]
     if not items:
         return ""
     return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"

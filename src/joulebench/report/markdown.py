@@ -82,7 +82,9 @@ def _configurations(section: Section, carbon: GridIntensity | None = None) -> li
         energy = metric_text(p, "energy_j_per_example", with_ci=True)
         if p.energy_method and energy != DASH:
             energy += f" ({p.energy_method})"
-        label = p.label + (" ★" if any(p is b for b in section.baselines) else "")
+        label = p.label + (" ★" if any(p is b for b in section.baselines) else "") + \
+            (" ⚠ " + ("promise broken" if "promise broke" in section.excluded[p.label] else "saved nothing")
+             if p.label in section.excluded else "")
         rows.append([label, point_engine(p), str(p.n), metric_text(p, metric, with_ci=True),
                      *([metric_text(p, "exact_match", with_ci=True)] if qa else []),
                      *(metric_text(p, m, with_ci=True) for m in others), energy,
@@ -152,6 +154,8 @@ def _budgets(section: Section) -> list[str]:
     if floors:
         notes.append(f"- Tie rule: configurations whose energy ratios differ by less than the A/A noise floor "
                      f"(±{100 * max(floors):.1f}%) are tied; the tie goes to the better {name}.")
+    for label, why in section.excluded.items():
+        notes.append(f"- Not considered: {label}: {why}.")
     for pick in section.budget_picks:
         if pick.tied and pick.pick is not None:
             notes.append(f"- {100 * pick.tolerance_abs:g} pt, {pick.rule}: {pick.pick.label} is tied on energy with "

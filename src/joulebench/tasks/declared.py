@@ -46,7 +46,8 @@ DEFAULT_METRICS = {"classification": ("accuracy",), "pair_classification": ("acc
                    "regression": ("pearson", "spearman"), "extractive_qa": ("qa_f1", "exact_match")}
 
 #: Split names a declaration's ``data`` may use, and the runner's split each one serves.
-DATA_SPLITS = {"train": "train", "dev": "validation", "validation": "validation", "test": "test"}
+DATA_SPLITS = {"train": "train", "dev": "validation", "validation": "validation", "test": "test",
+               "calibration": "calibration"}
 
 #: SQuAD-style column names of an extractive QA task (overridable by the same keys).
 QA_COLUMNS = {"id": "id", "question": "question", "context": "context", "answers": "answers"}
@@ -190,7 +191,7 @@ def _data_source(data: Mapping, base_dir: Path, where: str) -> tuple[tuple, tupl
                         f"got {files!r}")
     unknown = sorted(set(files) - set(DATA_SPLITS))
     if unknown:
-        raise UserError(f"{where}.data: unknown split {unknown[0]!r}; expected train, dev, test")
+        raise UserError(f"{where}.data: unknown split {unknown[0]!r}; expected train, dev, test, calibration")
     if "dev" in files and "validation" in files:
         raise UserError(f"{where}.data: give dev or validation, not both")
     out = []
@@ -371,8 +372,9 @@ class DeclaredTask:
         """See :meth:`joulebench.tasks.base.Task.load` (``data_dir`` is not used: the files are declared)."""
         from joulebench.tasks.subset import deterministic_subset
 
-        if split not in ("train", "validation", "test"):
-            raise UserError(f"task {self.name!r} has no split {split!r}; expected train, validation or test")
+        if split not in ("train", "validation", "test", "calibration"):
+            raise UserError(f"task {self.name!r} has no split {split!r}; expected train, validation, test or "
+                            "calibration")
         examples = self.rows(split).examples
         if not examples:
             raise UserError(f"task {self.name!r}: the {split} split is empty")
@@ -426,8 +428,8 @@ class DeclaredTask:
         d = self.declaration
         splits = ["train", "validation", "test"]
         loaded = {}
-        for split in splits:
-            if split == "test" and not self.has_split("test"):
+        for split in [*splits, "calibration"]:
+            if split in ("test", "calibration") and not self.has_split(split):
                 continue
             rows = self.rows(split)
             if not rows.examples:
@@ -451,6 +453,15 @@ class DeclaredTask:
                 if shared:
                     warnings.append(f"task {self.name!r}: {shared} of {len(loaded[split].examples)} {split} inputs "
                                     f"also occur in train (leakage: scores on them overstate generalisation)")
+        if "calibration" in loaded:
+            reported = "test" if "test" in loaded else "validation"
+            inputs = {key(e) for e in loaded[reported].examples}
+            shared = sum(1 for e in loaded["calibration"].examples if key(e) in inputs)
+            if shared:
+                calibration = loaded["calibration"]
+                raise UserError(f"{calibration.table.path}: {shared} of {len(calibration.examples)} calibration inputs"
+                                f" also occur in the {reported} split the figures are reported on; "
+                                "a promise chosen on them would be checked on itself: remove them")
         return warnings
 
 

@@ -134,3 +134,18 @@ def test_onnx_takes_the_tokenizers_outputs_and_returns_logits(store, family, tmp
     seen = _without_joulebench(ONNX, tmp_path / "onnx", store["root"] / "dev.jsonl")
     assert sorted(seen["inputs"]) == seen["tokenizer"] and seen["outputs"] == ["logits"]
     assert "".join(map(str, seen["labels"])) == record["quality"]["predictions"]
+
+
+@pytest.mark.parametrize("pooling, fmt, answer", [("cls", "hf", "[o['label'] for o in classify(texts)]"),
+                                                  ("mean", "hf", "labels"), ("cls", "onnx", "labels")])
+def test_the_cards_example_runs_as_written(store, tmp_path, pooling, fmt, answer):
+    record = store["records"]["bert", pooling]
+    export_record(record, tmp_path / "x", fmt, store["data"], store["root"] / "cache")
+    card = (tmp_path / "x" / "MODEL_CARD.md").read_text()
+    example = card.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(example.splitlines()) <= 10
+    texts = [json.loads(line)["sentence"] for line in (store["root"] / "dev.jsonl").read_text().splitlines()]
+    script = (f"import json\nFOLDER = {str(tmp_path / 'x')!r}\ntexts = {texts!r}\n{example}\n"
+              f"print(json.dumps([str(x) for x in {answer}]))\n")
+    seen = _without_joulebench(script, tmp_path / "x", store["root"] / "dev.jsonl")
+    assert seen == _names(record)

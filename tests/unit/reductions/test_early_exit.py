@@ -206,12 +206,46 @@ def test_learn_then_test_keeps_the_promise_over_resampled_calibration_splits():
 def test_max_drop_calibrates_on_held_out_training_examples(model, ctx):
     seen = []
     ctx.calibration_examples = lambda n: seen.append(n) or ctx.train_examples()[:n]
-    wrapped, details = exit_model(model, ctx, None, max_drop=0.02, calibration_examples=16)
+    wrapped, details = exit_model(model, ctx, None, max_drop=0.3, calibration_examples=16)
     assert seen == [16]
     assert details["threshold_source"] == "calibrated" and details["threshold"] == wrapped.threshold
-    assert details["calibration"]["examples"] == 16 and details["calibration"]["accuracy_drop"] <= 0.02
+    assert details["calibration"]["examples"] == 16 and details["calibration"]["accuracy_drop"] <= 0.3
+    assert details["calibration"]["calibration"] == "heldout_train"  # no evaluation split given: held-out training
+
+
+def test_a_calibration_set_too_small_for_delta_is_one_line(model, ctx):
+    ctx.calibration_examples = lambda n: ctx.train_examples()[:n]
+    with pytest.raises(UserError, match="16 examples; max_drop 0.02 with delta 0.1 needs at least 114"):
+        exit_model(model, ctx, None, max_drop=0.02, calibration_examples=16)
 
 
 def test_threshold_and_max_drop_are_exclusive(model, ctx):
     with pytest.raises(UserError, match="exactly one of threshold"):
         exit_model(model, ctx, 0.5, max_drop=0.01)
+
+
+def test_on_glue_the_threshold_is_cross_fitted_and_its_promise_checked(fixture_data_dir, cache_dir):
+    from joulebench.configuration import parse_config
+    from joulebench.models.checkpoints import CheckpointCache
+    from joulebench.runner import Runner, RunOptions, paired_baseline
+    from joulebench.tasks import get_task
+
+    (config,) = parse_config({"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 32,
+                              "train": {"batch_size": 16, "max_train_examples": 20},
+                              "measure": {"batch_size": 16, "repeats": 2, "warmup_calls": 1},
+                              "reductions": [{"name": "early_exit", "max_drop": 0.2, "exit_epochs": 0.5}]})
+    models = []
+    runner = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir)))
+    record = runner.run(config, baseline=paired_baseline(config), on_model=lambda m: models.append(m.model))
+    details = record["reductions"][0]["details"]
+    calibration, promise = details["calibration"], details["promise"]
+    dev = get_task("sst2").load("validation", fixture_data_dir)
+    assert calibration["calibration"] == "crossfit" and sum(calibration["crossfit"]["halves"]) == len(dev)
+    first = calibration["crossfit"]["chosen_on_first_half"]["value"]
+    second = calibration["crossfit"]["chosen_on_second_half"]["value"]
+    assert set(models[0].routing.by_input.values()) <= {first, second} and models[0].routing.default == min(first,
+                                                                                                            second)
+    assert promise["split"] == "validation" and promise["n"] == len(dev) and promise["broken"] in (True, False)
+    dense = runner.run(paired_baseline(config))["quality"]["accuracy"]
+    assert promise["realised_drop"] == pytest.approx(dense - record["quality"]["accuracy"], abs=1e-5)
+    assert promise["energy_ratio"] is not None and promise["saved_nothing"] == (promise["energy_ratio"] >= 1)

@@ -158,19 +158,37 @@ def test_max_drop_searches_ratios_on_held_out_training_data(fixture_data_dir, ca
     runner = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir)))
     # a budget of 0.99 is certified for every ratio: the walk goes from the conservative 0.6 to the aggressive 0.3
     loose = runner.run(_runner_config({"name": "token_prune", "max_drop": 0.99, "after_layers": [1],
-                                       "search_ratios": [0.6, 0.3], "calibration_examples": 8},
-                                      max_train_examples=20))
+                                       "search_ratios": [0.6, 0.3], "calibration_examples": 8,
+                                       "calibration": "heldout_train"}, max_train_examples=20))
     details = loose["reductions"][0]["details"]
     assert details["keep_ratio"] == 0.3 and details["keep_ratio_source"] == "searched"
     search = details["search"]
     assert [t["keep_ratio"] for t in search["tried"]] == [0.6, 0.3] and search["within_budget"] is True
     assert search["examples"] == 8 and "held-out" in search["split"] and search["delta"] == 0.1
     assert all(t["p_value"] <= 0.1 for t in search["tried"]) and 0 <= search["harm_bound"] <= 1
-    # a zero budget cannot be certified from a sample: the walk stops at the first ratio, no token is pruned
-    strict = runner.run(_runner_config({"name": "token_prune", "max_drop": 0.0, "after_layers": [1],
-                                        "search_ratios": [0.6, 0.3], "calibration_examples": 8, "retrain": True},
-                                       max_train_examples=20))
-    search = strict["reductions"][0]["details"]["search"]
-    assert not search["within_budget"] and strict["reductions"][0]["details"]["keep_ratio"] == 1.0
-    assert [t["keep_ratio"] for t in search["tried"]] == [0.6]  # stopped: 0.3 is never trained
-    assert [t["what"] for t in strict["train"]["retraining"]] == ["token_prune retrain keep_ratio=0.6"]
+    assert search["calibration"] == "heldout_train" and search["exchangeability"]["rule"]
+    # a zero budget can never be certified: refused in one line
+    with pytest.raises(UserError, match="max_drop 0 can never be certified"):
+        runner.run(_runner_config({"name": "token_prune", "max_drop": 0.0, "after_layers": [1],
+                                   "search_ratios": [0.6, 0.3], "calibration_examples": 8}, max_train_examples=20))
+
+
+def test_on_glue_max_drop_is_cross_fitted_on_dev_halves(fixture_data_dir, cache_dir):
+    from joulebench.models.checkpoints import CheckpointCache
+    from joulebench.runner import Runner, RunOptions
+    from joulebench.tasks import get_task
+
+    runner = Runner(RunOptions(data_dir=fixture_data_dir, cache=CheckpointCache(cache_dir)))
+    models = []
+    record = runner.run(_runner_config({"name": "token_prune", "max_drop": 0.2, "after_layers": [1],
+                                        "search_ratios": [0.6, 0.3]}, max_train_examples=20),
+                        on_model=lambda measured: models.append(measured.model))
+    search = record["reductions"][0]["details"]["search"]
+    dev = get_task("sst2").load("validation", fixture_data_dir)
+    assert search["calibration"] == "crossfit" and search["reported_split"] == "validation"
+    assert sum(search["crossfit"]["halves"]) == search["examples"] == len(dev)
+    assert search["crossfit"]["delta_per_half"] == 0.05
+    first, second = search["crossfit"]["chosen_on_first_half"], search["crossfit"]["chosen_on_second_half"]
+    routing = models[0].routing
+    assert sorted(set(routing.by_input.values())) == sorted({first["value"], second["value"]})
+    assert 0 < len(routing.by_input) <= len(dev)  # one entry per distinct input: identical inputs share a half

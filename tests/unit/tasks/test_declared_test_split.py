@@ -73,3 +73,26 @@ def test_budget_picks_are_chosen_on_dev_and_reported_on_test(factory, tmp_path):
     markdown = build_report(path, tmp_path / "report")["report.md"].read_text()
     assert "Quality figures are on the `test` split; budget picks were chosen on `validation`" in markdown
     assert "Δ accuracy on test (paired 95% CI)" in markdown
+
+
+def test_a_calibration_file_is_used_and_checked_against_the_reported_split(task, tmp_path):
+    from joulebench.errors import UserError
+    from joulebench.tasks.declared import declared_task, parse_declaration
+
+    rows = [[" ".join(WORDS[(i * 3 + k) % 8] for k in range(3 + i % 3)), ["neg", "pos"][i % 2]] for i in range(300)]
+    _csv(tmp_path / "calibration.csv", rows)
+    declared = {**task, "data": {**task["data"], "calibration": str(tmp_path / "calibration.csv")}}
+    (config,) = parse_config({"task": declared, "model": "tiny-random-bert", "max_seq_len": 16,
+                              "train": {"batch_size": 16}, "measure": {"repeats": 1, "warmup_calls": 0},
+                              "reductions": [{"name": "early_exit", "max_drop": 0.2, "exit_epochs": 0.5}]})
+    record = Runner(RunOptions(cache=CheckpointCache(tmp_path / "cache"))).run(config)
+    calibration = record["reductions"][0]["details"]["calibration"]
+    assert calibration["calibration"] == "file" and "calibration.csv" in calibration["split"]
+    assert calibration["reported_split"] == "test" and calibration["exchangeability"]["rule"]
+    assert record["reductions"][0]["details"]["promise"]["split"] == "test"
+    # a calibration file sharing inputs with the reported split is refused at validate, in one line
+    test_rows = (tmp_path / "test.csv").read_text().splitlines()[1:3]
+    (tmp_path / "calibration.csv").write_text("text,label\n" + "\n".join(test_rows) + "\n")
+    spec = parse_declaration(declared, tmp_path, "task")
+    with pytest.raises(UserError, match=r"calibration.csv: 2 of 2 calibration inputs also occur in the test split"):
+        declared_task(spec).check()

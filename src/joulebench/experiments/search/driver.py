@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from joulebench import promises
 from joulebench.analysis.aggregate import Point, aggregate
 from joulebench.config.schema import RunConfig, config_hash
 from joulebench.errors import UserError
@@ -308,6 +309,8 @@ def _trial(params: dict[str, Any], chash: str, point: Point, baseline: Point, ob
     for constraint in constraints:
         v = constraint.violation(point, baseline)
         violations.append(1e9 if v is None else v)  # not measured: infeasible
+    # a calibrated promise that broke, or a reduction that saved nothing, is dominated: never the answer
+    violations.append(1.0 if promises.problem(point.records) is not None else 0.0)
     return Trial(params, chash, point.name or point.label, estimates, tuple(violations), source)
 
 
