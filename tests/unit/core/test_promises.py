@@ -67,4 +67,5 @@ def test_budgets_never_pick_a_broken_promise_or_a_reduction_that_saved_nothing(f
     factory.write_jsonl(path, records)
     markdown = build_report(path, tmp_path / "report")["report.md"].read_text()
     assert "⚠ promise broken" in markdown and "⚠ saved nothing" in markdown
-    assert "Not considered: minilm-l6 full + early_exit" in markdown and "its promise broke on 1 of 1 record(s): drop 3.40 pt" in markdown
+    assert "Not considered: minilm-l6 full + early_exit" in markdown
+    assert "its promise broke on 1 of 1 record(s): drop 3.40 pt" in markdown

@@ -24,10 +24,11 @@ from joulebench.experiments.search.objectives import (
     parse_goal,
     parse_objective,
 )
-from joulebench.experiments.search.space import Param, SearchSpace, Slot, load_search, parse_search
+from joulebench.experiments.search.parsing import is_search, load_search, parse_search
+from joulebench.experiments.search.space import Param, SearchSpace, Slot
 
 __all__ = [
     "Constraint", "Estimate", "Goal", "Objective", "Param", "SearchOutcome", "SearchSpace", "Slot", "Trial",
-    "hypervolume", "load_search", "make_sampler", "minimised", "parse_constraint", "parse_goal",
+    "hypervolume", "is_search", "load_search", "make_sampler", "minimised", "parse_constraint", "parse_goal",
     "parse_objective", "parse_search", "pareto_trials", "run_search", "stored_trials",
 ]

@@ -1,0 +1,42 @@
+"""``joulebench ls``: the registries (tasks, declared tasks, models, regimes, reductions, meters) and the
+family x reduction support matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from joulebench.errors import UserError
+
+
+def list_plugins(
+    tasks_dir: Annotated[list[Path] | None, typer.Option(
+        "--tasks-dir", help="Folders of declared tasks to list (default: ./tasks and ./configs/tasks).")] = None,
+) -> None:
+    """List registered tasks, declared tasks, model aliases, regimes, reductions and energy meters."""
+    from joulebench.configuration import declared_tasks
+    from joulebench.plugins import all_registries
+
+    for registry in all_registries():
+        print(f"{registry.plural}:")
+        for name in registry.names():
+            print(f"  {name:<18} {registry.describe(name)}")
+        if registry.plural == "tasks":
+            for folder in tasks_dir or [Path("tasks"), Path("configs/tasks")]:
+                for path, spec in declared_tasks(folder) if folder.is_dir() else []:
+                    if isinstance(spec, UserError):
+                        print(f"  {path.stem:<18} declared in {path}: refused ({spec})")
+                    else:
+                        print(f"  {spec.name:<18} declared in {path}: {spec.kind}, metrics {', '.join(spec.metrics)}")
+    from joulebench.models.families import support_matrix
+    from joulebench.reductions import REDUCTIONS
+
+    names = REDUCTIONS.names()
+    print("support matrix (model family x reduction, from the family adapters; every regime and pooling):")
+    print("  " + " | ".join(["family"] + names))
+    for family, cells in support_matrix(names):
+        print("  " + " | ".join([family] + [cells[r] for r in names]))
+    qa = [r for r in names if "qa" not in getattr(REDUCTIONS.get(r), "task_kinds", ("classification",))]
+    print(f"  extractive QA refuses at validate: {', '.join(qa)} (each says why)")

@@ -1,0 +1,93 @@
+"""Model families: where each encoder family keeps its parts, and how a layer is called.
+
+Every reduction that reaches inside a model (layer drop, early exit, token pruning, structured
+pruning, distillation, MLM tickets) asks the family adapter of the model's ``model_type`` instead
+of assuming BERT's attribute layout. An adapter says:
+
+* where the encoder (``base``), its embeddings and its layer list are, and which config keys
+  count the layers;
+* how the embeddings are computed and whether the model takes ``token_type_ids``;
+* how one layer is called on (hidden states, mask of real tokens, token positions), optionally
+  returning its attention probabilities (token pruning ranks tokens by them);
+* what the classification head does with the pooled vector (BERT's pooler + classifier,
+  RoBERTa's and ELECTRA's dense head over token 0, DistilBERT's pre-classifier, DeBERTa's
+  ContextPooler, ModernBERT's final norm and prediction head);
+* the attention and feed-forward parts structured pruning slices (separate or fused Q/K/V, the
+  output projections, gated FFNs).
+
+Adding a family is one module here (a subclass of ``base.EncoderFamily``) and one line in
+``FAMILIES``. Token positions travel with the hidden states
+so that families whose positions enter inside every layer (DeBERTa's relative positions,
+ModernBERT's rotary embeddings and sliding window) stay correct after tokens were removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from joulebench.errors import UserError
+from joulebench.models.families.base import EncoderFamily, additive_mask, eager_attention
+from joulebench.models.families.deberta import DebertaV2Family
+from joulebench.models.families.distilbert import DistilBertFamily
+from joulebench.models.families.modernbert import ModernBertFamily
+from joulebench.models.families.parts import (
+    AttentionParts,
+    ConstantAttention,
+    FeedForwardParts,
+    HeadlessAttention,
+    SkippedIntermediate,
+    UnitlessOutput,
+)
+from joulebench.models.families.roberta import ElectraFamily, RobertaFamily, XlmRobertaFamily
+from joulebench.registry import Registry
+
+#: A transformers module tree navigated by attribute (torch types such attributes as ``Tensor | Module``).
+HFModule = Any
+
+__all__ = ["DECODER_TYPES", "FAMILIES", "AttentionParts", "ConstantAttention", "DebertaV2Family", "DistilBertFamily",
+           "ElectraFamily", "EncoderFamily", "FeedForwardParts", "HeadlessAttention", "ModernBertFamily",
+           "RobertaFamily", "SkippedIntermediate", "UnitlessOutput", "XlmRobertaFamily", "additive_mask",
+           "eager_attention", "family_for_type", "family_of", "support_matrix"]
+
+#: model_type -> its adapter. Adding a family is one subclass and one line here.
+FAMILIES: Registry[EncoderFamily] = Registry("model family", plural="model families")
+for _family in (EncoderFamily(), RobertaFamily(), XlmRobertaFamily(), ElectraFamily(), DistilBertFamily(),
+                DebertaV2Family(), ModernBertFamily()):
+    FAMILIES.register(_family.model_type, help=_family.head_description)(_family)
+
+#: model types that are decoders (causal LMs), refused with a pointed message.
+DECODER_TYPES = ("gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "phi",
+                 "phi3", "gemma", "gemma2", "gemma3", "opt", "bloom", "falcon", "mpt", "olmo", "smollm3")
+
+
+def family_for_type(model_type: str | None, where: str = "model") -> EncoderFamily:
+    """The adapter of ``model_type``.
+
+    Raises:
+        UserError: a decoder-only model or a model type no adapter covers, in one line.
+    """
+    if model_type in FAMILIES:
+        return FAMILIES.get(str(model_type))
+    supported = ", ".join(FAMILIES.names())
+    if model_type in DECODER_TYPES:
+        raise UserError(f"{where}: model_type {model_type!r} is a decoder-only language model; joulebench "
+                        f"measures encoders ({supported})")
+    raise UserError(f"{where}: unsupported model_type {model_type!r}; supported encoder families: {supported}")
+
+
+def family_of(model: HFModule) -> EncoderFamily:
+    """The adapter of a loaded model (read through wrappers such as early exit or token pruning)."""
+    config = getattr(model, "config", None)
+    return family_for_type(getattr(config, "model_type", None), f"model {type(model).__name__}")
+
+
+def support_matrix(reductions: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """Family x reduction: ``"yes"`` or the family's reason for refusing, from the adapters themselves.
+
+    Refusals by task kind (extractive QA) are the reductions' own and are listed separately by ``ls``.
+    """
+    rows = []
+    for name in FAMILIES.names():
+        family = FAMILIES.get(name)
+        rows.append((name, {r: family.refusals.get(r, "yes") for r in reductions}))
+    return rows
