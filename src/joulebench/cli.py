@@ -15,6 +15,7 @@ from joulebench.commands import listing, prune, ticket, validation
 from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force
 from joulebench.display import ProgressBars, console
 from joulebench.errors import UserError
+from joulebench.results.store import results_path
 
 _typer_click_exceptions: types.ModuleType
 try:  # typer >= 0.26 vendors its own click; its exceptions are not click's
@@ -190,7 +191,7 @@ def report(
             carbon = parse_intensity(grid_intensity)
         except ValueError as exc:
             raise UserError(f"--grid-intensity: {exc}") from None
-    results = results_dir if results_dir.is_file() else results_dir / "results.jsonl"
+    results = results_path(results_dir)
     written = build_report(results, out, carbon, metric)
     for name, path in written.items():
         print(f"{name}: {path}")
@@ -216,7 +217,7 @@ def export(
     from joulebench.tasks import resolve_data_dir
 
     record = select_record(results, pick, config_hash)
-    path = results / "results.jsonl" if results.is_dir() else results
+    path = results_path(results)
     wanted = ((record.get("cost") or {}).get("vs_baseline") or {}).get("baseline_config_hash")
     baseline = next((r for r in load_records(path) if wanted and r.get("config_hash") == wanted), None)
     done = export_record(record, out, fmt, resolve_data_dir(data_dir), checkpoints_dir(cache_dir), force, baseline)

@@ -124,7 +124,7 @@ def load_hf(folder: Path, pooling: str) -> nn.Module:
     from joulebench.export.sentence_folder import load_sentence_folder
     from joulebench.models.loading import classifier_class
 
-    if (folder / "head.json").is_file():
+    if (folder / "head.safetensors").is_file():  # a sentence folder (folders exported before it: the whole model)
         return load_sentence_folder(folder)
     config = AutoConfig.from_pretrained(folder)
     return classifier_class(config, pooling).from_pretrained(folder, use_safetensors=True).eval()

@@ -23,10 +23,9 @@ def select_record(results: str | Path, pick: str | None = None, config_hash: str
         UserError: a missing results file, a hash not in it, a malformed pick, or a pick with no candidate.
     """
     from joulebench.analysis.load import load_records
+    from joulebench.results.store import results_path
 
-    path = Path(results)
-    if path.is_dir():
-        path = path / "results.jsonl"
+    path = results_path(results)
     if not path.is_file():
         raise UserError(f"{path}: results file not found; expected the results.jsonl of a run, sweep or search")
     records = load_records(path)

@@ -21,6 +21,16 @@ from joulebench.paths import writable_folder
 log = logging.getLogger("joulebench.results")
 
 
+#: The store's file name in an output folder: spelled here only.
+RESULTS_FILE = "results.jsonl"
+
+
+def results_path(where: str | Path) -> Path:
+    """The results file of an output folder, or ``where`` itself when it is a file (or named like one)."""
+    path = Path(where)
+    return path / RESULTS_FILE if path.is_dir() or (not path.exists() and path.suffix != ".jsonl") else path
+
+
 class ResultStore:
     """``DIR/results.jsonl`` with atomic appends and resume by ``config_hash``."""
 
@@ -31,7 +41,7 @@ class ResultStore:
     def in_dir(cls, out_dir: str | Path) -> ResultStore:
         """The store of an output directory (created if needed)."""
         out = writable_folder(out_dir, "--out")
-        return cls(out / "results.jsonl")
+        return cls(out / RESULTS_FILE)
 
     def records(self) -> list[dict]:
         """Every complete record, in order. A malformed complete line is a UserError."""

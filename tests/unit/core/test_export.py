@@ -20,7 +20,7 @@ from joulebench.results.store import ResultStore
 from joulebench.runner import Runner, RunOptions
 from joulebench.tasks import get_task
 
-BASE = {"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 32, "train": {"batch_size": 16},
+BASE = {"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 32, "train": {"batch_size": 16, "min_steps": 0},
         "measure": {"repeats": 1, "warmup_calls": 0, "batch_size": 16}}
 
 #: reduction kind -> (reductions, extra keys, formats that must hold it, formats that must refuse it)

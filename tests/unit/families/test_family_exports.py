@@ -83,7 +83,7 @@ def store(tmp_path_factory):
     for family in FAMILIES:
         for pooling in ("cls", "mean"):
             (config,) = parse_config({"task": "sst2", "model": f"tiny-random-{family}", "max_seq_len": 32,
-                                      "classifier_pooling": pooling, "train": {"batch_size": 16},
+                                      "classifier_pooling": pooling, "train": {"batch_size": 16, "min_steps": 0},
                                       "measure": MEASURE, "name": f"{family} {pooling}"})
             records[family, pooling] = runner.run(config, results)
     dev = [e.text_a for e in get_task("sst2").load("validation", data)]

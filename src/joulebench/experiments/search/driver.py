@@ -27,6 +27,7 @@ from joulebench.experiments.search.objectives import Constraint, Estimate, Goal,
 from joulebench.experiments.search.space import SearchSpace
 from joulebench.experiments.sweep.expand import expand_sweep
 from joulebench.experiments.sweep.progress import print_line
+from joulebench.results.store import RESULTS_FILE
 
 #: Proposals in a row that hit already-measured points before the space counts as exhausted.
 MAX_REPEATS = 25
@@ -142,7 +143,7 @@ def run_search(
     constraints: tuple[Constraint, ...] = space.constraints + (goal.constraints if goal else ())
     started = time.monotonic()
     outcome = SearchOutcome()
-    store_path = Path(out) / "results.jsonl"
+    store_path = Path(out) / RESULTS_FILE
     runner = run_configs or _sweep_runner(out, executor, data_dir, cache_dir, console)
     from joulebench.tasks import resolve_data_dir
 
@@ -240,7 +241,7 @@ def stored_trials(space: SearchSpace, out: str | Path, objectives: tuple[Objecti
     """
     objectives = space.objectives if objectives is None else objectives
     constraints = space.constraints if constraints is None else constraints
-    store_path = Path(out) / "results.jsonl"
+    store_path = Path(out) / RESULTS_FILE
     baseline_hash = config_hash(_baseline_config(space))
     records = _records(store_path)
     if baseline_hash not in {r.get("config_hash") for r in records}:
