@@ -61,6 +61,7 @@ def main() -> int:
     parser.add_argument("--tasks", nargs="+", default=["sst2", "mrpc"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--drops", nargs="+", type=float, default=[0.01, 0.02])
+    parser.add_argument("--reductions", nargs="+", default=list(REDUCTIONS), choices=list(REDUCTIONS))
     parser.add_argument("--train", type=int, default=2000, help="training examples per fine-tuning")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--cache-dir", type=Path, default=None, help="checkpoint cache (default: OUT/cache)")
@@ -68,14 +69,21 @@ def main() -> int:
     data = resolve_data_dir(args.data_dir)
     runner = Runner(RunOptions(data_dir=data, cache=CheckpointCache(args.cache_dir or args.out / "cache")))
     store = ResultStore.in_dir(args.out)
-    rows: dict[tuple, list[dict]] = {}
     plan = [(task, seed, item) for task in args.tasks for seed in args.seeds
-            for item in configs(task, seed, args.train, args.drops) if item[0] != "dense"]
+            for item in configs(task, seed, args.train, args.drops) if item[0] in args.reductions]
     plan.sort(key=lambda p: list(REDUCTIONS).index(p[2][0]))  # every early exit first, then token pruning
     for task, seed, (name, drop, rule, config) in plan:
         record = runner.run(config, store, baseline=paired_baseline(config)) or _stored(store, runner, config)
-        rows.setdefault((task, name, drop, rule), []).append(record)
         print(f"{task} seed {seed} {name} max_drop {drop} {rule}: {_line(record)}", flush=True)
+    rows: dict[tuple, list[dict]] = {}  # every record of the store, also those of earlier invocations
+    for record in store.records():
+        reductions = record.get("reductions") or []
+        if len(reductions) != 1 or reductions[0]["name"] not in REDUCTIONS:
+            continue
+        params = reductions[0]["params"]
+        rule = next((k for k, v in RULES.items() if v == params.get("calibration")), None)
+        if rule is not None:
+            rows.setdefault((record["task"], reductions[0]["name"], params.get("max_drop"), rule), []).append(record)
     print()
     print(f"machine: {cpu_model()}, {torch.get_num_threads()} threads; {datetime.datetime.now(datetime.UTC):%Y-%m-%d}")
     print(f"budget: minilm-l6 fine-tuned on {args.train} training examples per seed (1 epoch, >= 100 steps), "
@@ -83,13 +91,17 @@ def main() -> int:
     print("| task | reduction | max_drop | calibration | realised drop per seed, pt [95% CI] | broken | "
           "time vs dense (median over seeds) |")
     print("|---|---|---|---|---|---|---|")
-    for (task, name, drop, rule), records in rows.items():
+    for (task, name, drop, rule), records in sorted(rows.items(), key=lambda kv: (
+            list(REDUCTIONS).index(kv[0][1]), kv[0][0], kv[0][2], list(RULES).index(kv[0][3]))):
+        records.sort(key=lambda r: r["config"]["train"]["seed"])
         found = [promises.promise_of(r) or {} for r in records]
         drops = ", ".join(_drop(p) for p in found)
         broken = sum(bool(p.get("broken")) for p in found)
         times = [p["time_ratio"] for p in found if p.get("time_ratio") is not None]
         time = f"{statistics.median(times):.2f}x" if times else "n/a"
-        print(f"| {task} | {name} | {drop} | {rule} ({RULES[rule]}) | {drops} | {broken} of {len(found)} | {time} |")
+        seeds = ",".join(str(r["config"]["train"]["seed"]) for r in records)
+        print(f"| {task} | {name} | {drop} | {rule} ({RULES[rule]}) | seeds {seeds}: {drops} | "
+              f"{broken} of {len(found)} | {time} |")
     return 0
 
 
