@@ -42,7 +42,8 @@ REDUCTIONS = {
 RULES = {"before": "heldout_train", "after": "auto"}
 
 
-def configs(task: str, seed: int, train: int, drops: list[float]) -> list[tuple[str, float | None, str | None, object]]:
+def configs(task: str, seed: int, train: int, drops: list[float],
+            exit_pooling: str = "mean") -> list[tuple[str, float | None, str | None, object]]:
     base = {"task": task, "model": "minilm-l6", "max_seq_len": 64,
             "train": {"epochs": 1, "max_train_examples": train, "lr": 1.0e-4, "head_lr": 1.0e-4, "seed": seed},
             "measure": {"scenario": "offline", "batch_size": 64, "repeats": 3}}
@@ -51,6 +52,8 @@ def configs(task: str, seed: int, train: int, drops: list[float]) -> list[tuple[
         for drop in drops:
             for rule, calibration in RULES.items():
                 reduction = {**params, "max_drop": drop, "calibration": calibration, "calibration_examples": 1000}
+                if name == "early_exit":
+                    reduction["exit_pooling"] = exit_pooling
                 out.append((name, drop, rule, parse_config({**base, "reductions": [reduction]})[0]))
     return out
 
@@ -62,6 +65,8 @@ def main() -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--drops", nargs="+", type=float, default=[0.01, 0.02])
     parser.add_argument("--reductions", nargs="+", default=list(REDUCTIONS), choices=list(REDUCTIONS))
+    parser.add_argument("--exit-pooling", default="mean", choices=["mean", "cls"],
+                        help="what early exit's heads read: mean (the demo's) or cls (early_exit's default)")
     parser.add_argument("--train", type=int, default=2000, help="training examples per fine-tuning")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--cache-dir", type=Path, default=None, help="checkpoint cache (default: OUT/cache)")
@@ -70,7 +75,7 @@ def main() -> int:
     runner = Runner(RunOptions(data_dir=data, cache=CheckpointCache(args.cache_dir or args.out / "cache")))
     store = ResultStore.in_dir(args.out)
     plan = [(task, seed, item) for task in args.tasks for seed in args.seeds
-            for item in configs(task, seed, args.train, args.drops) if item[0] in args.reductions]
+            for item in configs(task, seed, args.train, args.drops, args.exit_pooling) if item[0] in args.reductions]
     plan.sort(key=lambda p: list(REDUCTIONS).index(p[2][0]))  # every early exit first, then token pruning
     for task, seed, (name, drop, rule, config) in plan:
         record = runner.run(config, store, baseline=paired_baseline(config)) or _stored(store, runner, config)
@@ -82,8 +87,10 @@ def main() -> int:
             continue
         params = reductions[0]["params"]
         rule = next((k for k, v in RULES.items() if v == params.get("calibration")), None)
+        name = reductions[0]["name"] + (f" ({params.get('exit_pooling', 'cls')} exits)"
+                                        if reductions[0]["name"] == "early_exit" else "")
         if rule is not None:
-            rows.setdefault((record["task"], reductions[0]["name"], params.get("max_drop"), rule), []).append(record)
+            rows.setdefault((record["task"], name, params.get("max_drop"), rule), []).append(record)
     print()
     print(f"machine: {cpu_model()}, {torch.get_num_threads()} threads; {datetime.datetime.now(datetime.UTC):%Y-%m-%d}")
     print(f"budget: minilm-l6 fine-tuned on {args.train} training examples per seed (1 epoch, >= 100 steps), "
@@ -92,7 +99,7 @@ def main() -> int:
           "time vs dense (median over seeds) |")
     print("|---|---|---|---|---|---|---|")
     for (task, name, drop, rule), records in sorted(rows.items(), key=lambda kv: (
-            list(REDUCTIONS).index(kv[0][1]), kv[0][0], kv[0][2], list(RULES).index(kv[0][3]))):
+            kv[0][1], kv[0][0], kv[0][2], list(RULES).index(kv[0][3]))):
         records.sort(key=lambda r: r["config"]["train"]["seed"])
         found = [promises.promise_of(r) or {} for r in records]
         drops = ", ".join(_drop(p) for p in found)
