@@ -67,12 +67,31 @@ def print_records(records: list[dict], console: Console | None = None) -> None:
         console.print(f"[yellow]energy is estimated, not measured:[/] {note}")
 
 
+class PlainLines:
+    """When a progress line is due without a terminal (logs, CI): a stage prints when it ends, and on the way only
+    when a new tenth of it is done and ``EVERY_S`` seconds have passed since its last line."""
+
+    EVERY_S = 10.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._last: dict[str, tuple[float, int]] = {}  # stage -> (time of its last line, tenth it showed)
+
+    def due(self, what: str, done: int, total: int) -> bool:
+        """Whether ``what: done/total`` should be printed now."""
+        now = self.clock()
+        if what not in self._last or done <= 1:  # a stage starts (again: the next configuration)
+            self._last[what] = (now, 0)
+        last, tenth = self._last[what]
+        reached = 10 * done // max(1, total)
+        if done >= total or (reached > tenth and now - last >= self.EVERY_S):
+            self._last[what] = (now, reached)
+            return True
+        return False
+
+
 class ProgressBars:
     """rich progress bars keyed by what is running (train, evaluate, ...)."""
-
-    #: without a terminal (logs, CI), a stage prints a line when it ends, and on the way only when a new
-    #: tenth of it is done and this long has passed since its last line.
-    PLAIN_LINE_EVERY_S = 10.0
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.progress = Progress(
@@ -80,28 +99,18 @@ class ProgressBars:
             console=console, transient=True,
         )
         self.tasks: dict[str, TaskID] = {}
-        self.clock = clock
-        self._plain: dict[str, tuple[float, int]] = {}  # stage -> (time of its last line, tenth it showed)
+        self.plain = PlainLines(clock)
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if not console.is_terminal:
-            self._plain_line(what, done, total)
+            if self.plain.due(what, done, total):
+                console.print(f"  {what}: {done}/{total}")
             return
         if what not in self.tasks:
             self.tasks[what] = self.progress.add_task(what, total=total)
         self.progress.update(self.tasks[what], completed=done, total=total)
         if done >= total:
             self.progress.remove_task(self.tasks.pop(what))
-
-    def _plain_line(self, what: str, done: int, total: int) -> None:
-        now = self.clock()
-        if what not in self._plain or done <= 1:  # a stage starts (again: the next configuration)
-            self._plain[what] = (now, 0)
-        last, tenth = self._plain[what]
-        reached = 10 * done // max(1, total)
-        if done >= total or (reached > tenth and now - last >= self.PLAIN_LINE_EVERY_S):
-            console.print(f"  {what}: {done}/{total}")
-            self._plain[what] = (now, reached)
 
     def __enter__(self) -> ProgressBars:
         self.progress.__enter__()

@@ -45,11 +45,12 @@ def test_plain_lines_show_done_left_and_time_remaining():
     (b,) = parse_config({"task": "sst2", "name": "b", "regime": "frozen"})
     with SweepProgress(total=2, trainings=1, console=console) as progress:
         progress.started(a)
-        progress.step("train sst2/full", 5, 10)
+        for step in range(1, 11):  # a fast stage: only its end is shown
+            progress.step("train sst2/full", step, 10)
         progress.finished(a, {"train": {"reused": False, "train_time_s": 50.0}}, seconds=60.0)
         progress.failed(b, "layer_drop: keep_layers=5 but the model has only 2 encoder layers")
     lines = buffer.getvalue().splitlines()
     assert lines[0] == "[1/2] start  a (offline)"
-    assert lines[1] == "  train sst2/full: 5/10"
+    assert lines[1] == "  train sst2/full: 10/10"
     assert lines[2] == "[1/2] done  a (offline) in 1m 00s; left 1 · ~10s remaining"
     assert lines[3].startswith("[2/2] FAILED b (offline): layer_drop: keep_layers=5")  # long lines are not wrapped

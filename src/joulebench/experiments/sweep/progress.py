@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from joulebench.config.schema import RunConfig
+from joulebench.display import PlainLines
 
 
 def format_duration(seconds: float | None) -> str:
@@ -99,6 +100,7 @@ class SweepProgress:
         )
         self._overall: TaskID | None = None
         self._steps: dict[str, TaskID] = {}
+        self._plain = PlainLines()  # without a terminal: a line per stage's end, at most one per tenth and 10 s
 
     # -- context ------------------------------------------------------------------------------
     def __enter__(self) -> SweepProgress:
@@ -130,8 +132,7 @@ class SweepProgress:
     def step(self, what: str, done: int, total: int) -> None:
         """The runner's progress callback (training steps, evaluation batches)."""
         if not self._live:
-            step = max(1, total // 10)
-            if done == total or done % step == 0:
+            if self._plain.due(what, done, total):
                 self._print(f"  {what}: {done}/{total}")
             return
         if what not in self._steps:
