@@ -257,14 +257,19 @@ class Runner:
         once per configuration and runner."""
         key = config_hash(self.bind(config))
         if key not in self._qualities:
-            (model, tokenizer, task), _ = self.fine_tuned(config, device)
-            max_seq_len = config.max_seq_len
-            if config.reductions:
-                model, _, ctx, _ = self.reduce(config, model, tokenizer, task, device)
-                max_seq_len = ctx.max_seq_len
-            model.to(device).eval()
+            model, tokenizer, task, max_seq_len = self._built(config, device)
             self._qualities[key] = self.score(model, task, tokenizer, max_seq_len, config, device)[2]
         return self._qualities[key]
+
+    def _built(self, config: RunConfig, device: str) -> tuple[nn.Module, Any, Any, int]:
+        """``config``'s fine-tuned model with its reductions applied, ready to run: (model, tokenizer, task, the
+        length its inputs are cut to)."""
+        (model, tokenizer, task), _ = self.fine_tuned(config, device)
+        max_seq_len = config.max_seq_len
+        if config.reductions:
+            model, _, ctx, _ = self.reduce(config, model, tokenizer, task, device)
+            max_seq_len = ctx.max_seq_len
+        return model.to(device).eval(), tokenizer, task, max_seq_len
 
     def _baseline_model(self, baseline: RunConfig, device: str, threads: int) -> MeasuredModel:
         """The baseline's model and evaluation data, loaded once for consecutive configurations."""
@@ -285,12 +290,7 @@ class Runner:
         if held is not None and held[0] == key:
             return held[1]
         self._references.pop(slot, None)  # free the previous one before loading the next
-        (model, tokenizer, task), _ = self.fine_tuned(config, device)
-        max_seq_len = config.max_seq_len
-        if config.reductions:
-            model, _, ctx, _ = self.reduce(config, model, tokenizer, task, device)
-            max_seq_len = ctx.max_seq_len
-        model.to(device).eval()
+        model, tokenizer, task, max_seq_len = self._built(config, device)
         examples = task.load(report_split(task), self.options.data_dir, config.measure.eval_max_examples, 0)
         encoded = kind_of(task).encode(tokenizer, examples, max_seq_len, config)
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
