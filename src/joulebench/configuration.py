@@ -8,9 +8,12 @@ from typing import Any
 
 from joulebench.config.build import build_dataclass
 from joulebench.config.schema import MeasureConfig, ReductionSpec, RunConfig, TrainConfig
+from joulebench.engines import ENGINES
+from joulebench.engines.choice import AUTO, engine_problem, legacy_engine
 from joulebench.errors import UserError
 from joulebench.models.families import family_for_type
 from joulebench.models.loading import RANDOM_PREFIX, architectures, refuse_own_code_without_builtin, resolve_model
+from joulebench.notices import warn_once
 from joulebench.reductions import validate_reduction, validate_reduction_chain
 from joulebench.tasks import TASKS
 from joulebench.tasks.declared import parse_declaration, read_declaration
@@ -60,6 +63,13 @@ def parse_config(data: Any, where: str = "config", base_dir: Path | None = None)
     reductions = data.pop("reductions", None) or []
     if not isinstance(reductions, list):
         raise UserError(f"{where}.reductions: expected a list, got {reductions!r}")
+    reductions, named, note = legacy_engine(reductions)
+    if named is not None:
+        if data.get("engine", named) != named:
+            raise UserError(f"{where}: engine {data['engine']!r} and the reductions' engine {named!r} disagree; "
+                            "name the engine once, in engine:")
+        data["engine"] = named
+        warn_once(note)
     specs = tuple(_reduction(r, f"{where}.reductions[{i}]") for i, r in enumerate(reductions))
     if isinstance(data.get("model"), dict):
         data["model"] = _random_architecture(data["model"], f"{where}.model")
@@ -81,9 +91,19 @@ def parse_config(data: Any, where: str = "config", base_dir: Path | None = None)
 
         validate_reduction_chain(specs, f"{where}.reductions", config.measure.device,  # impossible combinations
                                  _task_kind(config))
+        _check_engine(config, where)
         _check_model_family(config.model, f"{where}.model", specs, config.max_seq_len, where)
         configs.append(config)
     return configs
+
+
+def _check_engine(config: RunConfig, where: str) -> None:
+    """An engine that is unknown, not installed, or cannot run these reductions, precision or task: one line."""
+    if config.engine != AUTO:
+        ENGINES.get(config.engine)  # an unknown name: did-you-mean
+    problem = engine_problem(config.engine, config.reductions, config.measure.device, _task_kind(config) == "qa")
+    if problem is not None:
+        raise UserError(f"{where}.engine: {problem}")
 
 
 def load_configs(path: str | Path) -> list[RunConfig]:

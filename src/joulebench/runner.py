@@ -13,8 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from joulebench import on_engine as engines
 from joulebench import promises
-from joulebench.config.schema import ReductionSpec, RunConfig, config_hash
+from joulebench.config.schema import RunConfig, config_hash
+from joulebench.engines import DEFAULT_ENGINE
+from joulebench.engines.choice import TORCH_ENGINES
 from joulebench.env_info import environment
 from joulebench.measure import make_energy_meter, pin_threads
 from joulebench.measure.cost import (  # noqa: F401  (re-exported: benchmarks and tests import them from here)
@@ -36,10 +39,9 @@ from joulebench.models.loading import is_random_weights
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.reductions.calibration import CALIBRATION_FILE, REPORTED, VALIDATION
 from joulebench.results.record import build_record
-from joulebench.results.schema import engine_of
 from joulebench.results.store import ResultStore
 from joulebench.tasks.kinds import encoder_for, kind_of
-from joulebench.tasks.resolve import report_split
+from joulebench.tasks.resolve import report_split, task_of
 from joulebench.tasks.slices import pack
 from joulebench.tasks.subset import held_out
 from joulebench.trained import NOT_TRAINED, TrainedModels
@@ -77,15 +79,12 @@ def resolve_device(device: str) -> str:
     return device
 
 
-#: Engines a reduced model may run on that have a dense counterpart: the reduction that runs the dense model there.
-ENGINE_COUNTERPARTS = {"onnxruntime": ReductionSpec("runtime", (("engine", "onnxruntime"),))}
-
-
 def paired_baseline(config: RunConfig) -> RunConfig:
     """The configuration ``config`` is timed against: the same one without reductions (same checkpoint,
     same measurement settings). A configuration without reductions is its own: it is then timed against
-    itself (an A/A pair), whose spread is the noise floor of every paired ratio of the sweep."""
-    return dataclasses.replace(config, reductions=(), name=None)
+    itself (an A/A pair), whose spread is the noise floor of every paired ratio of the sweep. The baseline runs on
+    torch eager at fp32 whatever engine the configuration names, so an engine's ratio reads against it too."""
+    return dataclasses.replace(config, reductions=(), engine=DEFAULT_ENGINE, name=None)
 
 
 def calibration_sources(task: Any, data_dir: Path | None, eval_max: int | None) -> dict[str, Any]:
@@ -168,10 +167,12 @@ class Runner:
             return None
         device = resolve_device(config.measure.device)
         threads = pin_threads(config.measure.threads)
+        engines.check(config, config.is_span_task or kind_of(task_of(config)).name == "qa")  # before any training
         (model, tokenizer, task), train_info = self.fine_tuned(config, device)
         model, reductions, ctx, trainings = self.reduce(config, model, tokenizer, task, device)
         data_dir = self.options.data_dir
-        model.to(device).eval()
+        model, engine_facts = self.on_engine(config, model.to(device).eval(), tokenizer, task, ctx.max_seq_len,
+                                             device, threads)
         examples, encoded, quality, flops, answers = self.score(model, task, tokenizer, ctx.max_seq_len, config,
                                                                 device)
         slicer = getattr(task, "slices", None)
@@ -190,9 +191,9 @@ class Runner:
                                                                   calibration, label)
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
         if baseline is not None and config_hash(baseline) != chash:
-            engine = engine_of(reductions)
-            engine_dense = (self._engine_dense_model(baseline, engine, device, threads)
-                            if engine in ENGINE_COUNTERPARTS else None)
+            engine = engine_facts["name"]
+            engine_dense = (self._reference(engines.dense_on_engine(baseline, engine), device, threads, "engine")
+                            if engine != baseline.engine and config.reductions else None)
             cost = self.measure_cost_paired(measured, self._baseline_model(baseline, device, threads), engine_dense,
                                             engine)
         elif baseline is not None:  # its own baseline: an A/A pair, the sweep's noise floor
@@ -209,13 +210,16 @@ class Runner:
         if answers is not None:  # several windows per question: the cost of answering one
             cost["per_question"] = per_question(cost, len(encoded), len(examples))
         base_energy = (train_info.get("cost") or {}).get("energy_j")
+        one_off = engine_facts.get("one_off") or {}
         train_info.update(
             retraining=trainings.entries,
+            one_off=engine_facts.get("one_off"),
             total_steps=None if train_info.get("steps") is None else int(train_info["steps"]) + trainings.steps,
             total_energy_j=None if base_energy is None or trainings.energy_j is None
-            else base_energy + trainings.energy_j,
+            else base_energy + trainings.energy_j + (one_off.get("energy_j") or 0.0),
         )
-        record = build_record(config, chash, reductions, quality, cost, train_info, environment(threads, device))
+        record = build_record(config, chash, reductions, quality, cost, train_info, environment(threads, device),
+                              engine_facts)
         if answers is not None:
             quality["predictions_file"] = None if store is None else _write_answers(store, chash, answers)
         if store is not None:
@@ -246,22 +250,36 @@ class Runner:
                        tokenizer, task.load(report_split(task), data_dir, config.measure.eval_max_examples, 0),
                        max_seq_len, config), config.measure))},
         )
+        ctx.precision_by = None if config.engine in TORCH_ENGINES else config.engine
         ctx.cached_training = self.trained.cached_training(config, ctx, trainings)
         ctx.encode = encoder_for(task, tokenizer, config)
         ctx.fine_tune = self.trained.reduction_trainer(config, tokenizer, device, ctx)
         model, reductions = apply_reductions(model, config.reductions, ctx)
         return model, reductions, ctx, trainings
 
+    def on_engine(self, config: RunConfig, model: nn.Module, tokenizer: Any, task: Any, max_seq_len: int,
+                  device: str, threads: int) -> tuple[nn.Module, dict]:
+        """``model`` (reductions applied) on the configuration's engine, the one-off cost metered
+        (:mod:`joulebench.on_engine`): the model to evaluate and time, and the record's ``engine_run`` facts."""
+        examples = task.load(report_split(task), self.options.data_dir, config.measure.eval_max_examples, 0)
+        ctx = engines.engine_context(config, task, tokenizer, max_seq_len,
+                                     kind_of(task).encode(tokenizer, examples, max_seq_len, config), device, threads,
+                                     self.options.data_dir)
+        meter = self._meter_factory(config, device)
+        prepared = (engines.choose_auto(config, model, ctx, meter) if config.engine == engines.AUTO
+                    else engines.on_engine(config, model, ctx, meter))
+        return prepared.model, prepared.facts
+
     def _reference_quality(self, config: RunConfig, device: str) -> dict:
         """The quality of ``config`` on the reported split (what a calibrated reduction is compared with), evaluated
         once per configuration and runner."""
         key = config_hash(self.bind(config))
         if key not in self._qualities:
-            model, tokenizer, task, max_seq_len = self._built(config, device)
+            model, tokenizer, task, max_seq_len = self.built(config, device)
             self._qualities[key] = self.score(model, task, tokenizer, max_seq_len, config, device)[2]
         return self._qualities[key]
 
-    def _built(self, config: RunConfig, device: str) -> tuple[nn.Module, Any, Any, int]:
+    def built(self, config: RunConfig, device: str) -> tuple[nn.Module, Any, Any, int]:
         """``config``'s fine-tuned model with its reductions applied, ready to run: (model, tokenizer, task, the
         length its inputs are cut to)."""
         (model, tokenizer, task), _ = self.fine_tuned(config, device)
@@ -269,19 +287,16 @@ class Runner:
         if config.reductions:
             model, _, ctx, _ = self.reduce(config, model, tokenizer, task, device)
             max_seq_len = ctx.max_seq_len
-        return model.to(device).eval(), tokenizer, task, max_seq_len
+        model = model.to(device).eval()
+        if not engines.is_default(config):
+            model, _ = self.on_engine(config, model, tokenizer, task, max_seq_len, device, torch.get_num_threads())
+        return model, tokenizer, task, max_seq_len
 
     def _baseline_model(self, baseline: RunConfig, device: str, threads: int) -> MeasuredModel:
         """The baseline's model and evaluation data, loaded once for consecutive configurations."""
         if baseline.reductions:
             raise ValueError("a paired baseline has no reductions")
         return self._reference(baseline, device, threads, "baseline")
-
-    def _engine_dense_model(self, baseline: RunConfig, engine: str, device: str, threads: int) -> MeasuredModel:
-        """The dense model run on ``engine`` (the baseline's checkpoint, exported by ``runtime``), loaded once for
-        consecutive configurations: the middle term of the engine x reduction split."""
-        spec = ENGINE_COUNTERPARTS[engine]
-        return self._reference(dataclasses.replace(baseline, reductions=(spec,)), device, threads, "engine")
 
     def _reference(self, config: RunConfig, device: str, threads: int, slot: str) -> MeasuredModel:
         config = self.bind(config)
@@ -290,7 +305,7 @@ class Runner:
         if held is not None and held[0] == key:
             return held[1]
         self._references.pop(slot, None)  # free the previous one before loading the next
-        model, tokenizer, task, max_seq_len = self._built(config, device)
+        model, tokenizer, task, max_seq_len = self.built(config, device)
         examples = task.load(report_split(task), self.options.data_dir, config.measure.eval_max_examples, 0)
         encoded = kind_of(task).encode(tokenizer, examples, max_seq_len, config)
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)

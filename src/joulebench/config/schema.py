@@ -179,6 +179,9 @@ class RunConfig:
     train: TrainConfig = _help("Fine-tuning settings.", default_factory=TrainConfig)
     measure: MeasureConfig = _help("Measurement settings.", default_factory=MeasureConfig)
     reductions: tuple[ReductionSpec, ...] = _help("Inference-time reductions, applied in order.", ())
+    engine: str = _help("What runs the model: torch (eager, the default), torch_compile, onnxruntime, openvino, or "
+                        "auto (the fastest of those available, measured on this machine at equal accuracy). "
+                        "A quantize/int8 reduction's precision is carried out by this engine.", "torch")
     name: str | None = _help("Optional label for this configuration.", None)
     task_spec: Any = _help("A declared task (``joulebench.tasks.declared.TaskDeclaration``), set when ``task`` "
                            "names a task file or declares one inline; None for a built-in task.", None)
@@ -300,6 +303,8 @@ def config_hash(config: RunConfig) -> str:
     if data.get("classifier_pooling") == "cls":  # records made before the key existed were all cls
         data.pop("classifier_pooling")
     data["reductions"] = _content_identity(data["reductions"])
+    if data.get("engine") == "torch":  # records made before the key existed all ran on torch
+        data.pop("engine")
     data.pop("task_spec", None)
     data.pop("task_data", None)
     _task_identity(config, data)

@@ -59,6 +59,8 @@ class ReductionContext:
             a choice that would fix the graph (an onnxruntime backend) is only eligible when nothing follows.
         encode: callable ``(examples, max_seq_len) -> encoded`` as the task's kind encodes them (a QA
             question becomes windows with answer positions); None: classification encoding.
+        precision_by: the engine that carries out a precision reduction itself (a graph engine such as
+            openvino); None: torch runs the model and the reduction changes it in place.
     """
 
     task: Any
@@ -75,6 +77,7 @@ class ReductionContext:
     chain: tuple[ReductionSpec, ...] = ()
     following: tuple[ReductionSpec, ...] = ()
     encode: Callable[[list, int], list] | None = None
+    precision_by: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -21,7 +21,7 @@ from torch import nn
 
 from joulebench.errors import UserError
 from joulebench.reductions.base import ReductionContext, param, register_reduction
-from joulebench.reductions.int8_backends import AUTO_CANDIDATES, BACKENDS, missing_backend, quantize_int8
+from joulebench.reductions.int8_backends import AUTO_BACKEND, BACKENDS, quantize_int8
 
 DTYPES = {"int8": 8, "fp16": 16, "bf16": 16, "auto16": 16}
 _FLOAT = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -33,8 +33,8 @@ class QuantizeConfig:
 
     dtype: str = param("int8 (dynamic, Linear layers, CPU), fp16 or bf16 (whole model, where the device runs "
                        "them), or auto16 (bf16 or fp16, whichever the backend probe measured faster here).")
-    backend: str = param("int8 backend: auto (the fastest measured on this machine by the backend probe), "
-                         "torch_ao, torchao, onnxruntime.", "auto")
+    backend: str = param("int8 in torch: auto (torchao), torchao, or torch_ao (torch.ao's deprecated "
+                         "quantize_dynamic, named only). On another engine the engine quantizes.", "auto")
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -50,8 +50,8 @@ class QuantizeConfig:
 class Int8Config:
     """Parameters of ``int8`` (``quantize`` with dtype int8)."""
 
-    backend: str = param("auto (the fastest measured on this machine by the backend probe), torch_ao, torchao "
-                         "or onnxruntime.", "auto")
+    backend: str = param("int8 in torch: auto (torchao), torchao, or torch_ao (torch.ao's deprecated "
+                         "quantize_dynamic, named only). On another engine the engine quantizes.", "auto")
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value is impossible."""
@@ -78,25 +78,14 @@ def device_problem(dtype: str, device: str) -> str | None:
 DYNAMIC = ("early_exit", "token_prune")
 
 
-def eligible_int8(chain_before: Sequence[str], following: int, classifier: bool = True) -> tuple[str, ...]:
-    """The int8 backends ``auto`` may pick here: onnxruntime fixes the graph, so only when nothing
-    follows, no dynamic reduction came before, and the model is a classifier (the exported graph
-    returns one logits tensor)."""
-    fixed_ok = not following and not any(name in DYNAMIC for name in chain_before) and classifier
-    return tuple(b for b in AUTO_CANDIDATES if b != "onnxruntime" or fixed_ok)
-
-
-def resolve_backend(backend: str, eligible: tuple[str, ...] = AUTO_CANDIDATES, threads: int | None = None,
-                    shape: dict | None = None):
-    """``auto`` -> the fastest eligible backend measured by the backend probe (at ``shape``, see
-    :func:`~joulebench.reductions.backend_probe.probe_shape`), with the reason; a named backend -> itself."""
-    from joulebench.reductions.backend_probe import Choice, choose_int8, probe_backends
+def resolve_backend(backend: str):
+    """``auto`` -> torchao, with the reason; a named backend -> itself."""
+    from joulebench.reductions.backend_probe import Choice
 
     if backend != "auto":
         return Choice(backend, f"named in the configuration (backend: {backend})", {})
-    if not any(missing_backend(name) is None for name in eligible):
-        raise UserError("quantize: no int8 backend available in this torch build")
-    return choose_int8(eligible, probe_backends(threads, "cpu", shape=shape))
+    return Choice(AUTO_BACKEND, "auto: torchao, torch's maintained int8 path (torch.ao's quantize_dynamic is "
+                  "deprecated; name backend torch_ao to measure it)", {})
 
 
 def resolve_half(device: str, threads: int | None = None, shape: dict | None = None):
@@ -111,10 +100,13 @@ def resolve_half(device: str, threads: int | None = None, shape: dict | None = N
     return choose_half(eligible, probe_backends(threads, device, shape=shape))
 
 
-def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str, chain_before: Sequence[str] = (),
-                   following: int = 0, classifier: bool = True, shape: dict | None = None) -> tuple[nn.Module, dict]:
+def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str, shape: dict | None = None,
+                   engine: str | None = None) -> tuple[nn.Module, dict]:
     """Quantize or cast ``model`` in place; return it and the details for the record (``shape``: the
-    backend probe's, for ``auto``)."""
+    backend probe's, for ``auto16``). With ``engine`` (another engine than torch runs the model) nothing changes
+    here: that engine carries the precision out and its record section says what ran."""
+    if engine is not None:
+        return model, {"dtype": cfg.dtype, "weight_bits": DTYPES[cfg.dtype], "carried_out_by": engine}
     dtype = cfg.dtype
     choice = None
     if dtype == "auto16":
@@ -124,7 +116,7 @@ def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str, chain_bef
     if problem is not None:
         raise UserError(f"quantize: dtype={dtype} on {device}: {problem}")
     if dtype == "int8":
-        choice = resolve_backend(cfg.backend, eligible_int8(chain_before, following, classifier), shape=shape)
+        choice = resolve_backend(cfg.backend)
         backend = choice.picked
         model, count = quantize_int8(model, backend)
     else:
@@ -139,21 +131,12 @@ def quantize_model(model: nn.Module, cfg: QuantizeConfig, device: str, chain_bef
     return model, details
 
 
-#: Tag of a model exported to a fixed graph (onnxruntime): nothing can change its layers after.
-EXPORTED = "exported_graph"
 
 
 def check_quantize_chain(dtype: str, backend: str, before: Sequence[str], device: str | None) -> None:
-    """Quantize once, with a dtype the configured device runs; export only a static model."""
+    """Quantize once, with a dtype the configured device runs."""
     if "quantize" in before:
         raise ValueError("the model is already quantized by an earlier entry; list one quantize/int8")
-    if EXPORTED in before or "runtime" in before:
-        raise ValueError("the model already runs as an exported onnxruntime graph (runtime); quantize with backend "
-                         "onnxruntime instead of listing runtime first")
-    dynamic = [name for name in before if name in ("early_exit", "token_prune")]
-    if backend == "onnxruntime" and dynamic:
-        raise ValueError(f"backend onnxruntime exports a fixed graph, which cannot hold {dynamic[0]}'s "
-                         "data-dependent control flow; use backend torch_ao (auto)")
     if dtype == "auto16":
         problems = [device_problem(d, device) for d in ("bf16", "fp16")] if device is not None else [None]
         if all(problems):
@@ -180,13 +163,12 @@ class Quantize:
     @staticmethod
     def chain_tags(cfg: QuantizeConfig) -> tuple[str, ...]:
         sixteen = ("16bit",) if cfg.dtype in ("fp16", "bf16", "auto16") else ()
-        return ("quantize", EXPORTED, *sixteen) if cfg.backend == "onnxruntime" else ("quantize", *sixteen)
+        return ("quantize", *sixteen)
 
     def apply(self, model: nn.Module, cfg: QuantizeConfig, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model`` in place (wrappers included: exit heads are Linear layers too)."""
-        return quantize_model(model, cfg, ctx.device, _families(ctx), len(ctx.following), _classifier(ctx),
-                              _probe_shape(model, ctx, cfg.dtype == "auto16" or (cfg.dtype == "int8"
-                                                                                 and cfg.backend == "auto")))
+        return quantize_model(model, cfg, ctx.device, _probe_shape(model, ctx, cfg.dtype == "auto16"),
+                              ctx.precision_by)
 
 
 @register_reduction("int8", help="alias of quantize with dtype int8: reductions: [int8]")
@@ -204,12 +186,11 @@ class Int8:
 
     @staticmethod
     def chain_tags(cfg: Int8Config) -> tuple[str, ...]:
-        return ("quantize", EXPORTED) if cfg.backend == "onnxruntime" else ("quantize",)
+        return ("quantize",)
 
     def apply(self, model: nn.Module, cfg: Int8Config, ctx: ReductionContext) -> tuple[nn.Module, dict]:
         """Quantize ``model``'s Linear layers to int8 in place."""
-        return quantize_model(model, QuantizeConfig("int8", cfg.backend), ctx.device, _families(ctx),
-                              len(ctx.following), _classifier(ctx), _probe_shape(model, ctx, cfg.backend == "auto"))
+        return quantize_model(model, QuantizeConfig("int8", cfg.backend), ctx.device, None, ctx.precision_by)
 
 
 def _probe_shape(model: nn.Module, ctx: ReductionContext, needed: bool) -> dict | None:
@@ -222,15 +203,3 @@ def _probe_shape(model: nn.Module, ctx: ReductionContext, needed: bool) -> dict 
         return None
     batch, tokens = shape_of(ctx.max_seq_len)
     return probe_shape(batch, tokens, getattr(model, "config", None))
-
-
-def _families(ctx: ReductionContext) -> tuple[str, ...]:
-    """Families of the reductions applied before the current one."""
-    from joulebench.reductions.base import family_of
-
-    return tuple(family_of(spec.name) for spec in ctx.chain[:-1])
-
-
-def _classifier(ctx: ReductionContext) -> bool:
-    """Whether the task's model returns one logits tensor (what an exported graph can return)."""
-    return getattr(ctx.task, "kind", "classification") == "classification"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from joulebench.results.schema import SCHEMA_VERSION, engine_of
+from joulebench.results.schema import SCHEMA_VERSION, engine_label, engine_of
 
 
 def build_record(config: Any, config_hash: str, reductions: list[dict], quality: dict, cost: dict, train: dict,
-                 env: dict) -> dict[str, Any]:
+                 env: dict, engine: dict | None = None) -> dict[str, Any]:
     """A record of ``config`` (bound to its data: ``task_data`` set) with what was measured.
 
     Args:
@@ -20,6 +20,8 @@ def build_record(config: Any, config_hash: str, reductions: list[dict], quality:
         cost: the cost section (``joulebench.measure.cost``).
         train: what produced the weights and what that cost.
         env: the machine and library versions (``joulebench.env_info.environment``).
+        engine: what the engine says it ran (``joulebench.on_engine``); None where no engine was asked (a study
+            that runs torch itself): the label then comes from the reductions.
     """
     return {
         "schema_version": SCHEMA_VERSION,
@@ -31,7 +33,8 @@ def build_record(config: Any, config_hash: str, reductions: list[dict], quality:
         "model": config.model,
         "regime": config.regime,
         "reductions": reductions,
-        "engine": engine_of(reductions),
+        "engine": engine_label(engine) if engine else engine_of(reductions),
+        "engine_run": engine,
         "scenario": config.measure.scenario,
         "quality": quality,
         "cost": cost,

@@ -11,8 +11,16 @@ Top level
     task             str, task key ("sst2", "mrpc", "qqp").
     model            str, model reference as written (alias, Hub id or path).
     regime           str, training regime key ("full", "frozen", "top_k").
-    engine           str, what ran the model: "torch eager", "onnxruntime", "torch_ao int8", "torch eager bf16"
-                     (``engine_of``; records made before it say it through their reductions' details).
+    engine           str, what ran the model and at which precision it ran: "torch eager", "torch eager bf16",
+                     "openvino int8", "onnxruntime" (``engine_label``; records made before ``engine_run``
+                     existed say it through their reductions' details: ``engine_of``).
+    engine_run       dict | None, what the engine says it ran: name, version, device, threads,
+                     precision_asked, precision_ran (read off the engine: OpenVINO's runtime model, the
+                     operators of ONNX Runtime's optimised graph, torch's weight dtypes), precision_source,
+                     warning (set where the precision run differs from the one asked), one_off ({what,
+                     time_s, energy_j, ...}: conversion, compilation, calibration; also in train.one_off and
+                     counted in train.total_energy_j), auto (``engine: auto``: each candidate's timing and
+                     agreement, the rule and the pick). None in records made before it.
     reductions       list of {"name": str, "params": dict, "details": dict}: each reduction
                      applied, in order, with its parameters and what it realised (layers_kept,
                      mean_layers_computed, tokens_kept_ratio, weight_bits, max_seq_len, sparsity…).
@@ -101,7 +109,8 @@ train (dict)
                      training a reduction ran (layer-drop retrain, exit heads, structured and
                      ticket retraining), metered the same way.
     total_steps      int | None, base steps + retraining steps.
-    total_energy_j   float | None, base + retraining energy (None when any part is unknown).
+    total_energy_j   float | None, base + retraining + one-off (engine) energy (None when any part is unknown).
+    one_off          dict | None, the engine's one-off cost (engine_run.one_off), counted in total_energy_j.
 
 env (dict)
     joulebench, torch, transformers, python   versions.
@@ -195,6 +204,13 @@ def metric_value(record: Mapping, metric: str) -> float | None:
         return None
     node = _follow(record, spec["qa_path"] if qa and "qa_path" in spec else spec["path"])
     return None if node is None else float(node) * spec.get("scale", 1.0)  # type: ignore[arg-type]
+
+
+def engine_label(facts: dict) -> str:
+    """How a record names what ran: ``torch eager``, ``torch eager bf16``, ``openvino int8``."""
+    name = "torch eager" if facts.get("name") == "torch" else str(facts.get("name"))
+    ran = facts.get("precision_ran") or "fp32"
+    return name if ran == "fp32" else f"{name} {ran}"
 
 
 def engine_of(reductions: list[dict]) -> str:
