@@ -69,7 +69,7 @@ def parse_config(data: Any, where: str = "config", base_dir: Path | None = None)
             raise UserError(f"{where}: engine {data['engine']!r} and the reductions' engine {named!r} disagree; "
                             "name the engine once, in engine:")
         data["engine"] = named
-        warn_once(note)
+        warn_once(str(note))
     specs = tuple(_reduction(r, f"{where}.reductions[{i}]") for i, r in enumerate(reductions))
     if isinstance(data.get("model"), dict):
         data["model"] = _random_architecture(data["model"], f"{where}.model")

@@ -124,9 +124,22 @@ def environment(threads: int, device: str) -> dict:
         "cpu_count": os.cpu_count(),
         "torch_backends": torch_backends(),
         "onnxruntime": _version("onnxruntime"),
+        "openvino": _version("openvino"),
+        "nncf": _version("nncf"),
+        "torchao": _version("torchao"),
         "gpu": gpu,
         "gpu_details": gpu_details() if gpu else None,
         "threads": threads,
         "device": device,
         "time_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def machine_line() -> str:
+    """One line naming the machine a benchmark ran on: CPU, its vector and matrix features, cores, versions."""
+    import torch
+
+    features = ", ".join(cpu_features())
+    return (f"machine: {cpu_model()} ({features}); {os.cpu_count()} logical CPUs; torch {torch.__version__}, "
+            f"onnxruntime {_version('onnxruntime')}, openvino {_version('openvino')}, nncf {_version('nncf')}, "
+            f"torchao {_version('torchao')}; threads={torch.get_num_threads()}")

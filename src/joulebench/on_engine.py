@@ -15,7 +15,7 @@ from torch import nn
 
 from joulebench.config.schema import RunConfig
 from joulebench.engines import DEFAULT_ENGINE, ENGINES, EngineContext, Prepared
-from joulebench.engines.choice import AUTO, engine_problem, precision_of
+from joulebench.engines.choice import AUTO, TORCH_ENGINES, engine_problem, precision_of
 from joulebench.errors import UserError
 from joulebench.measure.metered import Metered
 from joulebench.models.batching import eval_batches
@@ -79,43 +79,79 @@ def on_engine(config: RunConfig, model: nn.Module, ctx: EngineContext, meter: Ca
     return prepared
 
 
-def choose_auto(config: RunConfig, model: nn.Module, ctx: EngineContext,
-                meter: Callable[[], Any]) -> Prepared:
-    """``engine: auto``: every installed engine that can run this configuration is prepared and timed on the
-    example batch (``AUTO_CALLS`` calls after one warm-up, median); the fastest whose predictions on training
-    inputs agree with torch's on >= ``AUTO_AGREEMENT`` of them runs; its facts carry ``auto`` (each candidate's
-    median seconds and agreement, or why it could not run)."""
-    calibration = ctx.calibration() if ctx.calibration is not None else [ctx.example]
+def compare_engines(model: nn.Module, ctx: EngineContext, candidates: list[tuple[str, str]],
+                    meter: Callable[[], Any], calls: int = AUTO_CALLS) -> list[dict]:
+    """Each (engine, precision) prepared from ``model`` and timed on ``ctx.example`` (one warm-up call, then the
+    median of ``calls``), with the share of ``ctx``'s calibration inputs on which its predictions agree with torch
+    fp32's; a candidate that cannot run says why. Engines convert or wrap ``model``: none changes it, and torch's
+    own precisions run on a copy."""
+    import copy
+
+    batches = ctx.calibration() if ctx.calibration is not None else [ctx.example]
     with torch.inference_mode():
-        reference = torch.cat([_logits(model(**b)).argmax(-1) for b in calibration])
-    candidates: dict[str, dict] = {}
-    best: tuple[float, Prepared] | None = None
-    for name in ENGINES.names():
-        problem = engine_problem(name, config.reductions, config.measure.device, ctx.span)
+        reference = torch.cat([_logits(model(**b)).argmax(-1) for b in batches])
+    rows: list[dict[str, Any]] = []
+    for name, precision in candidates:
+        engine = ENGINES.get(name)
+        problem = engine_problem(name, [] if precision == "fp32" else [{"name": "quantize", "dtype": precision}],
+                                 ctx.device, ctx.span)
+        if problem is None and name in TORCH_ENGINES and precision != "fp32":
+            problem = _torch_precision_problem(precision, ctx.device)
         if problem is not None:
-            candidates[name] = {"skipped": problem}
+            rows.append({"engine": name, "precision": precision, "skipped": problem})
             continue
-        prepared = on_engine(config, model, ctx, meter, name)  # engines convert or wrap; none changes the model
+        subject = model if name not in TORCH_ENGINES or precision == "fp32" else _torch_at(copy.deepcopy(model),
+                                                                                            precision)
+        with Metered(meter(), ctx.device) as metered:
+            prepared = engine.prepare(subject, precision, ctx)
         with torch.inference_mode():
-            agree = float((torch.cat([_logits(prepared.model(**b)).argmax(-1) for b in calibration])
+            agree = float((torch.cat([_logits(prepared.model(**b)).argmax(-1) for b in batches])
                            == reference).float().mean())
             prepared.model(**ctx.example)
             times = []
-            for _ in range(AUTO_CALLS):
+            for _ in range(calls):
                 started = time.perf_counter()
                 prepared.model(**ctx.example)
                 times.append(time.perf_counter() - started)
-        median = statistics.median(times)
-        candidates[name] = {"median_s": round(median, 5), "agreement": round(agree, 4),
-                            "precision_ran": prepared.facts.get("precision_ran")}
-        if agree >= AUTO_AGREEMENT and (best is None or median < best[0]):
-            best = (median, prepared)
-    if best is None:
+        rows.append({"engine": name, "precision": precision, "median_s": round(statistics.median(times), 5),
+                     "agreement": round(agree, 4), "precision_ran": prepared.facts.get("precision_ran"),
+                     "one_off_s": metered.cost.get("time_s"), "prepared": prepared})
+    return rows
+
+
+def _torch_precision_problem(precision: str, device: str) -> str | None:
+    from joulebench.reductions.quantize import device_problem
+
+    return device_problem(precision, device)
+
+
+def _torch_at(model: nn.Module, precision: str) -> nn.Module:
+    """``model`` at ``precision`` in torch: what the quantize reduction does (a cast, or torchao's int8)."""
+    from joulebench.reductions.int8_backends import AUTO_BACKEND, quantize_int8
+
+    if precision == "int8":
+        return quantize_int8(model, AUTO_BACKEND)[0]
+    return model.to({"bf16": torch.bfloat16, "fp16": torch.float16}[precision])
+
+
+def choose_auto(config: RunConfig, model: nn.Module, ctx: EngineContext,
+                meter: Callable[[], Any]) -> Prepared:
+    """``engine: auto``: every installed engine that can run this configuration (at fp32) is prepared and timed on
+    the example batch; the fastest whose predictions on training inputs agree with torch's on >=
+    ``AUTO_AGREEMENT`` of them runs. Its facts carry ``auto`` (each candidate's median seconds and agreement, or
+    why it could not run)."""
+    rows = compare_engines(model, ctx, [(name, "fp32") for name in ENGINES.names()], meter)
+    eligible = [r for r in rows if "median_s" in r and r["agreement"] >= AUTO_AGREEMENT]
+    if not eligible:
         raise UserError("engine: auto: no engine ran this configuration with torch's predictions")
+    best = min(eligible, key=lambda r: r["median_s"])
+    prepared = on_engine(config, model, ctx, meter, best["engine"])  # metered alone: the record's one-off cost
     rule = (f"the fastest median of {AUTO_CALLS} calls on the example batch among engines whose predictions on "
             f"{ctx.calibration_note} agree with torch's on >= {AUTO_AGREEMENT:.0%}")
-    best[1].facts["auto"] = {"picked": best[1].facts["name"], "rule": rule, "candidates": candidates}
-    return best[1]
+    prepared.facts["auto"] = {"picked": best["engine"], "rule": rule,
+                              "candidates": {r["engine"]: {k: v for k, v in r.items()
+                                                           if k not in ("engine", "prepared")} for r in rows}}
+    return prepared
 
 
 def _logits(output: Any) -> torch.Tensor:

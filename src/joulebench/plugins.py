@@ -7,6 +7,7 @@ from joulebench.registry import Registry
 
 def all_registries() -> list[Registry]:
     """Every registry, plugins loaded."""
+    from joulebench.engines import ENGINES
     from joulebench.experiments.sweep.executors import EXECUTORS
     from joulebench.measure.energy import ENERGY_METERS
     from joulebench.models.loading import MODEL_ALIASES
@@ -14,4 +15,4 @@ def all_registries() -> list[Registry]:
     from joulebench.tasks import TASKS
     from joulebench.training.regimes import REGIMES
 
-    return [TASKS, MODEL_ALIASES, REGIMES, REDUCTIONS, ENERGY_METERS, EXECUTORS]
+    return [TASKS, MODEL_ALIASES, REGIMES, REDUCTIONS, ENGINES, ENERGY_METERS, EXECUTORS]

@@ -40,3 +40,21 @@ def list_plugins(
         print("  " + " | ".join([family] + [cells[r] for r in names]))
     qa = [r for r in names if "qa" not in getattr(REDUCTIONS.get(r), "task_kinds", ("classification",))]
     print(f"  extractive QA refuses at validate: {', '.join(qa)} (each says why)")
+    from joulebench.engines.choice import engine_matrix
+
+    print("engine x reduction on this machine (quantize as bf16, int8 as int8; `no` is what validate says):")
+    print("  " + " | ".join(["engine"] + names))
+    reasons: dict[str, str] = {}
+    for engine, cells in engine_matrix(names):
+        marks = []
+        for name in names:
+            if cells[name] == "yes":
+                marks.append("yes")
+            else:
+                key = f"{len(reasons) + 1}" if cells[name] not in reasons.values() else \
+                    next(k for k, v in reasons.items() if v == cells[name])
+                reasons[key] = cells[name]
+                marks.append(f"no[{key}]")
+        print("  " + " | ".join([engine] + marks))
+    for key, why in reasons.items():
+        print(f"  [{key}] {why[4:]}")

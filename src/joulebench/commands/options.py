@@ -22,8 +22,9 @@ CacheDir = Annotated[
 
 ExportFormat = Annotated[
     str,
-    typer.Option("--format", help="auto (hf where it can hold the model, else onnx, else joulebench), hf, onnx or "
-                                  "joulebench; each written folder is loaded back and checked."),
+    typer.Option("--format", help="auto (hf where it can hold the model, else onnx, else openvino, else "
+                                  "joulebench), hf, onnx, openvino (an OpenVINO IR folder) or joulebench; each written "
+                                  "folder is loaded back and checked."),
 ]
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")]
 

@@ -57,7 +57,8 @@ def validate(
             if cfg.task_spec is not None:
                 _check_task(cfg.task_spec, checked)
             print(f"ok  {path}  {config_hash(bind_data(cfg, root))}  {cfg.task}/{cfg.model}/{cfg.regime} "
-                  f"{[r.name for r in cfg.reductions]} {cfg.measure.scenario}")
+                  f"{[r.name for r in cfg.reductions]} {cfg.measure.scenario}"
+                  + ("" if cfg.engine == "torch" else f" on {cfg.engine}"))
 
 
 def _is_task_file(path: Path) -> bool:

@@ -19,7 +19,7 @@ def precision_of(reductions: Sequence[Any]) -> str:
     """The precision a configuration's reductions ask for: a ``quantize``/``int8`` entry's dtype, else fp32
     (``auto16`` stays for the engine to resolve)."""
     for spec in reductions:
-        params = spec.params_dict() if hasattr(spec, "params_dict") else dict(spec.get("params") or {})
+        params = spec.params_dict() if hasattr(spec, "params_dict") else dict(spec.get("params") or spec)
         name = spec.name if hasattr(spec, "name") else spec.get("name")
         if name == "int8":
             return "int8"
@@ -59,3 +59,21 @@ def engine_problem(engine: str, reductions: Sequence[Any], device: str, span: bo
         precision = "bf16"
     return refusal(ENGINES.get(engine), precision, "cpu" if device == "auto" else device,
                    [n for n in names if n in DYNAMIC], span)
+
+
+#: What each reduction asks of an engine, for the matrix: (name, a configuration entry)
+MATRIX_ENTRIES = {"quantize": {"name": "quantize", "dtype": "bf16"}, "int8": {"name": "int8"}}
+
+
+def engine_matrix(reductions: Sequence[str], device: str = "cpu") -> list[tuple[str, dict[str, str]]]:
+    """Engine x reduction on this machine: ``yes``, or ``no: why`` (what validate says). ``quantize`` stands for a
+    16-bit cast (bf16), ``int8`` for int8."""
+    rows = []
+    for engine in ENGINES.names():
+        cells = {}
+        for name in reductions:
+            entry = MATRIX_ENTRIES.get(name, {"name": name})
+            problem = engine_problem(engine, [entry], device, False)
+            cells[name] = "yes" if problem is None else f"no: {problem}"
+        rows.append((engine, cells))
+    return rows

@@ -119,7 +119,8 @@ class OpenVino:
 
         weights = sum(_size(op.get_output_shape(0)) for op in ov_model.get_ops()
                       if op.get_type_name() == "Constant" and op.get_output_partial_shape(0).is_static)
-        wrapper = GraphClassifier(run, inputs, getattr(model, "config", None), weights, {"ov_model": ov_model})
+        exported = {"ov_model": ov_model, "precision_hint": HINTS[precision]}
+        wrapper = GraphClassifier(run, inputs, getattr(model, "config", None), weights, exported)
         facts = {"name": self.name, "version": ov.get_version(), "device": "cpu", "threads": ctx.threads,
                  "precision_asked": precision, "precision_hint": HINTS[precision], "precision_ran": ran,
                  "precision_source": "runtimePrecision of the runtime model's matrix products",

@@ -46,6 +46,14 @@ HOW_TO_LOAD = {
             "logits = session.run(['logits'], dict(enc))[0]\n"
             "labels = [LABELS[i] for i in logits.argmax(-1)]\n```\n"
             "or `joulebench predict FOLDER --input FILE`.",
+    "openvino": "```python\nimport json\nimport openvino as ov\nfrom transformers import AutoTokenizer\n"
+                "tokenizer = AutoTokenizer.from_pretrained(FOLDER)  # gives exactly the model's inputs\n"
+                "hint = json.load(open(FOLDER + '/openvino_config.json'))  # the precision the record ran\n"
+                "model = ov.Core().compile_model(FOLDER + '/openvino_model.xml', 'CPU', hint)\n"
+                "enc = tokenizer(texts, padding=True, truncation=True, return_tensors='np')\n"
+                "logits = model(dict(enc))['logits']\n"
+                "labels = [LABELS[i] for i in logits.argmax(-1)]\n```\n"
+                "or `joulebench predict FOLDER --input FILE`.",
     "joulebench": "`joulebench predict FOLDER --input FILE [--data-dir D]` rebuilds the reduced model from "
                   "`checkpoints/`: it needs joulebench, the pre-trained base model and the task's data (reductions "
                   "calibrated on held-out training examples choose again, the same way); no training runs.",

@@ -42,6 +42,10 @@ def quality_lines(record: dict, baseline: dict | None) -> tuple[list[str], list[
     return lines, metrics
 
 
+#: the Hub's library_name of each export format
+LIBRARIES = {"hf": "transformers", "onnx": "onnx", "openvino": "openvino", "joulebench": "joulebench"}
+
+
 def model_card(record: dict, baseline: dict | None, fmt: str, info: dict[str, Any]) -> str:
     """The card's text."""
     config, cost, train, env = (record.get(k) or {} for k in ("config", "cost", "train", "env"))
@@ -51,7 +55,7 @@ def model_card(record: dict, baseline: dict | None, fmt: str, info: dict[str, An
     q_lines, metrics = quality_lines(record, baseline)
     metadata = {
         "base_model": BASE_MODELS.get(str(config.get("model")), config.get("model")),
-        "library_name": {"hf": "transformers", "onnx": "onnx", "joulebench": "joulebench"}[fmt],
+        "library_name": LIBRARIES[fmt],
         "pipeline_tag": "question-answering" if spec.get("kind") == "extractive_qa" or task == "squad"
         else "text-classification",
         "tags": ["joulebench", *reductions],
@@ -89,7 +93,7 @@ def model_card(record: dict, baseline: dict | None, fmt: str, info: dict[str, An
         f"- CPU: {env.get('cpu')} ({env.get('cpu_count')} logical CPUs; {features}); GPU: {env.get('gpu')}",
         f"- threads: {cost.get('threads')}; device: {cost.get('device')}; torch {env.get('torch')}, "
         f"transformers {env.get('transformers')}, onnxruntime {env.get('onnxruntime')}",
-        f"- engine: {record.get('engine') or engine_of(record.get('reductions') or [])}",
+        f"- engine: {record.get('engine') or engine_of(record.get('reductions') or [])}{_engine_run(record)}",
         "",
         "## Training budget", "",
         f"- {config.get('regime')} fine-tuning, {train.get('train_examples') or 'all'} training examples, "
@@ -107,7 +111,7 @@ def unmeasured_card(rebuilt: Any, fmt: str, info: dict[str, Any]) -> str:
     config = rebuilt.config
     reductions = [r["name"] for r in rebuilt.reductions]
     metadata = {"base_model": BASE_MODELS.get(config.model, config.model),
-                "library_name": {"hf": "transformers", "onnx": "onnx", "joulebench": "joulebench"}[fmt],
+                "library_name": LIBRARIES[fmt],
                 "pipeline_tag": "text-classification", "tags": ["joulebench", *reductions], "datasets": [config.task]}
     return "\n".join([
         "---", yaml.safe_dump(metadata, sort_keys=False).strip(), "---", "",
@@ -118,3 +122,18 @@ def unmeasured_card(rebuilt: Any, fmt: str, info: dict[str, Any]) -> str:
         f"## Training budget\n\n- {config.regime} fine-tuning, {config.train.max_train_examples or 'all'} training "
         f"examples, {config.train.epochs} epoch(s), lr {config.train.lr}, seed {config.train.seed}",
     ])
+
+
+def _engine_run(record: dict) -> str:
+    """What the engine said it ran (version, precision asked and run, the one-off cost), where the record has it."""
+    run = record.get("engine_run") or {}
+    if not run:
+        return ""
+    text = f" ({run.get('name')} {run.get('version')}; precision asked {run.get('precision_asked')}, ran " \
+           f"{run.get('precision_ran')}, read from {run.get('precision_source')})"
+    if run.get("warning"):
+        text += f"; warning: {run['warning']}"
+    one_off = run.get("one_off") or {}
+    if one_off:
+        text += f"; one-off: {one_off.get('what')}, {one_off.get('time_s')} s, {_figure(one_off.get('energy_j'))} J"
+    return text

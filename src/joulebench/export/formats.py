@@ -8,7 +8,10 @@
   the format cannot hold (per-layer head counts, int8 modules) is refused.
 - ``onnx``: ``model.onnx`` taking the tokenizer's ``input_ids``, ``attention_mask``, ``token_type_ids``
   and returning ``logits`` (pooling and head inside the graph), plus the tokenizer files: the very graph
-  the record ran when its engine was onnxruntime, else the fp32 model exported.
+  the record ran when its engine was onnxruntime (its int8 included), else the fp32 model exported.
+- ``openvino``: an OpenVINO IR folder (``openvino_model.xml``/``.bin``, same inputs and ``logits``) and the
+  tokenizer: the very model the record ran when its engine was openvino (its int8 included; compile it with the
+  precision hint written in ``joulebench.json`` and the card), else the fp32 model converted.
 - ``joulebench``: the checkpoint-cache entries the configuration was built from (``checkpoints/``);
   ``joulebench predict`` rebuilds the reduced model from them exactly, for every reduction (early exit and
   token pruning change the forward pass itself, which neither format above holds).
@@ -27,7 +30,7 @@ from torch import nn
 from joulebench.errors import UserError
 from joulebench.export.rebuild import Rebuilt
 
-FORMATS = ("hf", "onnx", "joulebench")
+FORMATS = ("hf", "onnx", "openvino", "joulebench")
 
 
 def _int8_modules(model: nn.Module) -> int:
@@ -47,23 +50,41 @@ def why_not(fmt: str, rebuilt: Rebuilt) -> str | None:
         return "exporting question answering as hf/onnx is not built yet (span decoding lives in joulebench)"
     if fmt == "joulebench":
         return None
-    if fmt == "onnx":
-        if hasattr(model, "onnx_bytes"):
-            return None
+    ran = _graph_engine(model)
+    own = {"onnx": "model.onnx", "openvino": "ov_model"}
+    if fmt in own:
+        if ran is not None:
+            return None if own[fmt] in model.exported else f"the record ran on {ran}; export it as {ran_format(ran)}"
         if _int8_modules(model):
-            return "int8 by torch_ao runs only in torch; measure int8 with backend: onnxruntime to export ONNX"
+            return f"int8 in torch runs only in torch; measure int8 with engine: {_engine_of(fmt)} to export {fmt}"
         if not isinstance(model, PreTrainedModel):
             return "this reduction changes the forward pass (early exit, token pruning); use --format joulebench"
         if _dtype(model) not in (torch.float32, None):
             return f"the model runs in {_dtype(model)}; export it as hf"
         return None
-    if hasattr(model, "onnx_bytes"):
-        return "the record ran an onnxruntime graph; export it as onnx"
+    if ran is not None:
+        return f"the record ran a graph on {ran}; export it as {ran_format(ran)}"
     if _int8_modules(model):
         return "int8 modules (torch_ao) have no transformers format; use --format joulebench"
     if not isinstance(model, PreTrainedModel):
         return "this reduction changes the forward pass (early exit, token pruning); use --format joulebench"
     return None
+
+
+def _graph_engine(model: nn.Module) -> str | None:
+    """The graph engine a rebuilt model runs on (onnxruntime, openvino), None for a torch module."""
+    exported = getattr(model, "exported", None)
+    if not isinstance(exported, dict):
+        return None
+    return "openvino" if "ov_model" in exported else "onnxruntime"
+
+
+def ran_format(engine: str) -> str:
+    return {"onnxruntime": "onnx", "openvino": "openvino"}[engine]
+
+
+def _engine_of(fmt: str) -> str:
+    return {"onnx": "onnxruntime", "openvino": "openvino"}[fmt]
 
 
 def label_names(task: Any) -> list[str] | None:
@@ -132,10 +153,10 @@ def load_hf(folder: Path, pooling: str) -> nn.Module:
 
 def write_onnx(rebuilt: Rebuilt, folder: Path) -> dict[str, Any]:
     """``model.onnx`` (the record's own onnxruntime graph, or the fp32 model exported) and the tokenizer."""
-    from joulebench.reductions.int8_backends import export_onnx
+    from joulebench.engines.graph import export_onnx
 
     path = folder / "model.onnx"
-    own = getattr(rebuilt.model, "onnx_bytes", None)
+    own = (getattr(rebuilt.model, "exported", None) or {}).get("model.onnx")
     if own is not None:
         path.write_bytes(own)
     else:
@@ -154,12 +175,49 @@ def load_onnx(folder: Path) -> nn.Module:
     """An onnxruntime session of an ``onnx`` export, called like a classifier."""
     import onnxruntime
 
-    from joulebench.reductions.int8_backends import OnnxRuntimeClassifier
+    from joulebench.engines.graph import GraphClassifier
+    from joulebench.engines.onnxruntime_engine import session_options
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
-    return OnnxRuntimeClassifier(session, None).eval()
+    session = onnxruntime.InferenceSession(str(folder / "model.onnx"), session_options(torch.get_num_threads()),
+                                           providers=["CPUExecutionProvider"])
+    return GraphClassifier(lambda feed: session.run(["logits"], feed)[0], {i.name for i in session.get_inputs()},
+                           None).eval()
+
+
+def write_openvino(rebuilt: Rebuilt, folder: Path) -> dict[str, Any]:
+    """``openvino_model.xml``/``.bin`` (the record's own OpenVINO model, or the fp32 model converted), the
+    tokenizer, and the precision hint to compile it with."""
+    import openvino as ov
+
+    from joulebench.engines.openvino_engine import convert
+
+    exported = getattr(rebuilt.model, "exported", None) or {}
+    own = exported.get("ov_model")
+    ov_model = own if own is not None else convert(rebuilt.model)
+    ov.save_model(ov_model, str(folder / "openvino_model.xml"), compress_to_fp16=False)
+    hint = exported.get("precision_hint", "f32")
+    (folder / "openvino_config.json").write_text(f'{{"INFERENCE_PRECISION_HINT": "{hint}"}}\n')
+    inputs = [port.get_any_name() for port in ov_model.inputs]
+    _save_tokenizer(rebuilt, folder, inputs)
+    _check_same(rebuilt.model, load_openvino(folder), rebuilt, "openvino")
+    return {"graph": "the record's own OpenVINO model" if own is not None else "fp32 model converted by openvino",
+            "inputs": inputs, "outputs": ["logits"], "precision_hint": hint}
+
+
+def load_openvino(folder: Path) -> nn.Module:
+    """An OpenVINO compiled model of an ``openvino`` export (with its precision hint), called like a classifier."""
+    import json
+
+    import openvino as ov
+
+    from joulebench.engines.graph import GraphClassifier
+
+    config = json.loads((folder / "openvino_config.json").read_text())
+    compiled = ov.Core().compile_model(str(folder / "openvino_model.xml"), "CPU",
+                                       {**config, "INFERENCE_NUM_THREADS": torch.get_num_threads()})
+    request = compiled.create_infer_request()
+    return GraphClassifier(lambda feed: request.infer(feed)[0], {p.get_any_name() for p in compiled.inputs},
+                           None).eval()
 
 
 def write_joulebench(rebuilt: Rebuilt, folder: Path) -> dict[str, Any]:
@@ -178,7 +236,7 @@ def write_joulebench(rebuilt: Rebuilt, folder: Path) -> dict[str, Any]:
 
 
 WRITERS: dict[str, Callable[[Rebuilt, Path], dict[str, Any]]] = {
-    "hf": write_hf, "onnx": write_onnx, "joulebench": write_joulebench}
+    "hf": write_hf, "onnx": write_onnx, "openvino": write_openvino, "joulebench": write_joulebench}
 
 
 def _save_tokenizer(rebuilt: Rebuilt, folder: Path, inputs: list[str] | None = None) -> None:

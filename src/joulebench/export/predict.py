@@ -53,6 +53,8 @@ class Exported:
                 self.folder)
         if self.format == "onnx":
             return formats.load_onnx(self.folder), AutoTokenizer.from_pretrained(self.folder)
+        if self.format == "openvino":
+            return formats.load_openvino(self.folder), AutoTokenizer.from_pretrained(self.folder)
         from joulebench.export.rebuild import rebuild
         from joulebench.export.select import config_of_record
         from joulebench.tasks import resolve_data_dir

@@ -56,6 +56,10 @@ def rebuild(config: RunConfig, data_dir: Path | None, cache_root: str | Path | N
     (model, tokenizer, task), _ = runner.fine_tuned(config, "cpu")
     model, reductions, ctx, _ = runner.reduce(config, model, tokenizer, task, "cpu")
     model.to("cpu").eval()
+    if config.engine != "torch":  # the record's model as its engine ran it (an ONNX graph, an OpenVINO model)
+        import torch
+
+        model, _ = runner.on_engine(config, model, tokenizer, task, ctx.max_seq_len, "cpu", torch.get_num_threads())
     return Rebuilt(model, tokenizer, task, config, ctx.max_seq_len, reductions, cache, data_dir)
 
 

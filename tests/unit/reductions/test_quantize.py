@@ -23,10 +23,25 @@ def quantize(model, ctx, name="int8", **params):
     return apply_reductions(model, (ReductionSpec(name, tuple(sorted(params.items()))),), ctx)
 
 
-def test_int8_replaces_every_linear_with_packed_int8_weights(model, ctx):
+def test_int8_by_default_is_torchao_on_every_linear(model, ctx):
     batch = make_batch([9, 5])
     reference = logits_of(tiny_bert(), batch)
     quantized, described = quantize(model, ctx)
+    linears = [m for m in quantized.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == LINEARS
+    assert all(type(m.weight) not in (nn.Parameter, torch.Tensor) for m in linears)  # torchao's int8 tensors
+    details = described[0]["details"]
+    assert {k: details[k] for k in ("dtype", "weight_bits", "backend", "linear_layers_quantized")} == {
+        "dtype": "int8", "weight_bits": 8, "backend": "torchao", "linear_layers_quantized": LINEARS}
+    assert details["backend_choice"]["picked"] == "torchao"
+    assert "deprecated" in details["backend_choice"]["reason"]  # why not torch.ao
+    assert torch.allclose(logits_of(quantized, batch), reference, atol=0.05)  # close, not equal
+
+
+def test_named_torch_ao_replaces_every_linear_with_packed_int8_weights(model, ctx):
+    batch = make_batch([9, 5])
+    reference = logits_of(tiny_bert(), batch)
+    quantized, described = quantize(model, ctx, backend="torch_ao")
     dynamic = [m for m in quantized.modules() if isinstance(m, DynamicLinear)]
     assert len(dynamic) == LINEARS
     assert not any(type(m) is nn.Linear for m in quantized.modules())
@@ -35,7 +50,6 @@ def test_int8_replaces_every_linear_with_packed_int8_weights(model, ctx):
     assert {k: details[k] for k in ("dtype", "weight_bits", "backend", "linear_layers_quantized")} == {
         "dtype": "int8", "weight_bits": 8, "backend": "torch_ao", "linear_layers_quantized": LINEARS}
     assert details["backend_choice"]["picked"] == "torch_ao"
-    assert "fastest int8 backend measured here" in details["backend_choice"]["reason"]
     assert torch.allclose(logits_of(quantized, batch), reference, atol=0.05)  # close, not equal
 
 
@@ -84,37 +98,6 @@ def test_torchao_backend_quantizes_every_linear(model, ctx):
     assert torch.isfinite(logits_of(quantized, make_batch([5]))).all()
 
 
-ORT = all(importlib.util.find_spec(p) for p in ("onnx", "onnxruntime"))
-
-
-@pytest.mark.skipif(not ORT, reason="onnx/onnxruntime not installed")
-def test_onnxruntime_backend_runs_an_int8_graph_that_respects_padding(model, ctx):
-    batch = make_batch([9, 5, 3])
-    reference = logits_of(tiny_bert(), batch)
-    quantized, described = quantize(model, ctx, backend="onnxruntime")
-    assert described[0]["details"]["linear_layers_quantized"] >= LAYERS * 6
-    assert torch.allclose(logits_of(quantized, batch), reference, atol=0.05)
-    alone = logits_of(quantized, {k: v[2:3, :3] for k, v in batch.items()})  # unpadded, shorter
-    # Not exact: dynamic quantization scales activations per batch, so the batch matters a little.
-    assert torch.allclose(alone, logits_of(quantized, batch)[2:3], atol=2e-3)
-
-
-@pytest.mark.skipif(ORT, reason="onnx/onnxruntime installed")
-def test_onnxruntime_backend_missing_is_a_clear_error(model, ctx):
-    with pytest.raises(UserError, match="onnxruntime.*pip install"):
-        quantize(model, ctx, backend="onnxruntime")
-
-
-@pytest.mark.parametrize("reductions, message", [
-    ([{"name": "early_exit", "threshold": 0.1}, {"name": "int8", "backend": "onnxruntime"}], "fixed graph"),
-    ([{"name": "int8", "backend": "onnxruntime"}, {"name": "layer_drop", "keep_layers": 2}],
-     "layer_drop must come before an exported graph"),
-])
-def test_onnxruntime_only_composes_with_static_reductions(reductions, message):
-    with pytest.raises(UserError, match=message):
-        parse_config({"task": "sst2", "reductions": reductions})
-
-
 def _fixed_probe(monkeypatch, **median_ms):
     from joulebench.reductions import backend_probe
 
@@ -122,27 +105,6 @@ def _fixed_probe(monkeypatch, **median_ms):
                                       unavailable={})
     monkeypatch.setattr(backend_probe, "probe_backends", lambda *a, **k: probe)
     return probe
-
-
-def test_auto_picks_the_fastest_backend_the_probe_measured(monkeypatch, model, ctx):
-    _fixed_probe(monkeypatch, torch_ao=6.0, onnxruntime=3.0, bf16=5.0)
-    pytest.importorskip("onnxruntime")
-    quantized, described = quantize(model, ctx)
-    details = described[0]["details"]
-    assert details["backend"] == "onnxruntime"
-    assert "onnxruntime 0.30x" in details["backend_choice"]["reason"]
-    assert details["backend_choice"]["probe"]["ratio_to_fp32"]["onnxruntime"] == 0.3
-    assert torch.allclose(logits_of(quantized, make_batch([9, 5])), logits_of(tiny_bert(), make_batch([9, 5])),
-                          atol=0.05)
-
-
-def test_auto_never_picks_a_fixed_graph_when_reductions_follow(monkeypatch, model, ctx):
-    _fixed_probe(monkeypatch, torch_ao=6.0, onnxruntime=3.0)
-    specs = (ReductionSpec("int8"), ReductionSpec("layer_drop", (("keep_layers", 2),)))
-    _, described = apply_reductions(model, specs, ctx)
-    choice = described[0]["details"]["backend_choice"]
-    assert choice["picked"] == "torch_ao"
-    assert "not eligible in this chain: onnxruntime" in choice["reason"]
 
 
 def test_auto16_picks_the_faster_16_bit_dtype_or_refuses_when_none_beats_fp32(monkeypatch, model, ctx):
@@ -163,26 +125,3 @@ def test_auto16_casts_the_model_and_says_what_it_asked(monkeypatch, model, ctx):
     details = described[0]["details"]
     assert (details["dtype"], details["dtype_asked"]) == ("bf16", "auto16")
     assert next(quantized.parameters()).dtype == torch.bfloat16
-
-
-@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
-def test_runtime_onnxruntime_runs_the_fp32_graph_with_the_same_logits(model, ctx):
-    batch = make_batch([9, 5])
-    reference = logits_of(tiny_bert(), batch)
-    exported, described = quantize(model, ctx, "runtime", engine="onnxruntime")
-    assert described[0]["details"] == {"engine": "onnxruntime", "precision": "fp32"}
-    assert torch.allclose(logits_of(exported, batch), reference, atol=1e-4)  # fp32 graph: equal up to rounding
-    from joulebench.runner import count_parameters
-
-    # the graph's own weights: the exporter folds a few constants (3% here), so close, not equal
-    assert count_parameters(exported) == pytest.approx(sum(p.numel() for p in tiny_bert().parameters()), rel=0.05)
-
-
-@pytest.mark.parametrize("reductions, message", [
-    ([{"name": "int8", "backend": "torch_ao"}, {"name": "runtime"}], "cannot follow quantize"),
-    ([{"name": "runtime"}, {"name": "layer_drop", "keep_layers": 2}], "layer_drop must come before an exported graph"),
-    ([{"name": "runtime", "engine": "tvm"}], "engine must be one of onnxruntime"),
-])
-def test_runtime_chain_and_params_are_checked_at_load_time(reductions, message):
-    with pytest.raises(UserError, match=message):
-        parse_config({"task": "sst2", "reductions": reductions})

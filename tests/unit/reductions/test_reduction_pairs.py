@@ -1,6 +1,7 @@
-"""Every ordered pair of reductions either is refused at validate (one line, before anything runs), or runs to a
-record, or stops in one line where the refusal depends on the model (a layer that a layer drop removed): no
-pair may fail inside torch (tiny random-init BERT, fixture SST-2)."""
+"""Every ordered pair of reductions, and every reduction on every graph engine, either is refused at validate (one
+line, before anything runs), or runs to a record, or stops in one line where the refusal depends on the model (a
+layer that a layer drop removed): none may fail inside torch or the engine (tiny random-init BERT, fixture
+SST-2)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,7 @@ REDUCTIONS = {
     "early_exit": {"name": "early_exit", "threshold": 0.5, "exit_epochs": 0.25},
     "token_prune": {"name": "token_prune", "keep_ratio": 0.5, "after_layers": [1]},
     "int8 torch_ao": {"name": "quantize", "dtype": "int8", "backend": "torch_ao"},
-    "int8 onnxruntime": {"name": "quantize", "dtype": "int8", "backend": "onnxruntime"},
     "bf16": {"name": "quantize", "dtype": "bf16"},
-    "runtime": {"name": "runtime", "engine": "onnxruntime"},
     "seq_len": {"name": "seq_len", "max_seq_len": 16},
     "structured": {"name": "structured_prune", "heads_frac": 0.5, "ffn_frac": 0.5, "score_examples": 8},
     "distill": {"name": "distill", "keep_layers": 1, "epochs": 0.25},
@@ -46,9 +45,30 @@ def test_a_pair_is_refused_at_validate_or_runs(runner, first, second):
     except UserError as exc:
         assert "\n" not in str(exc) and "reductions[" in str(exc)
         return
+    _runs_or_refuses_in_one_line(runner, config)
+
+
+@pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("reduction", [*REDUCTIONS, "int8"])
+def test_every_reduction_on_every_graph_engine_is_refused_at_validate_or_runs(runner, engine, reduction):
+    spec = REDUCTIONS.get(reduction, "int8")
+    try:
+        (config,) = parse_config({**BASE, "engine": engine, "reductions": [spec]})
+    except UserError as exc:
+        assert "\n" not in str(exc) and f"engine {engine}" in str(exc), exc
+        assert reduction in ("early_exit", "token_prune", "bf16") or "precision" in str(exc)
+        return
+    record = _runs_or_refuses_in_one_line(runner, config)
+    if record is not None:
+        assert record["engine_run"]["name"] == engine
+        assert record["engine_run"]["precision_ran"] == record["engine_run"]["precision_asked"]
+
+
+def _runs_or_refuses_in_one_line(runner, config):
     try:
         record = runner.run(config)
     except UserError as exc:  # a model-dependent refusal, e.g. token_prune after layer 1 of a 1-layer model
         assert "\n" not in str(exc)
-        return
+        return None
     assert record["quality"]["n_examples"] == 8
+    return record
