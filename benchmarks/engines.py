@@ -17,7 +17,6 @@ demo's (a cached demo run trains nothing). Output kept in benchmarks/results/eng
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path

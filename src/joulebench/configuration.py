@@ -92,7 +92,7 @@ def parse_config(data: Any, where: str = "config", base_dir: Path | None = None)
         validate_reduction_chain(specs, f"{where}.reductions", config.measure.device,  # impossible combinations
                                  _task_kind(config))
         _check_engine(config, where)
-        _check_model_family(config.model, f"{where}.model", specs, config.max_seq_len, where)
+        _check_model_family(config.model, f"{where}.model", specs, config.max_seq_len, where, config.engine)
         configs.append(config)
     return configs
 
@@ -194,7 +194,7 @@ def _random_architecture(spec: dict, where: str) -> str:
 
 
 def _check_model_family(ref: str, where: str, specs: tuple, max_seq_len: int | None = None,
-                        config_where: str = "config") -> None:
+                        config_where: str = "config", engine: str = "torch") -> None:
     """Refuse, before anything runs, a model whose family joulebench cannot reduce (read offline from its
     config.json; a Hub id is checked when it is downloaded)."""
     import json
@@ -223,6 +223,10 @@ def _check_model_family(ref: str, where: str, specs: tuple, max_seq_len: int | N
         why = family.refusals.get(spec.name)
         if why:
             raise UserError(f"{where}: {spec.name} (reductions[{i}]) is not available for {model_type}: {why}")
+    why = getattr(ENGINES.get(engine), "families_refused", {}).get(model_type) if engine != AUTO else None
+    if why:
+        raise UserError(f"{config_where}.engine: engine {engine} cannot run {model_type} here: {why}; use engine "
+                        "torch or torch_compile")
 
 
 def _usable_positions(model_type: str | None, settings: dict) -> int | None:

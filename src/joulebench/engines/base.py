@@ -64,6 +64,7 @@ class Engine(Protocol):
         precisions: what it can be asked to run.
         dynamic: whether it runs data-dependent control flow (early exit, token pruning).
         devices: the devices it runs on here.
+        span: whether it runs question-answering heads (start and end logits).
     """
 
     name: ClassVar[str]
@@ -71,6 +72,8 @@ class Engine(Protocol):
     dynamic: ClassVar[bool]
     devices: ClassVar[tuple[str, ...]]
     span: ClassVar[bool]
+    #: optional: model_type -> why this engine cannot run that family here (refused at validate)
+    families_refused: ClassVar[dict[str, str]]
 
     def missing(self) -> str | None:
         """Why this engine cannot run here (not installed), or None."""

@@ -33,8 +33,9 @@ def session_options(threads: int, optimized_path: Path | None = None):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    if optimized_path is not None:
+    if optimized_path is not None:  # kept to read its operators; the warning that it is machine-specific is moot
         options.optimized_model_filepath = str(optimized_path)
+        options.log_severity_level = 3
     return options
 
 

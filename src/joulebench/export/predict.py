@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
+from joulebench.export.formats import FORMATS
 from joulebench.tasks.base import Example
 
 
@@ -30,7 +31,7 @@ class Exported:
             missing = [k for k in ("format", "task", "max_seq_len") if k not in self.meta]
         except (ValueError, TypeError, AttributeError):
             missing = ["readable JSON"]
-        if missing or self.meta.get("format") not in ("hf", "onnx", "joulebench"):
+        if missing or self.meta.get("format") not in FORMATS:
             lacking = ", ".join(missing) or "a known format"
             raise UserError(f"{meta_path}: not a joulebench export description (lacks {lacking}); re-export the "
                             "folder with joulebench export")

@@ -134,8 +134,8 @@ def test_doctor_names_the_cpu_features_the_auto_choices_and_the_energy_meter():
     out = result.stdout
     assert f"features: {', '.join(cpu_features()) or 'unknown'}" in out
     assert "backend probe (" in out and "torch_ao " in out and "of fp32" in out
-    assert "int8 backend auto as the last reduction -> " in out
-    assert "int8 backend auto with reductions after it -> " in out
+    assert "int8 backend auto (engine torch) -> torchao" in out
+    assert "engine openvino " in out and "precisions here fp32" in out  # every engine, what it runs here
     assert "dtype auto16 on cpu -> " in out
     assert "bf16 on cpu: " in out and "energy meter auto -> " in out
 

@@ -25,21 +25,25 @@ BASE = {"task": "sst2", "model": "tiny-random-bert", "max_seq_len": 32, "train":
 
 #: reduction kind -> (reductions, extra keys, formats that must hold it, formats that must refuse it)
 KINDS = {
-    "dense": ([], {}, ["hf", "onnx", "joulebench"], []),
-    "dense mean": ([], {"classifier_pooling": "mean"}, ["hf", "onnx", "joulebench"], []),
-    "layer_drop": ([{"name": "layer_drop", "keep_layers": 1}], {}, ["hf", "onnx", "joulebench"], []),
-    "seq_len": ([{"name": "seq_len", "max_seq_len": 12}], {}, ["hf", "onnx", "joulebench"], []),
+    "dense": ([], {}, ["hf", "onnx", "openvino", "joulebench"], []),
+    "dense mean": ([], {"classifier_pooling": "mean"}, ["hf", "onnx", "openvino", "joulebench"], []),
+    "layer_drop": ([{"name": "layer_drop", "keep_layers": 1}], {}, ["hf", "onnx", "openvino", "joulebench"], []),
+    "seq_len": ([{"name": "seq_len", "max_seq_len": 12}], {}, ["hf", "onnx", "openvino", "joulebench"], []),
     "int8 torch_ao": ([{"name": "quantize", "dtype": "int8", "backend": "torch_ao"}], {}, ["joulebench"],
-                      ["hf", "onnx"]),
+                      ["hf", "onnx", "openvino"]),
+    # the old form (backend: onnxruntime) of engine: onnxruntime with int8
     "int8 onnxruntime": ([{"name": "quantize", "dtype": "int8", "backend": "onnxruntime"}], {}, ["onnx", "joulebench"],
-                         ["hf"]),
-    "early_exit": ([{"name": "early_exit", "threshold": 0.5, "exit_epochs": 0.5}], {}, ["joulebench"], ["hf", "onnx"]),
+                         ["hf", "openvino"]),
+    "int8 openvino": (["int8"], {"engine": "openvino"}, ["openvino", "joulebench"], ["hf", "onnx"]),
+    "early_exit": ([{"name": "early_exit", "threshold": 0.5, "exit_epochs": 0.5}], {}, ["joulebench"],
+                   ["hf", "onnx", "openvino"]),
     "token_prune": ([{"name": "token_prune", "keep_ratio": 0.5, "after_layers": [1]}], {}, ["joulebench"],
-                    ["hf", "onnx"]),
+                    ["hf", "onnx", "openvino"]),
     "structured": ([{"name": "structured_prune", "heads_frac": 0.5, "ffn_frac": 0.5, "score_examples": 16}], {},
-                   ["onnx", "joulebench"], []),
-    "distill": ([{"name": "distill", "keep_layers": 1, "epochs": 0.5}], {}, ["hf", "onnx", "joulebench"], []),
-    "bf16": ([{"name": "quantize", "dtype": "bf16"}], {}, ["hf", "joulebench"], ["onnx"]),
+                   ["onnx", "openvino", "joulebench"], []),
+    "distill": ([{"name": "distill", "keep_layers": 1, "epochs": 0.5}], {}, ["hf", "onnx", "openvino", "joulebench"],
+                []),
+    "bf16": ([{"name": "quantize", "dtype": "bf16"}], {}, ["hf", "joulebench"], ["onnx", "openvino"]),
 }
 
 
@@ -88,6 +92,7 @@ def test_every_kind_reproduces_its_predictions_in_each_format_that_holds_it(stor
 def test_auto_picks_hf_then_onnx_then_joulebench(store, tmp_path):
     assert export(store, "dense", "auto", tmp_path / "a")[0].format == "hf"
     assert export(store, "int8 onnxruntime", "auto", tmp_path / "b")[0].format == "onnx"
+    assert export(store, "int8 openvino", "auto", tmp_path / "d")[0].format == "openvino"
     assert export(store, "early_exit", "auto", tmp_path / "c")[0].format == "joulebench"
 
 

@@ -191,7 +191,7 @@ def test_a_reduction_on_another_engine_is_split_into_engine_and_reduction(runner
     pytest.importorskip("onnxruntime")
     (config,) = make_config(reductions=[{"name": "int8", "backend": "onnxruntime"}])
     record = runner.run(config, ResultStore.in_dir(tmp_path), baseline=paired_baseline(config))
-    assert record["engine"] == "onnxruntime"
+    assert record["engine"] == "onnxruntime int8"
     split = record["cost"]["vs_baseline"]["engine_split"]
     assert split["engine"] == "onnxruntime"
     assert split["dense_on_engine_config_hash"] != record["cost"]["vs_baseline"]["baseline_config_hash"]

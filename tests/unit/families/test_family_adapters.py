@@ -145,19 +145,28 @@ def test_structured_compaction_equals_masked_execution(family):
 
 
 @pytest.mark.parametrize("family", FAMILY_NAMES)
-def test_int8_and_onnx_stay_close_to_fp32(family):
+def test_int8_and_every_engine_stay_close_to_fp32(family):
+    """Every family in torchao's int8 and on each graph engine at fp32 and int8 (the engine x family matrix)."""
+    from joulebench.engines import ENGINES, EngineContext
     from joulebench.reductions.int8_backends import quantize_int8
 
     model = _model(family)
     ids, mask = _batch()
+    inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
     with torch.no_grad():
-        reference = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)).logits
-    for backend in ("torch_ao", "onnxruntime"):
-        quantized, _ = quantize_int8(copy.deepcopy(model), backend)
+        reference = model(**inputs).logits
+    ctx = EngineContext(threads=1, example=inputs, calibration=lambda: [inputs], calibration_note="the batch")
+    runs = {"torchao int8": lambda: quantize_int8(copy.deepcopy(model), "torchao")[0]}
+    for engine in ("onnxruntime", "openvino"):
+        if family in getattr(ENGINES.get(engine), "families_refused", {}):  # refused at validate instead
+            continue
+        for precision in ("fp32", "int8"):
+            runs[f"{engine} {precision}"] = lambda e=engine, p=precision: ENGINES.get(e).prepare(model, p, ctx).model
+    for what, make in runs.items():
         with torch.no_grad():
-            out = quantized(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids))
+            out = make()(**inputs)
         out = out if isinstance(out, torch.Tensor) else out.logits
-        assert (out - reference).abs().max() < 0.1 * reference.abs().max() + 0.05, backend
+        assert (out - reference).abs().max() < 0.1 * reference.abs().max() + 0.05, what
 
 
 def test_unknown_and_decoder_model_types_are_one_line_errors():
@@ -186,3 +195,13 @@ def test_validate_refuses_a_bad_model_folder_in_one_line(tmp_path, contents, mes
     result = CliRunner().invoke(app, ["validate", str(config)], standalone_mode=True)
     assert isinstance(result.exception, UserError) and message in str(result.exception)
     assert "\n" not in str(result.exception)
+
+
+def test_a_family_an_engine_cannot_run_is_refused_at_validate(tmp_path):
+    from joulebench.configuration import parse_config
+    from joulebench.engines import ENGINES
+
+    refused = getattr(ENGINES.get("openvino"), "families_refused", {})
+    assert "modernbert" in refused  # found by the test above: NaN logits on padded rows
+    with pytest.raises(UserError, match="engine openvino cannot run modernbert here"):
+        parse_config({"task": "sst2", "model": "tiny-random-modernbert", "engine": "openvino"})

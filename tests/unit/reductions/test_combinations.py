@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 from reduction_helpers import LayerCalls, logits_of, make_batch
-from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from joulebench.config.schema import ReductionSpec
 from joulebench.configuration import parse_config
@@ -34,7 +33,8 @@ def test_token_prune_then_early_exit_then_int8(model, ctx):
         model, specs(("token_prune", {"keep_ratio": 0.5, "after_layers": [1]}), ("early_exit", {"threshold": 0.0}),
                      ("int8", {})), ctx,
     )
-    assert all(isinstance(head.classifier, DynamicLinear) for head in reduced.exits)  # exits are int8 too
+    assert all(type(head.classifier.weight) not in (torch.nn.Parameter, torch.Tensor)  # exits are int8 too
+               for head in reduced.exits)
     calls = LayerCalls(layers)
     logits_of(reduced, make_batch([10, 10]))
     assert [s[0][1] for s in calls.shapes] == [10, 5, 5, 5]
@@ -46,7 +46,7 @@ def test_token_prune_then_early_exit_then_int8(model, ctx):
 
 def test_early_exit_after_int8_trains_on_the_quantized_backbone(model, ctx):
     reduced, described = apply_reductions(model, specs(("int8", {}), ("early_exit", {"threshold": 1e9})), ctx)
-    assert isinstance(model.bert.encoder.layer[0].intermediate.dense, DynamicLinear)
+    assert type(model.bert.encoder.layer[0].intermediate.dense.weight) not in (torch.nn.Parameter, torch.Tensor)
     assert torch.isfinite(logits_of(reduced, make_batch([6]))).all()
     attach_realised(reduced, described)
     assert described[1]["details"]["mean_layers_computed"] == 1.0

@@ -126,5 +126,6 @@ def test_demo_sweep_fits_the_brief():
     assert len(offline) >= 8  # one frontier with at least 8 configurations
     kinds = {r.name for c in offline for r in c.reductions}
     assert len(kinds) >= 4  # from at least 4 kinds of reduction
-    dense = [c.measure.scenario for c in configs if not c.reductions]
+    dense = [c.measure.scenario for c in configs if not c.reductions and c.engine == "torch"]
     assert sorted(dense) == ["offline", "online"]  # each scenario has its baseline
+    assert {c.engine for c in configs} == {"torch", "openvino"}  # the engine axis

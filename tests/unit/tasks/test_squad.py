@@ -148,12 +148,12 @@ def test_span_search_picks_the_best_span_over_windows_within_the_length_limit(to
     assert limited.answers([example]) == {}  # the only candidate is longer than 2 tokens
 
 
-@pytest.mark.parametrize("reduction", ["early_exit", "token_prune", "distill", "runtime"])
+@pytest.mark.parametrize("reduction", ["early_exit", "token_prune", "distill"])
 def test_reductions_without_a_span_design_refuse_question_answering_at_load_time(reduction):
     from joulebench.configuration import parse_config
 
     params = {"early_exit": {"threshold": 0.5}, "token_prune": {"keep_ratio": 0.5},
-              "distill": {"keep_layers": 2}, "runtime": {}}[reduction]
+              "distill": {"keep_layers": 2}}[reduction]
     with pytest.raises(UserError, match=f"\\({reduction}\\): not available for question answering: "):
         parse_config({"task": "squad", "reductions": [{"name": reduction, **params}]})
 
@@ -208,7 +208,7 @@ def test_layer_drop_with_retraining_and_int8_run_on_question_answering(tmp_path,
     record = runner.run(config, ResultStore.in_dir(tmp_path), baseline=paired_baseline(config))
     drop, int8 = record["reductions"]
     assert (drop["details"]["layers_kept"], drop["details"]["retrained"]) == (1, True)
-    assert int8["details"]["backend"] == "torch_ao"  # a span head: never the logits-only exported graph
-    assert "not eligible in this chain: onnxruntime" in int8["details"]["backend_choice"]["reason"]
+    assert int8["details"]["backend"] == "torchao"  # int8 in torch: the span head stays a torch module
+    assert record["engine_run"]["precision_ran"] == "int8"
     assert record["train"]["retraining"] and record["cost"]["vs_baseline"]["energy"]["ratio"] > 0
     assert 0 <= record["quality"]["f1"] <= 100 and record["quality"]["predictions_file"]
