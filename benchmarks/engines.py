@@ -6,7 +6,8 @@ ratios with 95% intervals, dev accuracy. Then the two targets:
 1. joulebench's OpenVINO dense model against a plain OpenVINO loop (``openvino.convert_model`` +
    ``compile_model`` pinned to f32, the same batches, the same threads), interleaved round by round: within 10%.
 2. The cheapest configuration within 1 point of the dense model (accuracy on dev, the reported split: the
-   benchmark's own reading, not a tuned knob) against the fastest engine running the dense model alone: <= 0.95x.
+   benchmark's own reading, not a tuned knob) against the fastest engine running the dense model alone (at any
+   precision, the strictest reading): <= 0.95x.
 
     python benchmarks/engines.py --data-dir ../shared/data [--out runs/bench_engines] [--repeats 4]
 
@@ -147,14 +148,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{'' if one_off is None else one_off}")
         table.append((model, engine, precision, time_ratio.get("ratio"), accuracy, record))
     dense_acc = next(a for m, e, p, _, a, _ in table if (m, e, p) == ("dense", "torch", "fp32"))
-    fastest_dense = min((t, e) for m, e, p, t, _, _ in table if m == "dense" and p == "fp32" and t is not None)
+    fastest_dense = min((t, e, p) for m, e, p, t, _, _ in table if m == "dense" and t is not None)
     within = [(t, m, e, p, a) for m, e, p, t, a, _ in table if t is not None and a >= dense_acc - 0.01]
     cheapest = min(within)
     ov_dense = next(r for m, e, p, _, _, r in table if (m, e, p) == ("dense", "openvino", "fp32"))
     print()
     print("target 1: " + plain_openvino_check(runner, ov_dense, args.repeats))
     ok = cheapest[0] <= 0.95 * fastest_dense[0]
-    print(f"target 2: fastest engine running the dense model at fp32: {fastest_dense[1]} {fastest_dense[0]:.3f}x; "
+    print(f"target 2: fastest engine running the dense model (any precision): {fastest_dense[1]} at "
+          f"{fastest_dense[2]} {fastest_dense[0]:.3f}x; "
           f"cheapest within 1 point of dense ({dense_acc:.4f}): {cheapest[1]} on {cheapest[2]} at {cheapest[3]}, "
           f"{cheapest[0]:.3f}x (acc {cheapest[4]:.4f}) = {cheapest[0] / fastest_dense[0]:.3f} of it; <= 0.95: "
           f"{'yes' if ok else 'NO'}")

@@ -171,10 +171,15 @@ class Runner:
         (model, tokenizer, task), train_info = self.fine_tuned(config, device)
         model, reductions, ctx, trainings = self.reduce(config, model, tokenizer, task, device)
         data_dir = self.options.data_dir
-        model, engine_facts = self.on_engine(config, model.to(device).eval(), tokenizer, task, ctx.max_seq_len,
-                                             device, threads)
+        torch_model = model.to(device).eval()
+        model, engine_facts = self.on_engine(config, torch_model, tokenizer, task, ctx.max_seq_len, device, threads)
         examples, encoded, quality, flops, answers = self.score(model, task, tokenizer, ctx.max_seq_len, config,
                                                                 device)
+        flops_note = None
+        if flops is None and model is not torch_model:  # a graph engine's kernels are invisible to torch's counter
+            flops = torch_flops(torch_model, encoded, config.measure.batch_size, tokenizer.pad_token_id)
+            flops_note = (f"counted on the torch model handed to {engine_facts['name']} (the same architecture; "
+                          "its kernels are invisible to torch's FLOP counter)")
         slicer = getattr(task, "slices", None)
         if slicer is not None:
             quality["slices"] = {name: pack(mask) for name, mask in slicer(examples, data_dir).items()}
@@ -204,6 +209,8 @@ class Runner:
         else:
             cost = self.measure_cost(model, encoded, config, tokenizer.pad_token_id, device, threads)
         cost["flops_per_example"] = flops
+        if flops_note is not None:
+            cost["flops_note"] = flops_note
         cost["param_count"] = count_parameters(model)
         for i, _ in promises.calibrated(reductions):
             reductions[i]["details"]["promise"].update(promises.savings(cost))
@@ -349,6 +356,20 @@ class Runner:
         """Cost of ``target`` in balanced rounds with ``baseline`` (and the dense model on the target's engine,
         where it runs on another one: :meth:`joulebench.measure.cost.CostMeasurer.paired`)."""
         return CostMeasurer(self._meter_factory).paired(target, baseline, engine_dense, engine)
+
+
+def torch_flops(model: nn.Module, encoded: list, batch_size: int, pad_id: int) -> float | None:
+    """FLOPs per example of ``model`` over ``encoded`` as torch counts them (None where it counts nothing)."""
+    from joulebench.measure import counted_forward
+
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for batch in eval_batches(encoded, batch_size, pad_id):
+            _, flops = counted_forward(model, batch.inputs)
+            if flops is None:
+                return None
+            total, count = total + flops, count + len(batch.indices)
+    return total / count if count else None
 
 
 def null_quality(quality: dict, reason: str) -> dict:

@@ -1,19 +1,18 @@
-"""Read a ``results.jsonl`` file into record dicts, refusing anything malformed."""
+"""Read a ``results.jsonl`` file into record dicts, refusing anything malformed (each line parsed and checked by
+the store's own :func:`joulebench.results.store.parse_record`: one reader of records)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from joulebench.errors import UserError
-from joulebench.results.schema import SCHEMA_VERSION
+from joulebench.results.store import REQUIRED_KEYS
+from joulebench.results.store import parse_record as _parse_line
+
+__all__ = ["REQUIRED_KEYS", "load_records"]
 
 log = logging.getLogger("joulebench.analysis")
-
-#: Keys the analysis reads from every record; a record without them cannot be placed.
-REQUIRED_KEYS = ("config", "task", "model", "regime", "reductions", "scenario", "quality", "cost")
-
 
 def load_records(path: Path | str) -> list[dict]:
     """Load every record of a JSONL results file, in file order.
@@ -53,24 +52,3 @@ def load_records(path: Path | str) -> list[dict]:
             log.warning("%s:%d: ignoring an incomplete last record (interrupted write)",
                         path, len(lines) + 1)
     return records
-
-
-def _parse_line(line: str, path: Path, lineno: int) -> dict:
-    """Parse and check one line; errors name the file and the 1-based line number."""
-    where = f"{path}:{lineno}"
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(record, dict):
-        raise UserError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    missing = [key for key in REQUIRED_KEYS if key not in record]
-    if missing:
-        raise UserError(f"{where}: record lacks required key(s) {', '.join(missing)}")
-    version = record.get("schema_version")
-    if isinstance(version, int) and version > SCHEMA_VERSION:
-        # A newer record may have changed meaning; reading it as v1 would mislead.
-        raise UserError(
-            f"{where}: schema_version {version} is newer than supported {SCHEMA_VERSION}"
-        )
-    return record

@@ -3,7 +3,7 @@
 int8 is dynamic quantization of every ``nn.Linear`` (the bulk of an encoder's FLOPs) on CPU;
 fp16/bf16 cast the whole model, only on a device with kernels for them: fp16 matmuls on this
 kind of CPU have no fast path, and bf16 on a CPU without native bf16 instructions
-(AVX512-BF16/AMX) is emulated: benchmarks/quant_backends.py measured a bf16 cast of minilm-l6
+(AVX512-BF16/AMX) is emulated: benchmarks/quant_backends.py (since replaced by benchmarks/engines.py) measured a bf16 cast of minilm-l6
 at 7.6x the fp32 latency on this project's AVX2 CPU, so it is refused there.
 
 ``backend: auto`` and ``dtype: auto16`` are chosen on the measuring machine by the backend probe

@@ -88,7 +88,8 @@ cost (dict)
                            baseline's weights).
     peak_mem_method        "rss_hwm" (kernel peak RSS, reset per window) | "rss" (sampled every 5 ms)
                            | "cuda_max_allocated".
-    flops_per_example      float | None, forward FLOPs per example (torch flop counter).
+    flops_per_example      float | None, forward FLOPs per example (torch flop counter; on a graph engine counted
+                           on the torch model handed to it, and ``flops_note`` says so).
     param_count            int, parameters of the model as run, packed int8 weights included.
     batch_size             int, examples per call in the timed windows.
     n_timed_examples       int, examples processed over all windows.

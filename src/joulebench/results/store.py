@@ -17,12 +17,36 @@ from pathlib import Path
 
 from joulebench.errors import UserError
 from joulebench.paths import writable_folder
+from joulebench.results.schema import SCHEMA_VERSION
 
 log = logging.getLogger("joulebench.results")
 
 
 #: The store's file name in an output folder: spelled here only.
 RESULTS_FILE = "results.jsonl"
+
+#: Keys every record has; a line without them is not a record (analysis cannot place it).
+REQUIRED_KEYS = ("config", "task", "model", "regime", "reductions", "scenario", "quality", "cost")
+
+
+def parse_record(line: str | bytes, path: Path, lineno: int, required: tuple[str, ...] = REQUIRED_KEYS) -> dict:
+    """One line of a results file as a record, checked (``required`` keys, schema version): errors name the file
+    and the 1-based line number. The store itself requires only that a line is a JSON object (it also holds
+    failure entries of ``keep_going`` sweeps); analysis requires :data:`REQUIRED_KEYS`."""
+    where = f"{path}:{lineno}"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise UserError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    missing = [key for key in required if key not in record]
+    if missing:
+        raise UserError(f"{where}: record lacks required key(s) {', '.join(missing)}")
+    version = record.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:  # a newer record may have changed meaning
+        raise UserError(f"{where}: schema_version {version} is newer than supported {SCHEMA_VERSION}")
+    return record
 
 
 def results_path(where: str | Path) -> Path:
@@ -52,15 +76,8 @@ class ResultStore:
         complete, tail = lines[:-1], lines[-1]
         if tail.strip():
             log.warning("%s: ignoring an incomplete last record (interrupted write)", self.path)
-        records = []
-        for number, line in enumerate(complete, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{self.path}:{number}: not a JSON record ({exc.msg})") from None
-        return records
+        return [parse_record(line, self.path, number, required=()) for number, line in enumerate(complete, start=1)
+                if line.strip()]
 
     def hashes(self) -> set[str]:
         """config_hash of every stored record."""

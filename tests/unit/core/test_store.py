@@ -28,7 +28,7 @@ def test_partial_last_line_is_ignored_then_cut_before_next_append(tmp_path):
 def test_corrupt_complete_line_names_file_and_line(tmp_path):
     path = tmp_path / "results.jsonl"
     path.write_text('{"config_hash": "a"}\nnot json\n')
-    with pytest.raises(UserError, match=r"results.jsonl:2: not a JSON record"):
+    with pytest.raises(UserError, match=r"results.jsonl:2: malformed JSON"):
         ResultStore(path).records()
 
 
