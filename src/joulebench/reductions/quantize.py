@@ -1,12 +1,14 @@
-"""quantize (and its alias int8): lower-precision weights that the hardware runs faster.
+"""quantize (and its alias int8): the precision the model should run in, carried out by its engine.
 
-int8 is dynamic quantization of every ``nn.Linear`` (the bulk of an encoder's FLOPs) on CPU;
-fp16/bf16 cast the whole model, only on a device with kernels for them: fp16 matmuls on this
-kind of CPU have no fast path, and bf16 on a CPU without native bf16 instructions
-(AVX512-BF16/AMX) is emulated: benchmarks/quant_backends.py (since replaced by benchmarks/engines.py) measured a bf16 cast of minilm-l6
-at 7.6x the fp32 latency on this project's AVX2 CPU, so it is refused there.
+On the torch engines this module does it: int8 is dynamic quantization of every ``nn.Linear`` (the bulk of an
+encoder's FLOPs) by torchao (``backend: auto``; torch.ao's deprecated ``quantize_dynamic`` only where named);
+fp16/bf16 cast the whole model, only on a device with kernels for them: fp16 matmuls on this kind of CPU have no
+fast path, and bf16 on a CPU without native bf16 instructions (AVX512-BF16/AMX) is emulated (a bf16 cast of
+minilm-l6 measured 7.6x the fp32 latency on this project's AVX2 CPU), so it is refused there. On a graph engine
+(``ctx.precision_by``: onnxruntime, openvino) the model is left as it is and that engine quantizes or compiles at
+the precision (:mod:`joulebench.engines`).
 
-``backend: auto`` and ``dtype: auto16`` are chosen on the measuring machine by the backend probe
+``dtype: auto16`` is chosen on the measuring machine by the backend probe
 (:mod:`joulebench.reductions.backend_probe`), and the record's details say what it measured.
 """
 
