@@ -149,7 +149,11 @@ def smallest(phase: str) -> int:
         first = page.read_bytes()
         write_page(Path(tmp) / "kept.jsonl", page, Path(tmp) / "figures", [spec], "python benchmarks/study.py page")
         if page.read_bytes() != first:
-            print("the page is not rebuilt byte for byte from its records", file=sys.stderr)
+            import difflib
+
+            diff = difflib.unified_diff(first.decode().splitlines(), page.read_text().splitlines(), lineterm="", n=0)
+            print("the page is not rebuilt byte for byte from its records:\n" + "\n".join(list(diff)[:20]),
+                  file=sys.stderr)
             return 1
         print(page.read_text())
     return 0

@@ -34,26 +34,24 @@ def _label(config) -> str:
     return "+".join(parts) + regime + engine + ("" if config.measure.scenario == "offline" else " online")
 
 
-def _completeness(planned: dict[str, list], records: list[dict]) -> list[str]:
-    from joulebench.config.schema import config_hash
-    from joulebench.tasks.resolve import bind_data
+def _identity(config: dict) -> str:
+    """A configuration as the study plans it: everything but its label and the data binding (a record's data digest
+    is checked when it is measured; the page must read the same on a machine without the data)."""
+    kept = {k: v for k, v in config.items() if k not in ("name", "task_data", "task_spec")}
+    return json.dumps(kept, sort_keys=True, default=str)
 
-    done = {r["config_hash"] for r in records}
+
+def _completeness(planned: dict[str, list], records: list[dict]) -> list[str]:
+    done = {_identity(r["config"]) for r in records}
     lines = ["| task | configurations planned | measured | seeds measured (dense) | still to measure |",
              "|---|---|---|---|---|"]
     for task, configs in planned.items():
-        hashes = {}
-        for c in configs:
-            try:
-                hashes[config_hash(bind_data(c, None))] = c
-            except Exception:  # data not here: the record's own hash is all there is to match
-                hashes[config_hash(c)] = c
-        measured = [h for h in hashes if h in done]
+        todo_configs = [c for c in configs if _identity(c.to_dict()) not in done]
         seeds = sorted({r["config"]["train"]["seed"] for r in records if r["task"] == task and not r["reductions"]})
-        missing = Counter(_label(c) for h, c in hashes.items() if h not in done)
+        missing = Counter(_label(c) for c in todo_configs)
         todo = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(missing.items())) or "nothing"
-        lines.append(f"| {task} | {len(hashes)} | {len(measured)} | {', '.join(map(str, seeds)) or 'none'} | "
-                     f"{todo} |")
+        lines.append(f"| {task} | {len(configs)} | {len(configs) - len(todo_configs)} | "
+                     f"{', '.join(map(str, seeds)) or 'none'} | {todo} |")
     return lines
 
 
@@ -125,8 +123,11 @@ def write_page(kept: Path, page: Path, figures: Path, specs: list[Path], rebuild
             store = Path(tmp) / "results.jsonl"
             store.write_text(kept.read_text())
             written = build_report(store, figures)
-            report = (figures / "report.md").read_text()
+            report = (figures / "report.md").read_text().replace(str(store), kept.name)
             (figures / "report.md").unlink()
+            html = figures / "report.html"
+            if html.is_file():  # the same source line, without the temporary folder's random name
+                html.write_text(html.read_text().replace(str(store), kept.name))
         body = re.sub(r"\]\((?!https?:)([^)]+\.png)\)", lambda m: f"]({figures.name}/{m.group(1)})", report)
         body = re.sub(r"^# ", "## ", body, count=1, flags=re.M)
         lines += ["## Per task: frontiers, seeds, budgets, break-even", "",

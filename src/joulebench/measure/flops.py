@@ -58,6 +58,12 @@ def counted_forward(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> t
         with torch.inference_mode():
             return model(**batch), None
     counter = FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS)
+    # torchao's int8 Linear weights are tensor subclasses whose kernels the counter does not see: their
+    # multiply-adds are counted by hooks on those layers instead (2 x input elements x output features).
+    subclassed: list[float] = []
+    hooks = [m.register_forward_hook(lambda mod, args, out: subclassed.append(2.0 * args[0].numel() * mod.out_features))
+             for m in model.modules() if isinstance(m, torch.nn.Linear)
+             and type(m.weight) not in (torch.nn.Parameter, torch.Tensor)]
     # The counter's module tracker hooks the gradients of module inputs that require them; a parameter
     # fed to a module as an input (DeBERTa's relative embeddings into a LayerNorm) has none under
     # inference mode, so parameters are frozen while counting and restored after.
@@ -74,7 +80,9 @@ def counted_forward(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> t
     finally:
         for p in frozen:
             p.requires_grad_(True)
-    total = float(counter.get_total_flops())
+        for hook in hooks:
+            hook.remove()
+    total = float(counter.get_total_flops()) + sum(subclassed)
     if total == 0:
         logger.warning("FLOP counting saw no countable op in %s (kernels invisible to torch's FLOP counter); "
                        "recording null", type(model).__name__)

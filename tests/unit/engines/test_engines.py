@@ -224,3 +224,16 @@ def test_runconfig_has_engine_help():
     from joulebench.config.schema import field_help
 
     assert "openvino" in field_help(RunConfig)["engine"]
+
+
+def test_torchao_int8_counts_the_same_flops_as_fp32():
+    """torchao's int8 kernels are invisible to torch's FLOP counter; its Linear layers are counted by hooks."""
+    import copy
+
+    from joulebench.measure.flops import counted_forward
+    from joulebench.reductions.int8_backends import quantize_int8
+
+    model = tiny()
+    inputs = batch()
+    quantized = quantize_int8(copy.deepcopy(model), "torchao")[0]
+    assert counted_forward(quantized, inputs)[1] == counted_forward(model, inputs)[1] > 0
