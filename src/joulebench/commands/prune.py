@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force
+from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force, make_runner
 from joulebench.errors import UserError
 
 app = typer.Typer(no_args_is_help=True, help="Structured pruning of attention heads and FFN units.")
@@ -37,12 +37,6 @@ def _configs(path: Path, max_train: int | None, epochs: float | None) -> list:
         except ValueError as exc:
             raise UserError(f"{path}: {exc}") from None
     return configs
-
-
-def _runner(data_dir: Path | None, cache_dir: Path | None, force: bool, bars: object):
-    from joulebench.commands.options import make_runner
-
-    return make_runner(data_dir, cache_dir, force, bars)
 
 
 def _split_ints(text: str, what: str) -> tuple[int, ...]:
@@ -77,7 +71,7 @@ def score(
         raise UserError(f"--importance must be one of {', '.join(METHODS)}, got {importance!r}")
     base = _configs(config, max_train_examples, epochs)[0]
     with ProgressBars() as bars:
-        runner = _runner(data_dir, cache_dir, False, bars)
+        runner = make_runner(data_dir, cache_dir, False, bars)
         (model, tokenizer, task), _ = runner.fine_tuned(base, "cpu")
     fine_tune = task.load("train", runner.options.data_dir, base.train.max_train_examples, base.train.seed)
     examples, source = scoring_examples(task, runner.options.data_dir, score_split, score_examples,
@@ -149,7 +143,7 @@ def search(
     bases = _configs(config, max_train_examples, epochs)
     store = ResultStore.in_dir(out)
     with ProgressBars() as bars:
-        runner = _runner(data_dir, cache_dir, force, bars)
+        runner = make_runner(data_dir, cache_dir, force, bars)
         rows = run_study(runner, bases, settings, store, out / "masks", log=console.print)
     summary = summarize(rows)
     table = markdown_table(summary)
