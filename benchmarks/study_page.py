@@ -131,7 +131,8 @@ def write_page(kept: Path, page: Path, figures: Path, specs: list[Path], rebuild
         body = re.sub(r"\]\((?!https?:)([^)]+\.png)\)", lambda m: f"]({figures.name}/{m.group(1)})", report)
         body = re.sub(r"^# ", "## ", body, count=1, flags=re.M)
         lines += ["## Per task: frontiers, seeds, budgets, break-even", "",
-                  f"The interactive report: [{figures.name}/report.html]({figures.name}/report.html).", "",
+                  f"The interactive report (plotly, about 5 MB, so not committed) is written beside the figures as "
+                  f"`{figures.name}/report.html` by the Rebuild command.", "",
                   body.rstrip(), ""]
         del written
     page.write_text("\n".join(lines).rstrip() + "\n")

@@ -47,7 +47,7 @@ def print_records(records: list[dict], console: Console | None = None) -> None:
         console.print("no new records")
         return
     table = Table(title="joulebench results", show_lines=False)
-    for col in ("task", "model", "regime", "reductions", "scenario", "quality", "J/example", "method",
+    for col in ("task", "model", "regime", "reductions", "engine", "scenario", "quality", "J/example", "method",
                 "p50 ms", "p99 ms", "ex/s", "peak MB", "GFLOPs/ex"):
         table.add_column(col, overflow="fold")
     for r in records:
@@ -55,7 +55,8 @@ def print_records(records: list[dict], console: Console | None = None) -> None:
         acc = _quality_text(q)
         flops = c.get("flops_per_example")
         table.add_row(
-            r["task"], r["model"], r["regime"], reduction_label(r), r["scenario"], acc,
+            r["task"], r["model"], r["regime"], reduction_label(r), str(r.get("engine") or "torch eager"),
+            r["scenario"], acc,
             _fmt(c.get("energy_j_per_example")), str(c.get("energy_method")),
             _fmt(c.get("latency_ms_p50")), _fmt(c.get("latency_ms_p99")), _fmt(c.get("throughput_eps"), ".1f"),
             _fmt(c.get("peak_mem_mb"), ".0f"), _fmt(None if flops is None else flops / 1e9),

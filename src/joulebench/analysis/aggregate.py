@@ -272,9 +272,11 @@ def _make_point(key: str, records: Sequence[Mapping]) -> Point:
     first = records[0]
     reductions = tuple(dict(r) for r in first.get("reductions") or [])
     costs = [r.get("cost") or {} for r in records]
+    engine = (first.get("config") or {}).get("engine") or "torch"
     return Point(
         key=key,
-        label=config_label(first["model"], first["regime"], reductions),
+        label=config_label(first["model"], first["regime"], reductions) + ("" if engine == "torch" else
+                                                                           f" on {engine}"),
         task=str(first["task"]),
         model=str(first["model"]),
         regime=str(first["regime"]),
