@@ -17,6 +17,7 @@ from joulebench.config.schema import RunConfig
 from joulebench.engines import DEFAULT_ENGINE, ENGINES, EngineContext, Prepared
 from joulebench.engines.choice import AUTO, TORCH_ENGINES, engine_problem, precision_of
 from joulebench.errors import UserError
+from joulebench.measure.cost import _logits
 from joulebench.measure.metered import Metered
 from joulebench.models.batching import eval_batches
 from joulebench.tasks.kinds import kind_of
@@ -113,6 +114,8 @@ def compare_engines(model: nn.Module, ctx: EngineContext, candidates: list[tuple
                 started = time.perf_counter()
                 prepared.model(**ctx.example)
                 times.append(time.perf_counter() - started)
+        what = prepared.facts.get("one_off")
+        prepared.facts["one_off"] = None if what is None else {"what": what, **metered.cost}
         rows.append({"engine": name, "precision": precision, "median_s": round(statistics.median(times), 5),
                      "agreement": round(agree, 4), "precision_ran": prepared.facts.get("precision_ran"),
                      "one_off_s": metered.cost.get("time_s"), "prepared": prepared})
@@ -145,17 +148,13 @@ def choose_auto(config: RunConfig, model: nn.Module, ctx: EngineContext,
     if not eligible:
         raise UserError("engine: auto: no engine ran this configuration with torch's predictions")
     best = min(eligible, key=lambda r: r["median_s"])
-    prepared = on_engine(config, model, ctx, meter, best["engine"])  # metered alone: the record's one-off cost
+    prepared = best["prepared"]  # its one-off cost was metered when it was prepared for the comparison
     rule = (f"the fastest median of {AUTO_CALLS} calls on the example batch among engines whose predictions on "
             f"{ctx.calibration_note} agree with torch's on >= {AUTO_AGREEMENT:.0%}")
     prepared.facts["auto"] = {"picked": best["engine"], "rule": rule,
                               "candidates": {r["engine"]: {k: v for k, v in r.items()
                                                            if k not in ("engine", "prepared")} for r in rows}}
     return prepared
-
-
-def _logits(output: Any) -> torch.Tensor:
-    return output if isinstance(output, torch.Tensor) else output.logits
 
 
 def dense_on_engine(baseline: RunConfig, engine: str) -> RunConfig:
