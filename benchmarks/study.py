@@ -112,13 +112,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="the study's smallest configuration end to end in a temporary folder (what CI runs)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for the train phase")
     parser.add_argument("--task", action="append", help="only these tasks (sst2, mrpc, squad)")
+    parser.add_argument("--seed", type=int, action="append",
+                        help="train phase: only these seeds (to finish one seed's trainings first)")
     args = parser.parse_args(argv)
     specs = [s for s in SPECS if not args.task or s.stem in args.task]
     logging.basicConfig(level=logging.WARNING)
     if args.smallest:
         return smallest(args.phase)
     if args.phase == "train":
-        train(study_configs(specs), args.threads)
+        train([c for c in study_configs(specs) if not args.seed or c.train.seed in args.seed], args.threads)
     elif args.phase == "measure":
         measure(specs, OUT, KEPT)
     elif args.phase == "keep":  # the compact copy of what an interrupted measure phase wrote

@@ -17,6 +17,7 @@ from joulebench.notices import warn_once
 from joulebench.reductions import validate_reduction, validate_reduction_chain
 from joulebench.tasks import TASKS
 from joulebench.tasks.declared import parse_declaration, read_declaration
+from joulebench.tasks.kinds import kind_named
 from joulebench.tasks.resolve import task_of
 from joulebench.yaml_io import read_yaml
 
@@ -101,7 +102,9 @@ def _check_engine(config: RunConfig, where: str) -> None:
     """An engine that is unknown, not installed, or cannot run these reductions, precision or task: one line."""
     if config.engine != AUTO:
         ENGINES.get(config.engine)  # an unknown name: did-you-mean
-    problem = engine_problem(config.engine, config.reductions, config.measure.device, _task_kind(config) == "qa")
+    kind = _task_kind(config)
+    problem = engine_problem(config.engine, config.reductions, config.measure.device,
+                             kind is not None and not kind_named(kind).single_output)
     if problem is not None:
         raise UserError(f"{where}.engine: {problem}")
 
@@ -169,8 +172,8 @@ def declared_tasks(folder: Path) -> list[tuple[Path, Any]]:
 
 
 def _task_kind(config: RunConfig) -> str | None:
-    """The kind of the config's task ("classification", "regression", "qa"), None when it is not a known task
-    (its own check says so)."""
+    """The name of the config's task kind (``joulebench.tasks.kinds``), None when it is not a known task (its own
+    check says so)."""
 
     try:
         return getattr(task_of(config), "kind", "classification")

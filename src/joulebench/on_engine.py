@@ -44,7 +44,7 @@ def engine_context(config: RunConfig, task: Any, tokenizer: Any, max_seq_len: in
     return EngineContext(device=device, threads=threads, example=example, calibration=calibration,
                          calibration_note=f"{CALIBRATION_SENTENCES} training-split examples (seed "
                                           f"{config.train.seed}), never the reported split",
-                         span=kind_of(task).name == "qa")
+                         span=not kind_of(task).single_output)
 
 
 def precision_for(config: RunConfig, model: nn.Module) -> str:

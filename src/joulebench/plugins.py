@@ -13,6 +13,7 @@ def all_registries() -> list[Registry]:
     from joulebench.models.loading import MODEL_ALIASES
     from joulebench.reductions import REDUCTIONS
     from joulebench.tasks import TASKS
+    from joulebench.tasks.kinds import TASK_KINDS
     from joulebench.training.regimes import REGIMES
 
-    return [TASKS, MODEL_ALIASES, REGIMES, REDUCTIONS, ENGINES, ENERGY_METERS, EXECUTORS]
+    return [TASKS, TASK_KINDS, MODEL_ALIASES, REGIMES, REDUCTIONS, ENGINES, ENERGY_METERS, EXECUTORS]

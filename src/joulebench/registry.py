@@ -45,6 +45,11 @@ class Registry(Generic[T]):
         hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(self._items))}"
         raise UserError(f"unknown {self.kind} {name!r}{hint}")
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (a plugin registered for the length of a test or a session)."""
+        self._items.pop(name, None)
+        self._help.pop(name, None)
+
     def names(self) -> list[str]:
         """Sorted registered keys."""
         return sorted(self._items)

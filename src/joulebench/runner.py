@@ -167,7 +167,7 @@ class Runner:
             return None
         device = resolve_device(config.measure.device)
         threads = pin_threads(config.measure.threads)
-        engines.check(config, config.is_span_task or kind_of(task_of(config)).name == "qa")  # before any training
+        engines.check(config, not kind_of(task_of(config)).single_output)  # before any training
         (model, tokenizer, task), train_info = self.fine_tuned(config, device)
         model, reductions, ctx, trainings = self.reduce(config, model, tokenizer, task, device)
         data_dir = self.options.data_dir
@@ -226,7 +226,7 @@ class Runner:
             else base_energy + trainings.energy_j + (one_off.get("energy_j") or 0.0),
         )
         record = build_record(config, chash, reductions, quality, cost, train_info, environment(threads, device),
-                              engine_facts)
+                              engine_facts, task_kind=kind_of(task).name)
         if answers is not None:
             quality["predictions_file"] = None if store is None else _write_answers(store, chash, answers)
         if store is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from joulebench.analysis.labels import config_label, distinguishing_suffixes
 from joulebench.analysis.stats import Z95, MetricStat, summarize
-from joulebench.results.schema import METRICS, is_qa_record, metric_value
+from joulebench.results.schema import METRICS, metric_value, metric_where
 
 #: Per-record standard-error field for metrics that have one (quality on a finite split).
 STDERR_FIELDS: dict[str, tuple[str, str]] = {
@@ -232,17 +232,17 @@ def _distinct(values: Iterable[object]) -> tuple:
 def _record_stderr(record: Mapping, metric: str) -> float | None:
     """The record's own uncertainty of ``metric`` as a standard error: the quality metric's
     stderr, or a cost metric's 95% interval over its measurement windows (``cost.ci95``) / 2z."""
-    spec = METRICS.get(metric, {})
+    where = metric_where(record, metric)
     if metric in STDERR_FIELDS:
         section, key = STDERR_FIELDS[metric]
         err = (record.get(section) or {}).get(key)
-        return None if err is None else float(err) * spec.get("scale", 1.0)
+        return None if err is None or where is None else float(err) * where[1]
     cost = record.get("cost") or {}
     interval = (cost.get("ci95") or {}).get(metric)
     if isinstance(interval, (list, tuple)) and len(interval) == 2 and None not in interval:
-        # a QA record's cost metric read per question: its per-window interval scales the same way
-        factor = (cost.get("per_question") or {}).get("windows_per_question", 1.0) \
-            if is_qa_record(record) and "qa_path" in spec else 1.0
+        # a cost metric read per question (QA): its per-window interval scales the same way
+        per_unit = where[0][1] if where is not None and len(where[0]) == 3 else None
+        factor = (cost.get(per_unit) or {}).get("windows_per_question", 1.0) if per_unit else 1.0
         return factor * (float(interval[1]) - float(interval[0])) / (2 * Z95)
     return None
 

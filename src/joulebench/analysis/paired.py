@@ -22,6 +22,8 @@ import numpy as np
 
 from joulebench.analysis.aggregate import Point
 from joulebench.measure.protocol import median_interval
+from joulebench.tasks.kinds import kind_of_record
+from joulebench.tasks.kinds.classification import outcome_values
 from joulebench.tasks.metrics import resampled_metric
 from joulebench.tasks.slices import unpack
 
@@ -62,13 +64,7 @@ def _outcomes(record: Mapping) -> tuple[np.ndarray, np.ndarray, str | None] | No
     if not isinstance(preds, (str, list)) or not isinstance(labels, (str, list)) or len(preds) != len(labels) \
             or not preds:
         return None
-
-    def values(field: str | list) -> np.ndarray:  # one digit per example, or a list (many classes, regression)
-        if isinstance(field, str):
-            return (np.frombuffer(field.encode(), dtype=np.uint8) - ord("0")).astype(np.int64)
-        return np.asarray(field)
-
-    return values(preds), values(labels), quality.get("examples_sha256")
+    return outcome_values(preds), outcome_values(labels), quality.get("examples_sha256")
 
 
 class HasRecords(Protocol):
@@ -97,25 +93,9 @@ WHOLE_SET = ("f1", "macro_f1", "mcc", "pearson", "spearman")
 
 
 def _example_scores(record: Mapping, metric: str) -> tuple[np.ndarray, tuple] | None:
-    """One record's per-example scores of ``metric`` in [0, 1], and what identifies its examples."""
-    quality = record.get("quality") or {}
-    if metric == "accuracy":
-        found = _outcomes(record)
-        if found is None:
-            return None
-        preds, labels, digest = found
-        return (preds == labels).astype(float), (digest, labels.tobytes())
-    if metric == "exact_match":
-        bits = quality.get("question_exact")
-        values = None if not isinstance(bits, str) or not bits else \
-            (np.frombuffer(bits.encode(), dtype=np.uint8) - ord("0")).astype(float)
-    elif metric == "span_f1":
-        scores = quality.get("question_f1")
-        values = None if not isinstance(scores, list) or not scores else np.asarray(scores, dtype=float)
-    else:
-        return None
-    digest = quality.get("examples_sha256")
-    return None if values is None or digest is None else (values, (digest, len(values)))
+    """One record's per-example scores of ``metric`` in [0, 1], and what identifies its examples (its task kind
+    says which metrics are means over examples and where the scores are)."""
+    return kind_of_record(record).example_scores(record.get("quality") or {}, metric)
 
 
 def example_scores(point: HasRecords, metric: str) -> tuple[list[np.ndarray], tuple] | None:

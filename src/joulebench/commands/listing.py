@@ -38,8 +38,13 @@ def list_plugins(
     print("  " + " | ".join(["family"] + names))
     for family, cells in support_matrix(names):
         print("  " + " | ".join([family] + [cells[r] for r in names]))
-    qa = [r for r in names if "qa" not in getattr(REDUCTIONS.get(r), "task_kinds", ("classification",))]
-    print(f"  extractive QA refuses at validate: {', '.join(qa)} (each says why)")
+    from joulebench.tasks.kinds import TASK_KINDS
+
+    for kind_name in TASK_KINDS:
+        kind = TASK_KINDS.get(kind_name)
+        refused = [r for r in names if kind.refusal(r) is not None]
+        if refused:
+            print(f"  {kind_name} tasks refuse at validate: {', '.join(refused)} (each says why)")
     from joulebench.engines.choice import engine_matrix
 
     print("engine x reduction on this machine (quantize as bf16, int8 as int8; `no` is what validate says):")

@@ -88,7 +88,7 @@ def _check_task(spec, checked: set) -> None:
     warnings = task.check()
     sizes = ", ".join(f"{split} {len(task.load(split))}" for split in ("train", "validation", "test", "calibration")
                       if task.has_split(split) or split in ("train", "validation"))
-    labels = f", labels {list(task.label_names)}" if task.kind == "classification" else ""
+    labels = f", labels {list(task.label_names)}" if task.task_kind.has_label_names else ""
     print(f"ok  task {spec.name} ({spec.kind}; {sizes}{labels}; metrics {list(task.metric_names)}; "
           f"data {task.data_digest()})")
     for warning in warnings:

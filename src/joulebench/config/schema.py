@@ -70,7 +70,9 @@ class TrainConfig:
 
 SCENARIOS = ("offline", "online", "server")
 
-#: Tasks whose inputs are cut into windows (``doc_stride`` counts in their identity only).
+#: Built-in tasks whose kind cuts inputs into windows (``doc_stride`` counts in their identity only). The
+#: configuration sits below the tasks and cannot ask their kinds; tests/unit/tasks/test_kinds.py checks that this
+#: is exactly the built-in tasks whose kind has ``windows``. A declared task's declaration asks its kind.
 SPAN_TASKS = ("squad",)
 
 #: Measure keys that only the server scenario reads.
@@ -193,7 +195,7 @@ class RunConfig:
     def is_span_task(self) -> bool:
         """Whether the task's inputs are cut into windows (extractive QA)."""
         if self.task_spec is not None:
-            return self.task_spec.kind == "extractive_qa"
+            return bool(self.task_spec.windows)
         return self.task in SPAN_TASKS
 
     def validate(self) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from joulebench.errors import UserError
 from joulebench.export.formats import label_names
 from joulebench.export.select import config_of_record, select_record
+from joulebench.tasks.kinds import kind_of
 
 __all__ = ["ExportResult", "export_config", "export_record", "select_record", "write_folder"]
 
@@ -168,9 +169,9 @@ def _task_info(rebuilt: Any) -> dict[str, Any]:
     spec = getattr(task, "declaration", None)
     if spec is not None:
         columns = list(spec.text)
-        labels = list(task.label_names) if task.kind == "classification" else None
+        labels = list(task.label_names) if kind_of(task).has_label_names else None
     else:
         columns = [c for c in getattr(task, "text_columns", ("text", None)) if c is not None]
         labels = label_names(task) or [str(i) for i in range(task.num_labels)]
-    return {"name": task.name, "kind": getattr(task, "kind", "classification"), "text_columns": columns,
+    return {"name": task.name, "kind": kind_of(task).name, "text_columns": columns,
             "labels": labels}

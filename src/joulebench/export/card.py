@@ -10,6 +10,7 @@ import yaml
 from joulebench.analysis.aggregate import aggregate
 from joulebench.analysis.paired import paired_difference
 from joulebench.results.schema import engine_of, primary_metric_of
+from joulebench.tasks.kinds import kind_of_record
 
 #: Packaged aliases -> the Hub model they are.
 BASE_MODELS = {"minilm-l6": "sentence-transformers/all-MiniLM-L6-v2"}
@@ -56,8 +57,7 @@ def model_card(record: dict, baseline: dict | None, fmt: str, info: dict[str, An
     metadata = {
         "base_model": BASE_MODELS.get(str(config.get("model")), config.get("model")),
         "library_name": LIBRARIES[fmt],
-        "pipeline_tag": "question-answering" if spec.get("kind") == "extractive_qa" or task == "squad"
-        else "text-classification",
+        "pipeline_tag": kind_of_record(record).pipeline_tag,
         "tags": ["joulebench", *reductions],
         "datasets": [task],
         "metrics": [m["type"] for m in metrics],

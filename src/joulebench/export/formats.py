@@ -29,6 +29,7 @@ from torch import nn
 
 from joulebench.errors import UserError
 from joulebench.export.rebuild import Rebuilt
+from joulebench.tasks.kinds import kind_of
 
 FORMATS = ("hf", "onnx", "openvino", "joulebench")
 
@@ -46,8 +47,9 @@ def why_not(fmt: str, rebuilt: Rebuilt) -> str | None:
     from transformers import PreTrainedModel
 
     model = rebuilt.model
-    if getattr(rebuilt.task, "kind", "classification") == "qa" and fmt != "joulebench":
-        return "exporting question answering as hf/onnx is not built yet (span decoding lives in joulebench)"
+    refused = kind_of(rebuilt.task).export_refusal(fmt)
+    if refused is not None:
+        return refused
     if fmt == "joulebench":
         return None
     ran = _graph_engine(model)
@@ -88,8 +90,9 @@ def _engine_of(fmt: str) -> str:
 
 
 def label_names(task: Any) -> list[str] | None:
-    """The classes' names in label order (a declared task's, GLUE's), None for regression and span tasks."""
-    if getattr(task, "kind", "classification") not in ("classification", "pair_classification"):
+    """The classes' names in label order (a declared task's, GLUE's), None for kinds without classes (regression,
+    spans)."""
+    if not kind_of(task).has_label_names:
         return None
     names = getattr(task, "label_names", None)
     return None if names is None else [str(n) for n in names]

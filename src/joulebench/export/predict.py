@@ -14,6 +14,7 @@ from torch import nn
 from joulebench.errors import UserError
 from joulebench.export.formats import FORMATS
 from joulebench.tasks.base import Example
+from joulebench.tasks.kinds import kind_named
 
 
 class Exported:
@@ -39,8 +40,9 @@ class Exported:
         self.task = self.meta["task"]
         self.max_seq_len = int(self.meta["max_seq_len"])
         self.batch_size = int(self.meta.get("batch_size") or 64)
-        if self.task["kind"] == "qa":
-            raise UserError(f"{folder}: predicting question answering from an export is not built yet")
+        self.kind = kind_named(self.task.get("kind", "classification"))
+        if not self.kind.predicts_from_export:
+            raise UserError(f"{folder}: predicting {self.kind.described} from an export is not built yet")
         self.model, self.tokenizer = self._load()
 
     def _load(self) -> tuple[nn.Module, Any]:
@@ -84,14 +86,7 @@ class Exported:
                 outputs[idx] = row
             if progress is not None:
                 progress(i + 1, len(batches))
-        labels = self.task.get("labels")
-        if self.task["kind"] == "regression":
-            return [{"prediction": row[0], "output": row} for row in outputs]
-        out = []
-        for row in outputs:
-            index = max(range(len(row)), key=row.__getitem__)
-            out.append({"prediction": labels[index] if labels else index, "label_index": index, "output": row})
-        return out
+        return self.kind.predictions_from_outputs(outputs, self.task.get("labels"))
 
     def read_inputs(self, path: Path) -> list[Example]:
         """The rows of a JSON Lines or CSV file as examples, by the task's text columns (or ``text``/``text_b``)."""

@@ -24,6 +24,7 @@ from torch import nn
 from joulebench.config.schema import FILE_PARAMS, ReductionSpec, bytes_digest
 from joulebench.errors import UserError
 from joulebench.registry import Registry
+from joulebench.tasks.kinds import kind_named
 
 
 @dataclass
@@ -182,18 +183,16 @@ def validate_reduction_chain(
         where: prefix for error messages (``config.yaml.reductions``).
         device: "cpu", "cuda", or None/"auto" when not yet known (device checks then wait
             for ``apply``).
-        task_kind: "classification", "regression", "qa", or None when not known.
+        task_kind: the task's kind (``joulebench.tasks.kinds``: it says which reductions apply), None when not
+            known.
     """
     before: list[str] = []
     for i, spec in enumerate(specs):
         plugin = REDUCTIONS.get(spec.name)
-        kinds = getattr(plugin, "task_kinds", ("classification",))
-        if task_kind is not None and task_kind not in kinds:
-            if task_kind == "qa":
-                why = getattr(plugin, "span_refusal", "it is built for classification heads")
-                raise UserError(f"{where}[{i}] ({spec.name}): not available for question answering: {why}")
-            raise UserError(f"{where}[{i}] ({spec.name}): not available for a {task_kind} task: it works on class "
-                            f"predictions (available for {', '.join(kinds)} tasks)")
+        kind = None if task_kind is None else kind_named(task_kind)
+        why = None if kind is None else kind.refusal(spec.name)
+        if kind is not None and why is not None:
+            raise UserError(f"{where}[{i}] ({spec.name}): not available for {kind.described}: {why}")
         cfg = build_reduction_config(spec, f"{where}[{i}]")
         check = getattr(plugin, "check_chain", None)
         if check is not None:

@@ -126,8 +126,6 @@ class DistillLoss:
 class Distill:
     """Build a student from a subset of the teacher's layers and train it on the teacher's outputs."""
 
-    span_refusal: ClassVar[str] = "its loss compares class logits; a span distillation loss is not built yet"
-
     config_cls: ClassVar[type] = DistillConfig
 
     @staticmethod

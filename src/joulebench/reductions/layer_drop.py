@@ -62,7 +62,6 @@ def keep_layers_at(model: nn.Module, indices: Sequence[int]) -> int:
 class LayerDrop:
     """Physically drop the top encoder layers."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls: ClassVar[type] = LayerDropConfig
 

@@ -153,7 +153,6 @@ def check_quantize_chain(dtype: str, backend: str, before: Sequence[str], device
 class Quantize:
     """Lower the precision the model computes in."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls: ClassVar[type] = QuantizeConfig
     family: ClassVar[str] = "quantize"
@@ -177,7 +176,6 @@ class Quantize:
 class Int8:
     """``quantize`` with dtype int8."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls: ClassVar[type] = Int8Config
     family: ClassVar[str] = "quantize"

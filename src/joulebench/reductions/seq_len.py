@@ -39,7 +39,6 @@ class SeqLenConfig:
 class SeqLen:
     """Lower the evaluation context length."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls: ClassVar[type] = SeqLenConfig
 

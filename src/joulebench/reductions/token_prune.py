@@ -225,9 +225,6 @@ class TokenPrunedBert(nn.Module):
 class TokenPrune:
     """Shorten the sequence between layers by attention received."""
 
-    span_refusal: ClassVar[str] = ("it ranks tokens by attention and may drop context tokens the answer "
-                                  "needs; a span-safe pruning is not built yet")
-
     config_cls: ClassVar[type] = TokenPruneConfig
 
     @staticmethod

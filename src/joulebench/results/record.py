@@ -9,7 +9,7 @@ from joulebench.results.schema import SCHEMA_VERSION, engine_label, engine_of
 
 
 def build_record(config: Any, config_hash: str, reductions: list[dict], quality: dict, cost: dict, train: dict,
-                 env: dict, engine: dict | None = None) -> dict[str, Any]:
+                 env: dict, engine: dict | None = None, task_kind: str | None = None) -> dict[str, Any]:
     """A record of ``config`` (bound to its data: ``task_data`` set) with what was measured.
 
     Args:
@@ -20,6 +20,7 @@ def build_record(config: Any, config_hash: str, reductions: list[dict], quality:
         cost: the cost section (``joulebench.measure.cost``).
         train: what produced the weights and what that cost.
         env: the machine and library versions (``joulebench.env_info.environment``).
+        task_kind: the task's kind (``joulebench.tasks.kinds``), which says how the analysis reads the quality.
         engine: what the engine says it ran (``joulebench.on_engine``); None where no engine was asked (a study
             that runs torch itself): the label then comes from the reductions.
     """
@@ -30,6 +31,7 @@ def build_record(config: Any, config_hash: str, reductions: list[dict], quality:
         "config": config.to_dict(),
         "task": config.task,
         "task_data": config.task_data,
+        "task_kind": task_kind,
         "model": config.model,
         "regime": config.regime,
         "reductions": reductions,

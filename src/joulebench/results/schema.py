@@ -8,7 +8,12 @@ Top level
     config_hash      str, sha256 (16 hex) of the canonical run config; the store's identity key.
     name             str | None, optional human label from the config.
     config           dict, the full run config as loaded (see ``joulebench.config.schema``).
-    task             str, task key ("sst2", "mrpc", "qqp").
+    task             str, task key ("sst2", "mrpc", "qqp") or a declared task's name.
+    task_data        str | None, the content digest of the task's data (files, or Hub dataset and revision): the
+                     data the record was measured on (``joulebench.tasks.bind_data``).
+    task_kind        str | None, the task's kind ("classification", "regression", "qa": ``joulebench.tasks.kinds``),
+                     which says where the quality metrics are and how paired statistics read them; records made
+                     before it was written are recognised by their quality (``kind_of_record``).
     model            str, model reference as written (alias, Hub id or path).
     regime           str, training regime key ("full", "frozen", "top_k").
     engine           str, what ran the model and at which precision it ran: "torch eager", "torch eager bf16",
@@ -133,38 +138,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from joulebench.tasks.kinds import kind_of_record
+
 SCHEMA_VERSION = 2
 
 TOP_LEVEL_KEYS = (
-    "schema_version", "config_hash", "name", "config", "task", "model", "regime",
-    "reductions", "scenario", "quality", "cost", "train", "env",
+    "schema_version", "config_hash", "name", "config", "task", "task_data", "task_kind", "model", "regime",
+    "reductions", "engine", "engine_run", "scenario", "quality", "cost", "train", "env",
 )
 
-#: Metrics the analysis may put on an axis, with their direction.
-#:
-#: Question-answering records (those whose quality has ``exact_match``, which only the ``qa`` task
-#: kind writes) are read on the analysis's scales: ``exact_match`` and ``span_f1`` as fractions (the
-#: record keeps SQuAD's percent), and energy and FLOPs *per question* (``cost.per_question``: a
-#: question may span several windows, and ``seq_len`` changes how many), so a frontier compares the
-#: cost of an answer. ``f1`` is the classification F1 and is not read from QA records.
+#: Metrics the analysis may put on an axis, with their direction. Where a record holds a quality metric, and on
+#: what scale, is its task kind's (``TaskKind.quality_metrics``): question answering keeps SQuAD's percent and the
+#: analysis reads fractions, and ``f1`` is the classification F1, which a QA record does not have (its F1 is
+#: ``span_f1``). Cost metrics marked ``per_unit`` are read from the kind's ``per_unit_cost`` section where it has
+#: one (QA: energy and FLOPs *per question*, as a question may span several windows and ``seq_len`` changes how
+#: many), so a frontier compares the cost of an answer.
 METRICS: dict[str, dict] = {
-    "accuracy": {"path": ("quality", "accuracy"), "higher_is_better": True},
-    "f1": {"path": ("quality", "f1"), "higher_is_better": True, "unless": "exact_match"},
-    "macro_f1": {"path": ("quality", "macro_f1"), "higher_is_better": True},
-    "mcc": {"path": ("quality", "mcc"), "higher_is_better": True},
-    "pearson": {"path": ("quality", "pearson"), "higher_is_better": True},
-    "spearman": {"path": ("quality", "spearman"), "higher_is_better": True},
-    "exact_match": {"path": ("quality", "exact_match"), "higher_is_better": True, "scale": 0.01},
-    "span_f1": {"path": ("quality", "f1"), "higher_is_better": True, "scale": 0.01, "when": "exact_match"},
+    "accuracy": {"quality": True, "higher_is_better": True},
+    "f1": {"quality": True, "higher_is_better": True},
+    "macro_f1": {"quality": True, "higher_is_better": True},
+    "mcc": {"quality": True, "higher_is_better": True},
+    "pearson": {"quality": True, "higher_is_better": True},
+    "spearman": {"quality": True, "higher_is_better": True},
+    "exact_match": {"quality": True, "higher_is_better": True},
+    "span_f1": {"quality": True, "higher_is_better": True},
     "energy_j_per_example": {"path": ("cost", "energy_j_per_example"), "higher_is_better": False,
-                             "qa_path": ("cost", "per_question", "energy_j")},
+                             "per_unit": "energy_j"},
     "latency_ms_p50": {"path": ("cost", "latency_ms_p50"), "higher_is_better": False},
     "latency_ms_p99": {"path": ("cost", "latency_ms_p99"), "higher_is_better": False},
     "latency_ms_mean": {"path": ("cost", "latency_ms_mean"), "higher_is_better": False},
     "throughput_eps": {"path": ("cost", "throughput_eps"), "higher_is_better": True},
     "peak_mem_mb": {"path": ("cost", "peak_mem_mb"), "higher_is_better": False},
-    "flops_per_example": {"path": ("cost", "flops_per_example"), "higher_is_better": False,
-                          "qa_path": ("cost", "per_question", "flops")},
+    "flops_per_example": {"path": ("cost", "flops_per_example"), "higher_is_better": False, "per_unit": "flops"},
 }
 
 #: Quality metrics, in the order a section picks its primary one (the first its points have).
@@ -176,15 +181,15 @@ def primary_metric_of(record: Mapping) -> str | None:
     task's F1 is ``span_f1``), None for records made before tasks said so."""
     quality = record.get("quality")
     name = quality.get("primary_metric") if isinstance(quality, dict) else None
-    if name == "f1" and is_qa_record(record):
-        return "span_f1"
+    if not isinstance(name, str):
+        return None
+    name = kind_of_record(record).metric_names.get(name, name)
     return name if name in METRICS else None
 
 
 def is_qa_record(record: Mapping) -> bool:
-    """True for a question-answering record (its quality has exact match)."""
-    quality = record.get("quality")
-    return isinstance(quality, dict) and "exact_match" in quality
+    """True for a record whose kind prices one scored unit apart (a question-answering record)."""
+    return kind_of_record(record).per_unit_cost is not None
 
 
 def _follow(record: Mapping, path: tuple[str, ...]) -> object:
@@ -196,15 +201,26 @@ def _follow(record: Mapping, path: tuple[str, ...]) -> object:
     return node
 
 
-def metric_value(record: Mapping, metric: str) -> float | None:
-    """Read ``metric`` from a record following ``METRICS[metric]``; None if absent or not for this
-    kind of record (see the note above ``METRICS``)."""
+def metric_where(record: Mapping, metric: str) -> tuple[tuple[str, ...], float] | None:
+    """Where ``record`` holds ``metric`` and the factor to the analysis's scale; None when its kind has no such
+    metric (see the note above ``METRICS``)."""
     spec = METRICS[metric]
-    qa = is_qa_record(record)
-    if ("when" in spec and not qa) or ("unless" in spec and qa):
+    kind = kind_of_record(record)
+    if spec.get("quality"):
+        found = kind.quality_metrics.get(metric)
+        return None if found is None else (("quality", found[0]), found[1])
+    if kind.per_unit_cost is not None and "per_unit" in spec:
+        return ("cost", kind.per_unit_cost, spec["per_unit"]), 1.0
+    return spec["path"], 1.0
+
+
+def metric_value(record: Mapping, metric: str) -> float | None:
+    """Read ``metric`` from a record; None if absent or not a metric of the record's kind."""
+    where = metric_where(record, metric)
+    if where is None:
         return None
-    node = _follow(record, spec["qa_path"] if qa and "qa_path" in spec else spec["path"])
-    return None if node is None else float(node) * spec.get("scale", 1.0)  # type: ignore[arg-type]
+    node = _follow(record, where[0])
+    return None if node is None else float(node) * where[1]  # type: ignore[arg-type]
 
 
 def engine_label(facts: dict) -> str:

@@ -28,27 +28,18 @@ from pathlib import Path
 from typing import Any
 
 from joulebench.errors import UserError
-from joulebench.tasks.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
-
-#: Declared kind -> the runner's task kind (:mod:`joulebench.tasks.kinds`).
-DECLARED_KINDS = {"classification": "classification", "pair_classification": "classification",
-                  "regression": "regression", "extractive_qa": "qa"}
-
-QA_METRICS = ("exact_match", "qa_f1")
-METRICS_OF_KIND = {"classification": CLASSIFICATION_METRICS, "pair_classification": CLASSIFICATION_METRICS,
-                   "regression": REGRESSION_METRICS, "extractive_qa": QA_METRICS}
-DEFAULT_METRICS = {"classification": ("accuracy",), "pair_classification": ("accuracy",),
-                   "regression": ("pearson", "spearman"), "extractive_qa": ("qa_f1", "exact_match")}
+from joulebench.tasks.kinds import TaskKind, declared_kinds
 
 #: Split names a declaration's ``data`` may use, and the runner's split each one serves.
 DATA_SPLITS = {"train": "train", "dev": "validation", "validation": "validation", "test": "test",
                "calibration": "calibration"}
 
-#: SQuAD-style column names of an extractive QA task (overridable by the same keys).
-QA_COLUMNS = {"id": "id", "question": "question", "context": "context", "answers": "answers"}
+_KEYS = {"name", "kind", "data", "hub", "text", "label", "labels", "metrics", "slices", "dev_split", "description"}
 
-_KEYS = {"name", "kind", "data", "hub", "text", "label", "labels", "metrics", "slices", "dev_split", "description",
-         *QA_COLUMNS}
+
+def _keys() -> set[str]:
+    """The keys a declaration may hold: the common ones and every kind's named columns."""
+    return _KEYS.union(*(kind.named_columns for kind in declared_kinds().values()))
 
 
 @dataclass(frozen=True)
@@ -68,6 +59,11 @@ class TaskDeclaration:
     split_seed: int = 0
     qa_columns: tuple[tuple[str, str], ...] = ()
     source: str = ""
+
+    @property
+    def windows(self) -> bool:
+        """Whether the declared kind cuts inputs into windows (the configuration's ``doc_stride`` applies)."""
+        return declared_kinds()[self.kind].windows
 
     def file_of(self, split: str) -> Path | None:
         """The file of a runner split (``train``, ``validation``, ``test``), None when not declared."""
@@ -117,30 +113,32 @@ def parse_declaration(data: Any, base_dir: Path, where: str) -> TaskDeclaration:
     """
     if not isinstance(data, Mapping):
         raise UserError(f"{where}: expected a task declaration (a mapping with name, kind, data...), got {data!r}")
-    unknown = sorted(set(data) - _KEYS)
+    keys = _keys()
+    unknown = sorted(set(data) - keys)
     if unknown:
-        raise UserError(f"{where}: unknown key {unknown[0]!r}; expected some of {', '.join(sorted(_KEYS))}")
+        raise UserError(f"{where}: unknown key {unknown[0]!r}; expected some of {', '.join(sorted(keys))}")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\ "):
         raise UserError(f"{where}.name: expected a short task name without spaces or slashes, got {name!r}")
+    kinds = declared_kinds()
     kind = data.get("kind", "classification")
-    if kind not in DECLARED_KINDS:
-        raise UserError(f"{where}.kind: expected one of {', '.join(DECLARED_KINDS)}, got {kind!r}")
+    if kind not in kinds:
+        raise UserError(f"{where}.kind: expected one of {', '.join(kinds)}, got {kind!r}")
+    task_kind = kinds[kind]
     files, hub = _data_source(data, base_dir, where)
-    text = _text_columns(data.get("text"), kind, where)
+    text = _text_columns(data.get("text"), kind, task_kind, where)
     label = data.get("label")
-    if kind != "extractive_qa" and (not isinstance(label, str) or not label):
-        what = "target" if kind == "regression" else "label"
-        raise UserError(f"{where}.label: expected the column holding the {what}, got {label!r}")
+    if task_kind.target is not None and (not isinstance(label, str) or not label):
+        raise UserError(f"{where}.label: expected the column holding the {task_kind.target}, got {label!r}")
     labels = data.get("labels")
     if labels is not None:
-        if kind in ("regression", "extractive_qa"):
+        if not task_kind.has_label_names:
             raise UserError(f"{where}.labels: a {kind} task has no label names")
         if not isinstance(labels, list) or len(labels) < 2 or len({str(x) for x in labels}) != len(labels):
             raise UserError(f"{where}.labels: expected a list of at least two distinct names, got {labels!r}")
         labels = tuple(str(x) for x in labels)
-    metrics = data.get("metrics", list(DEFAULT_METRICS[kind]))
-    allowed = METRICS_OF_KIND[kind]
+    metrics = data.get("metrics", list(task_kind.default_metrics))
+    allowed = task_kind.metrics
     if isinstance(metrics, str):
         metrics = [metrics]
     if not isinstance(metrics, list) or not metrics or any(m not in allowed for m in metrics):
@@ -155,14 +153,14 @@ def parse_declaration(data: Any, base_dir: Path, where: str) -> TaskDeclaration:
     if not isinstance(slices, list) or not all(isinstance(s, str) and s for s in slices):
         raise UserError(f"{where}.slices: expected a list of column names, got {slices!r}")
     fraction, seed = _dev_split(data.get("dev_split"), where)
-    qa = {key: data.get(key, default) for key, default in QA_COLUMNS.items()}
-    for key, value in qa.items():
+    named = {key: data.get(key, default) for key, default in task_kind.named_columns.items()}
+    for key, value in named.items():
         if not isinstance(value, str) or not value:
             raise UserError(f"{where}.{key}: expected a column name, got {value!r}")
     return TaskDeclaration(
-        name=name, kind=kind, files=files, hub=hub, text=text, label=label if kind != "extractive_qa" else None,
+        name=name, kind=kind, files=files, hub=hub, text=text, label=label if task_kind.target is not None else None,
         labels=labels, metrics=tuple(metrics), slices=tuple(slices), dev_fraction=fraction, split_seed=seed,
-        qa_columns=tuple(sorted(qa.items())) if kind == "extractive_qa" else (), source=where)
+        qa_columns=tuple(sorted(named.items())), source=where)
 
 
 def _data_source(data: Mapping, base_dir: Path, where: str) -> tuple[tuple, tuple]:
@@ -198,16 +196,18 @@ def _data_source(data: Mapping, base_dir: Path, where: str) -> tuple[tuple, tupl
     return tuple(sorted(out)), ()
 
 
-def _text_columns(value: Any, kind: str, where: str) -> tuple[str, ...]:
-    if kind == "extractive_qa":
+def _text_columns(value: Any, kind: str, task_kind: TaskKind, where: str) -> tuple[str, ...]:
+    counts = task_kind.declared_as[kind]
+    if not counts:
         if value is not None:
-            raise UserError(f"{where}.text: an extractive_qa task names question, context and answers columns instead")
+            names = ", ".join(task_kind.named_columns)
+            raise UserError(f"{where}.text: an {kind} task names {names} columns instead")
         return ()
-    wanted = 2 if kind == "pair_classification" else 1
     columns = [value] if isinstance(value, str) else value
-    if not isinstance(columns, list) or len(columns) not in ((1, 2) if kind == "regression" else (wanted,)) \
+    if not isinstance(columns, list) or len(columns) not in counts \
             or not all(isinstance(c, str) and c for c in columns):
-        shape = "[first, second]" if wanted == 2 else "a column name"
+        shape = "[first, second]" if counts == (2,) else "a column name" if counts == (1,) else \
+            "a column name or [first, second]"
         raise UserError(f"{where}.text: expected {shape}, got {value!r}")
     return tuple(columns)
 

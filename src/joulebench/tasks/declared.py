@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from joulebench.errors import UserError
-from joulebench.tasks.base import Example
 from joulebench.tasks.declaration import (  # noqa: F401  (re-exported: the declaration's names)
     DATA_SPLITS,
-    DECLARED_KINDS,
-    DEFAULT_METRICS,
-    METRICS_OF_KIND,
-    QA_COLUMNS,
-    QA_METRICS,
     TaskDeclaration,
     parse_declaration,
     read_declaration,
 )
-from joulebench.tasks.metrics import declared_scores
-from joulebench.tasks.slices import label_slices, length_quartiles, words
-from joulebench.tasks.tables import Table, digest_files, numbers, read_table, text_values
+from joulebench.tasks.kinds import declared_kinds
+from joulebench.tasks.tables import Table, digest_files, read_table
 
 
 @dataclass(frozen=True)
@@ -45,7 +38,8 @@ class DeclaredTask:
     def __init__(self, declaration: TaskDeclaration) -> None:
         self.declaration = declaration
         self.name = declaration.name
-        self.kind = DECLARED_KINDS[declaration.kind]
+        self.task_kind = declared_kinds()[declaration.kind]
+        self.kind = self.task_kind.name
         self.metric_names = tuple("f1" if m == "qa_f1" else m for m in declaration.metrics)
         self.primary_metric = self.metric_names[0]
         self._label_names: tuple[str, ...] | None = declaration.labels
@@ -79,11 +73,9 @@ class DeclaredTask:
 
     @property
     def num_labels(self) -> int:
-        if self.kind == "regression":
-            return 1
-        return len(self.label_names) if self.kind == "classification" else 2
+        return self.task_kind.num_labels(self)
 
-    def _label_index(self, value: Any, table: Table, row: int) -> int:
+    def label_index(self, value: Any, table: Table, row: int) -> int:
         names = self.label_names
         text = str(value).strip() if value is not None else ""
         if text in names:
@@ -129,19 +121,8 @@ class DeclaredTask:
         return parsed
 
     def _parse_table(self, table: Table) -> LabelledRows:
-        d = self.declaration
-        if d.kind == "extractive_qa":
-            examples = _qa_examples(table, dict(d.qa_columns))
-        else:
-            texts = [text_values(table, column, "text") for column in d.text]
-            if self.kind == "regression":
-                targets: list = numbers(table, d.label or "", "label")
-            else:
-                raw = table.column(d.label or "", "label")
-                targets = [self._label_index(value, table, row) for row, value in enumerate(raw)]
-            second = texts[1] if len(texts) > 1 else [None] * len(targets)
-            examples = [Example(a, b, y) for a, b, y in zip(texts[0], second, targets, strict=True)]
-        groups_columns = {c: table.column(c, "slices") for c in d.slices}
+        examples = self.task_kind.read_examples(self, table)
+        groups_columns = {c: table.column(c, "slices") for c in self.declaration.slices}
         groups = [{c: str(values[row]) for c, values in groups_columns.items()} for row in range(len(examples))]
         return LabelledRows(examples, list(range(len(examples))), groups, table)
 
@@ -149,7 +130,7 @@ class DeclaredTask:
         """A seeded split of the training file into train and dev (stratified by label when classifying)."""
         whole = self._parse(self._table("train"))
         dev = set(_dev_rows(whole.examples, self.declaration.dev_fraction, self.declaration.split_seed,
-                            stratify=self.kind == "classification"))
+                            stratify=self.task_kind.stratified))
         keep = [i for i in range(len(whole.examples)) if (i in dev) == (split == "validation")]
         return LabelledRows([whole.examples[i] for i in keep], keep, [whole.groups[i] for i in keep], whole.table)
 
@@ -170,22 +151,12 @@ class DeclaredTask:
 
     def score(self, predictions: Any, labels: Any) -> dict[str, float]:
         """Each declared metric with its standard error (QA: SQuAD's exact match and F1, in percent)."""
-        if self.kind == "qa":
-            from joulebench.tasks.squad_metrics import squad_scores
-
-            return squad_scores(predictions, {e.id: e.answers for e in labels})
-        return declared_scores(self.metric_names, predictions, labels, self.num_labels)
+        return self.task_kind.score_declared(self, predictions, labels)
 
     def slices(self, examples: Sequence[Any], data_dir: Path | None) -> dict[str, list[bool]]:
-        """Length quartiles, each label (classification), and each value of the declared slice columns."""
-        if self.kind == "qa":
-            lengths = [len(words(e.question)) + len(words(e.context)) for e in examples]
-            return length_quartiles(lengths)
-        lengths = [len(words(e.text_a)) + len(words(e.text_b or "")) for e in examples]
-        out = length_quartiles(lengths)
-        if self.kind == "classification":
-            named = label_slices([e.label for e in examples])
-            out.update({f"label_{self.label_names[int(k.split('_', 1)[1])]}": v for k, v in named.items()})
+        """The kind's slices (length quartiles, each label when classifying) and each value of the declared slice
+        columns."""
+        out = self.task_kind.slices(self, examples)
         if self.declaration.slices:
             out.update(self._declared_slices(examples))
         return out
@@ -221,17 +192,13 @@ class DeclaredTask:
             if not rows.examples:
                 raise UserError(f"{rows.table.path}: the {split} split is empty; expected at least one example")
             loaded[split] = rows
-        if d.kind != "extractive_qa":
+        if d.slices:
             for column in d.slices:  # named columns exist in every file
                 for rows in loaded.values():
                     rows.table.column(column, "slices")
-        if self.kind == "classification":
-            present = {e.label for e in loaded["train"].examples}
-            if len(present) < 2:
-                raise UserError(f"{loaded['train'].table.path}: the training split holds one label only "
-                                f"({self.label_names[next(iter(present))]}); expected at least two")
+        self.task_kind.check_train(self, loaded["train"].examples, str(loaded["train"].table.path))
         warnings = []
-        key = (lambda e: (e.question, e.context)) if self.kind == "qa" else (lambda e: (e.text_a, e.text_b))
+        key = self.task_kind.input_key
         train_inputs = {key(e) for e in loaded["train"].examples}
         for split in ("validation", "test"):
             if split in loaded:
@@ -266,50 +233,6 @@ def _dev_rows(examples: list, fraction: float, seed: int, stratify: bool) -> lis
         raise UserError("cannot split a training file of one row into train and dev; declare a dev file")
     _, dev = train_test_split(index, test_size=fraction, random_state=seed, stratify=labels)
     return sorted(dev)
-
-
-def _qa_examples(table: Table, columns: dict[str, str]) -> list:
-    from joulebench.tasks.squad import QAExample
-
-    ids = [str(v) for v in table.column(columns["id"], "id")]
-    questions = text_values(table, columns["question"], "question")
-    contexts = text_values(table, columns["context"], "context")
-    answers = table.column(columns["answers"], "answers")
-    seen: dict[str, int] = {}
-    out = []
-    for row, (qid, question, context, answer) in enumerate(zip(ids, questions, contexts, answers, strict=True)):
-        if qid in seen:
-            first = table.where(seen[qid]).split(" ", 1)[1]
-            raise UserError(f"{table.where(row, columns['id'])}: question id {qid!r} already used on {first}; "
-                            "answers are keyed by id, so ids must be unique")
-        seen[qid] = row
-        texts, starts = _answers(answer, table, row, columns["answers"])
-        for text, start in zip(texts, starts, strict=True):
-            if context[start:start + len(text)] != text:
-                raise UserError(f"{table.where(row, columns['answers'])}: answer {text!r} is not in the context at "
-                                f"offset {start}")
-        out.append(QAExample(qid, question, context, tuple(texts), tuple(starts)))
-    return out
-
-
-def _answers(value: Any, table: Table, row: int, column: str) -> tuple[list[str], list[int]]:
-    where = table.where(row, column)
-    if isinstance(value, str):
-        import json
-
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = None
-    if not isinstance(value, Mapping) or not isinstance(value.get("text"), list) \
-            or not isinstance(value.get("answer_start"), list) or len(value["text"]) != len(value["answer_start"]) \
-            or not value["text"]:
-        raise UserError(f"{where}: expected {{text: [answers], answer_start: [offsets]}} with at least one answer, "
-                        f"got {str(value)[:80]!r}")
-    texts, starts = value["text"], value["answer_start"]
-    if not all(isinstance(t, str) for t in texts) or not all(isinstance(s, int) and s >= 0 for s in starts):
-        raise UserError(f"{where}: answers must be texts and answer_start non-negative integers")
-    return texts, starts
 
 
 @functools.lru_cache(maxsize=8)

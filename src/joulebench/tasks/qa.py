@@ -14,11 +14,13 @@ plus end logit; the best span over all windows of a question is its answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from joulebench.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -139,3 +141,49 @@ class SpanSearch:
     def answers(self, examples: Sequence[Any]) -> dict[str, str]:
         """``{question id: answer text}`` for every example that got a span."""
         return {examples[i].id: examples[i].context[s:e] for i, (_, s, e) in self.best.items()}
+
+
+def read_qa_examples(table: Any, columns: dict[str, str]) -> list:
+    """A declared extractive QA table's questions, checked (unique ids; every answer at its offset)."""
+    from joulebench.tasks.squad import QAExample
+    from joulebench.tasks.tables import text_values
+
+    ids = [str(v) for v in table.column(columns["id"], "id")]
+    questions = text_values(table, columns["question"], "question")
+    contexts = text_values(table, columns["context"], "context")
+    answers = table.column(columns["answers"], "answers")
+    seen: dict[str, int] = {}
+    out = []
+    for row, (qid, question, context, answer) in enumerate(zip(ids, questions, contexts, answers, strict=True)):
+        if qid in seen:
+            first = table.where(seen[qid]).split(" ", 1)[1]
+            raise UserError(f"{table.where(row, columns['id'])}: question id {qid!r} already used on {first}; "
+                            "answers are keyed by id, so ids must be unique")
+        seen[qid] = row
+        texts, starts = _answers(answer, table, row, columns["answers"])
+        for text, start in zip(texts, starts, strict=True):
+            if context[start:start + len(text)] != text:
+                raise UserError(f"{table.where(row, columns['answers'])}: answer {text!r} is not in the context at "
+                                f"offset {start}")
+        out.append(QAExample(qid, question, context, tuple(texts), tuple(starts)))
+    return out
+
+
+def _answers(value: Any, table: Any, row: int, column: str) -> tuple[list[str], list[int]]:
+    where = table.where(row, column)
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, Mapping) or not isinstance(value.get("text"), list) \
+            or not isinstance(value.get("answer_start"), list) or len(value["text"]) != len(value["answer_start"]) \
+            or not value["text"]:
+        raise UserError(f"{where}: expected {{text: [answers], answer_start: [offsets]}} with at least one answer, "
+                        f"got {str(value)[:80]!r}")
+    texts, starts = value["text"], value["answer_start"]
+    if not all(isinstance(t, str) for t in texts) or not all(isinstance(s, int) and s >= 0 for s in starts):
+        raise UserError(f"{where}: answers must be texts and answer_start non-negative integers")
+    return texts, starts

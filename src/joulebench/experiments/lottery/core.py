@@ -284,7 +284,8 @@ class StudyCore:
         details.update(self.dense(config.task).judge(float(quality[task.primary_metric]), quality))
         bound = self.runner.bind(config)
         record = build_record(bound, config_hash(bound), [{"name": "ticket", "params": params, "details": details}],
-                              quality, cost, train_info, environment(threads, self.device))
+                              quality, cost, train_info, environment(threads, self.device),
+                              task_kind=kind_of(task).name)
         self._append(record)
         mark = "matching" if details["matching"] else "not matching"
         self.say(f"  {config.name}: {task.primary_metric} {quality[task.primary_metric]:.4f} ({mark}); "

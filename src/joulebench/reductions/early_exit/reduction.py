@@ -31,9 +31,6 @@ def _plain_model(backbone: Any) -> nn.Module:
 class EarlyExit:
     """Let confident examples leave before the last layer."""
 
-    span_refusal: ClassVar[str] = ("its exit heads predict classes; exit heads that predict spans are not "
-                                  "built yet")
-
     config_cls: ClassVar[type] = EarlyExitConfig
 
     @staticmethod

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import nn
@@ -147,7 +147,6 @@ def prepare_ticket(model: nn.Module, mask: TicketMask, init: str, model_ref: str
 class Ticket:
     """Apply a saved lottery-ticket mask (see :class:`TicketConfig`)."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls = TicketConfig
 

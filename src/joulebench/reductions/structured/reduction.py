@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from torch import nn
 
@@ -158,7 +158,6 @@ def find_mask(model: nn.Module, cfg: StructuredPruneConfig, ctx: ReductionContex
 class StructuredPrune:
     """Structured pruning of heads and FFN units (Michel et al. 2019; Prasanna et al. 2020)."""
 
-    task_kinds: ClassVar[tuple[str, ...]] = ("classification", "regression", "qa")
 
     config_cls = StructuredPruneConfig
 
