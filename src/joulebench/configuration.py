@@ -217,31 +217,19 @@ def _check_model_family(ref: str, where: str, specs: tuple, max_seq_len: int | N
             raise UserError(f"{path}: not a readable JSON model config ({str(exc)[:120]})") from None
     else:
         return
-    positions = _usable_positions(model_type, settings)
+    family = family_for_type(model_type, f"{where} {ref!r}")
+    positions = family.usable_positions(settings)
     if max_seq_len is not None and positions is not None and max_seq_len > positions:
         raise UserError(f"{config_where}.max_seq_len: {max_seq_len} is beyond the {positions} positions model {ref!r} "
                         f"has (max_position_embeddings); use at most {positions}")
-    family = family_for_type(model_type, f"{where} {ref!r}")
     for i, spec in enumerate(specs):
         why = family.refusals.get(spec.name)
         if why:
             raise UserError(f"{where}: {spec.name} (reductions[{i}]) is not available for {model_type}: {why}")
-    why = getattr(ENGINES.get(engine), "families_refused", {}).get(model_type) if engine != AUTO else None
+    why = family.engine_refusals.get(engine) if engine != AUTO else None
     if why:
         raise UserError(f"{config_where}.engine: engine {engine} cannot run {model_type} here: {why}; use engine "
                         "torch or torch_compile")
-
-
-def _usable_positions(model_type: str | None, settings: dict) -> int | None:
-    """How many tokens the model's position table covers (None: no absolute table, or not stated)."""
-    count = settings.get("max_position_embeddings")
-    if not isinstance(count, int):
-        return None
-    if model_type == "deberta-v2" and not settings.get("position_biased_input", True):
-        return None  # relative positions only: no table to index past
-    if model_type in ("roberta", "xlm-roberta"):
-        return count - int(settings.get("pad_token_id", 1)) - 1  # positions start after the padding index
-    return count
 
 
 def _train_section(value: Any) -> Any:

@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force
+from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force, out_option
 from joulebench.display import ProgressBars
 from joulebench.results.store import results_path
 
 
 def export(
     results: Annotated[Path, typer.Argument(help="results.jsonl of a run, sweep or search (or its folder).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write (refused if it exists and is not empty).")],
+    out: Annotated[Path, out_option(help="Folder to write (refused if it exists and is not empty).")],
     pick: Annotated[str | None, typer.Option("--pick", help="'within 1 pt': the cheapest configuration (energy per "
                                              "example) non-inferior within 1 point of its baseline; add "
                                              "'(point estimate)' for that rule.")] = None,
@@ -44,7 +44,7 @@ def export(
 def predict(
     folder: Annotated[Path, typer.Argument(help="A folder written by joulebench export.")],
     input_file: Annotated[Path, typer.Option("--input", help="JSON Lines or CSV with the task's text columns.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Predictions, one JSON object per line "
+    out: Annotated[Path | None, out_option(help="Predictions, one JSON object per line "
                                              "(default: printed).")] = None,
     data_dir: DataDir = None,
 ) -> None:

@@ -30,7 +30,7 @@ def list_plugins(
                         print(f"  {path.stem:<18} declared in {path}: refused ({spec})")
                     else:
                         print(f"  {spec.name:<18} declared in {path}: {spec.kind}, metrics {', '.join(spec.metrics)}")
-    from joulebench.models.families import support_matrix
+    from joulebench.models.families import engine_refusals, support_matrix
     from joulebench.reductions import REDUCTIONS
 
     names = REDUCTIONS.names()
@@ -38,6 +38,8 @@ def list_plugins(
     print("  " + " | ".join(["family"] + names))
     for family, cells in support_matrix(names):
         print("  " + " | ".join([family] + [cells[r] for r in names]))
+    for family, engine, why in engine_refusals():
+        print(f"  {family} refuses engine {engine} at validate: {why}")
     from joulebench.tasks.kinds import TASK_KINDS
 
     for kind_name in TASK_KINDS:

@@ -29,6 +29,15 @@ ExportFormat = Annotated[
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")]
 
 
+def out_option(help: str) -> Any:
+    """The ``--out`` option, spelt once for every command; ``help`` says what the command writes there."""
+    return typer.Option("--out", help=help)
+
+
+#: ``--out`` of the commands that append records (run, sweep, search)
+RecordsOut = Annotated[Path, out_option("Output directory; records go to OUT/results.jsonl.")]
+
+
 def checkpoints_dir(cache_dir: Path | None) -> Path | None:
     """The ``checkpoints/`` folder under ``--cache-dir``, or None for the default cache."""
     return cache_dir / "checkpoints" if cache_dir else None

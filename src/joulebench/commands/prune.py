@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force, make_runner
+from joulebench.commands.options import CacheDir, DataDir, ExportFormat, Force, make_runner, out_option
 from joulebench.errors import UserError
 
 app = typer.Typer(no_args_is_help=True, help="Structured pruning of attention heads and FFN units.")
@@ -49,7 +49,7 @@ def _split_ints(text: str, what: str) -> tuple[int, ...]:
 @app.command()
 def score(
     config: ConfigArg,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the scores to this JSON file.")] = None,
+    out: Annotated[Path | None, out_option(help="Write the scores to this JSON file.")] = None,
     importance: Importance = "gradient",
     score_examples: ScoreExamples = 512,
     score_split: ScoreSplit = "train",
@@ -97,8 +97,8 @@ def score(
 @app.command()
 def search(
     config: ConfigArg,
-    out: Annotated[Path, typer.Option(
-        "--out", help="Output directory: OUT/results.jsonl, OUT/masks/, OUT/structured_study.md.")],
+    out: Annotated[Path, out_option(
+        help="Output directory: OUT/results.jsonl, OUT/masks/, OUT/structured_study.md.")],
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated fine-tuning seeds.")] = "0,1,2",
     variants: Annotated[str, typer.Option(
         "--variants", help="Comma-separated subset of good,bad,random.")] = "good,bad,random",
@@ -158,7 +158,7 @@ def search(
 def export(
     config: ConfigArg,
     mask: Annotated[Path, typer.Option("--mask", help="Mask JSON written by `prune search`.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write (as `joulebench export` writes one).")],
+    out: Annotated[Path, out_option(help="Folder to write (as `joulebench export` writes one).")],
     fmt: ExportFormat = "auto",
     force: Force = False,
     data_dir: DataDir = None,

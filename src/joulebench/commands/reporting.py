@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
+from joulebench.commands.options import out_option
 from joulebench.errors import UserError
 from joulebench.results.store import results_path
 
 
 def report(
     results_dir: Annotated[Path, typer.Argument(help="Directory holding results.jsonl (or the file itself).")],
-    out: Annotated[Path, typer.Option("--out", help="Report directory (PNG plots, report.md, report.html).")],
+    out: Annotated[Path, out_option(help="Report directory (PNG plots, report.md, report.html).")],
     grid_intensity: Annotated[str | None, typer.Option(
         "--grid-intensity", help="Add an estimated gCO2e column: grams CO2e per kWh, or an ISO 3166 alpha-3 country "
                                  "code looked up in codecarbon's energy-mix table (e.g. FRA).")] = None,

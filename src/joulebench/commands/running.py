@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from joulebench.commands.options import CacheDir, DataDir, make_runner
+from joulebench.commands.options import CacheDir, DataDir, RecordsOut, make_runner, out_option
 from joulebench.display import ProgressBars, console
 from joulebench.errors import UserError
 
@@ -47,7 +47,7 @@ def _run_all(configs: list, out: Path, data_dir: Path | None, cache_dir: Path | 
 
 def run(
     config: Annotated[Path, typer.Argument(help="YAML file with one configuration or a list.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory; records go to OUT/results.jsonl.")],
+    out: RecordsOut,
     data_dir: DataDir = None,
     cache_dir: CacheDir = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run configurations already stored.")] = False,
@@ -68,7 +68,7 @@ def run(
 
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(help="YAML sweep: a base configuration plus grid: and/or zip:.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory; records go to OUT/results.jsonl.")],
+    out: RecordsOut,
     data_dir: DataDir = None,
     cache_dir: CacheDir = None,
     executor: Annotated[str, typer.Option("--executor", help="local (one at a time) or ray (a task each, "
@@ -94,7 +94,7 @@ def sweep(
 
 def search(
     search_file: Annotated[Path, typer.Argument(help="YAML search: a base configuration plus a search: section.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory; trials go to OUT/results.jsonl.")],
+    out: Annotated[Path, out_option(help="Output directory; trials go to OUT/results.jsonl.")],
     trials: Annotated[int, typer.Option("--trials", help="Distinct points of the space to measure in all, those "
                                         "already in OUT included (re-run the command to continue).")] = 12,
     goal: Annotated[str | None, typer.Option("--goal", help="One objective and constraints, e.g. 'min "
@@ -120,7 +120,7 @@ def search(
 
 
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("joulebench-demo"),
+    out: Annotated[Path, out_option(help="Output directory.")] = Path("joulebench-demo"),
     data_dir: DataDir = None,
     cache_dir: CacheDir = None,
 ) -> int:

@@ -12,12 +12,12 @@ from typing import Annotated
 
 import typer
 
-from joulebench.commands.options import CacheDir, DataDir
+from joulebench.commands.options import CacheDir, DataDir, out_option
 
 app = typer.Typer(no_args_is_help=True, help="Lottery tickets: IMP search, baselines, transfer, MLM tickets, price.")
 
 StudyFile = Annotated[Path, typer.Argument(help="Ticket study YAML (configs/ticket*.yaml).")]
-Out = Annotated[Path, typer.Option("--out", help="Output directory: OUT/results.jsonl and OUT/masks/.")]
+Out = Annotated[Path, out_option(help="Output directory: OUT/results.jsonl and OUT/masks/.")]
 Force = Annotated[bool, typer.Option("--force", help="Re-run configurations already stored.")]
 
 

@@ -72,8 +72,6 @@ class Engine(Protocol):
     dynamic: ClassVar[bool]
     devices: ClassVar[tuple[str, ...]]
     span: ClassVar[bool]
-    #: optional: model_type -> why this engine cannot run that family here (refused at validate)
-    families_refused: ClassVar[dict[str, str]]
 
     def missing(self) -> str | None:
         """Why this engine cannot run here (not installed), or None."""

@@ -80,9 +80,6 @@ class OpenVino:
     dynamic: ClassVar[bool] = False
     span: ClassVar[bool] = False
     devices: ClassVar[tuple[str, ...]] = ("cpu",)  # OpenVINO's GPU device would be another module
-    #: model families whose converted graph is wrong here (tests/unit/families/test_family_adapters.py)
-    families_refused: ClassVar[dict[str, str]] = {
-        "modernbert": "its converted attention gives NaN logits on padded rows (OpenVINO 2026.4, seen in the tests)"}
 
     def missing(self) -> str | None:
         absent = [p for p in ("openvino", "nncf") if importlib.util.find_spec(p) is None]

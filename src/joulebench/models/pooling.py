@@ -18,6 +18,7 @@ from transformers import BertForSequenceClassification
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from joulebench.config.schema import CLASSIFIER_POOLINGS
+from joulebench.models.families import FAMILIES
 
 POOLINGS = CLASSIFIER_POOLINGS
 
@@ -128,7 +129,8 @@ def pooling_of(model: nn.Module) -> str:
     declared = getattr(model, "classifier_pooling", None)
     if declared is not None:
         return declared
-    config = getattr(model, "config", None)  # ModernBERT declares it on its config
-    if getattr(config, "model_type", None) == "modernbert" and getattr(config, "classifier_pooling", "cls") == "mean":
-        return "mean"
-    return "cls"
+    config = getattr(model, "config", None)  # a family may declare it on its config (ModernBERT)
+    model_type = getattr(config, "model_type", None)
+    if not isinstance(model_type, str) or model_type not in FAMILIES:
+        return "cls"
+    return FAMILIES.get(model_type).configured_pooling(config) or "cls"

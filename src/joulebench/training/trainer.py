@@ -13,7 +13,7 @@ from torch import nn
 
 from joulebench.config.schema import TrainConfig
 from joulebench.models.batching import Encoded, train_batches
-from joulebench.training.regimes import is_head
+from joulebench.training.regimes import head_names
 
 StepHook = Callable[[nn.Module], None]
 #: ``loss(model, batch) -> scalar tensor``; a batch holds input_ids, attention_mask, token_type_ids, labels.
@@ -73,15 +73,16 @@ def fine_tune(
         param.requires_grad_(names is None or name in names)
         if param.requires_grad:
             params.append((name, param))
-    head_only = bool(params) and all(is_head(n) for n, _ in params)
+    heads = head_names(model)
+    head_only = bool(params) and all(n in heads for n, _ in params)
     head_lr = cfg.head_lr if cfg.head_lr is not None else (HEAD_ONLY_LR if head_only else HEAD_LR)
     groups = [
-        {"params": [p for n, p in params if not _no_decay(n) and not is_head(n)], "weight_decay": cfg.weight_decay,
+        {"params": [p for n, p in params if not _no_decay(n) and n not in heads], "weight_decay": cfg.weight_decay,
          "lr": cfg.lr},
-        {"params": [p for n, p in params if _no_decay(n) and not is_head(n)], "weight_decay": 0.0, "lr": cfg.lr},
-        {"params": [p for n, p in params if not _no_decay(n) and is_head(n)], "weight_decay": cfg.weight_decay,
+        {"params": [p for n, p in params if _no_decay(n) and n not in heads], "weight_decay": 0.0, "lr": cfg.lr},
+        {"params": [p for n, p in params if not _no_decay(n) and n in heads], "weight_decay": cfg.weight_decay,
          "lr": head_lr},
-        {"params": [p for n, p in params if _no_decay(n) and is_head(n)], "weight_decay": 0.0, "lr": head_lr},
+        {"params": [p for n, p in params if _no_decay(n) and n in heads], "weight_decay": 0.0, "lr": head_lr},
     ]
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
     per_epoch = math.ceil(len(encoded) / cfg.batch_size)

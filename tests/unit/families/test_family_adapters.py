@@ -158,7 +158,7 @@ def test_int8_and_every_engine_stay_close_to_fp32(family):
     ctx = EngineContext(threads=1, example=inputs, calibration=lambda: [inputs], calibration_note="the batch")
     runs = {"torchao int8": lambda: quantize_int8(copy.deepcopy(model), "torchao")[0]}
     for engine in ("onnxruntime", "openvino"):
-        if family in getattr(ENGINES.get(engine), "families_refused", {}):  # refused at validate instead
+        if engine in FAMILIES.get(family).engine_refusals:  # refused at validate instead
             continue
         for precision in ("fp32", "int8"):
             runs[f"{engine} {precision}"] = lambda e=engine, p=precision: ENGINES.get(e).prepare(model, p, ctx).model
@@ -199,9 +199,38 @@ def test_validate_refuses_a_bad_model_folder_in_one_line(tmp_path, contents, mes
 
 def test_a_family_an_engine_cannot_run_is_refused_at_validate(tmp_path):
     from joulebench.configuration import parse_config
-    from joulebench.engines import ENGINES
+    from joulebench.models.families import FAMILIES
 
-    refused = getattr(ENGINES.get("openvino"), "families_refused", {})
-    assert "modernbert" in refused  # found by the test above: NaN logits on padded rows
+    assert "openvino" in FAMILIES.get("modernbert").engine_refusals  # found by the test above: NaN logits
     with pytest.raises(UserError, match="engine openvino cannot run modernbert here"):
         parse_config({"task": "sst2", "model": "tiny-random-modernbert", "engine": "openvino"})
+
+
+PRUNE = {"name": "token_prune", "keep_ratio": 0.5}
+
+
+def test_a_family_refusal_of_a_reduction_fires_at_validate(monkeypatch):
+    from joulebench.configuration import parse_config
+
+    family = FAMILIES.get("distilbert")
+    monkeypatch.setattr(type(family), "refusals", {"token_prune": "its layers cannot drop tokens"})
+    with pytest.raises(UserError, match=r"token_prune \(reductions\[0\]\) is not available for distilbert: its layers"):
+        parse_config({"task": "sst2", "model": "tiny-random-distilbert", "reductions": [PRUNE]})
+    parse_config({"task": "sst2", "model": "tiny-random-bert", "reductions": [PRUNE]})
+
+
+def test_parameter_roles_come_from_the_family_layout_not_names():
+    from joulebench.models.families import parameter_roles
+    from joulebench.training import trainable_names
+
+    for family in FAMILY_NAMES:
+        model = _model(family)
+        roles = parameter_roles(model)
+        n_layers = len(FAMILIES.get(family).layers(model))
+        layers = {layer for role, layer in roles.values() if role == "layer"}
+        assert layers == set(range(n_layers)), family
+        heads = {n for n, (role, _) in roles.items() if role == "head"}
+        assert heads and all(n.split(".")[0] in FAMILIES.get(family).task_head_names() for n in heads), family
+        top1 = set(trainable_names(model, "top_k", 1))
+        assert heads <= top1 and set(trainable_names(model, "frozen", 1)) == heads, family
+        assert {roles[n][1] for n in top1 if roles[n][0] == "layer"} == {n_layers - 1}, family

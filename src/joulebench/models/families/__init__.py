@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
 from joulebench.errors import UserError
 from joulebench.models.families.base import EncoderFamily, additive_mask, eager_attention
 from joulebench.models.families.deberta import DebertaV2Family
@@ -81,10 +83,38 @@ def family_of(model: HFModule) -> EncoderFamily:
     return family_for_type(getattr(config, "model_type", None), f"model {type(model).__name__}")
 
 
+def engine_refusals() -> list[tuple[str, str, str]]:
+    """(family, engine, why) for every engine a family cannot run on here."""
+    return [(name, engine, why) for name in FAMILIES.names()
+            for engine, why in FAMILIES.get(name).engine_refusals.items()]
+
+
+def parameter_roles(model: nn.Module) -> dict[str, tuple[str, int | None]]:
+    """Each parameter of ``model`` by role (:meth:`EncoderFamily.parameter_roles`), also through wrappers (early
+    exit, token pruning): the roles of the first encoder model inside; a parameter outside it is ``encoder``."""
+    for _, module in model.named_modules():
+        model_type = getattr(getattr(module, "config", None), "model_type", None)
+        if not isinstance(model_type, str) or model_type not in FAMILIES:
+            continue
+        try:
+            inner = FAMILIES.get(model_type).parameter_roles(module)
+        except UserError:  # a config-holding part without the layout (an encoder's sub-module)
+            continue
+        by_id = {id(p): inner[n] for n, p in module.named_parameters()}
+        return {n: by_id.get(id(p), ("encoder", None)) for n, p in model.named_parameters()}
+    return {n: ("encoder", None) for n, _ in model.named_parameters()}
+
+
+def layer_count(model: nn.Module) -> int:
+    """Encoder layers of a task model, as its family lays them out."""
+    return len(family_of(model).layers(model))
+
+
 def support_matrix(reductions: list[str]) -> list[tuple[str, dict[str, str]]]:
     """Family x reduction: ``"yes"`` or the family's reason for refusing, from the adapters themselves.
 
-    Refusals by task kind (extractive QA) are the reductions' own and are listed separately by ``ls``.
+    Refusals by task kind are the kinds' own and are listed separately by ``ls``, as are the engines a family
+    refuses (:func:`engine_refusals`).
     """
     rows = []
     for name in FAMILIES.names():

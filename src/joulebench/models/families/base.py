@@ -66,7 +66,12 @@ class EncoderFamily:
         layer_count_keys: config keys holding the number of layers.
         takes_token_type_ids: whether the encoder reads segment ids.
         head_description: what the stock classification head reads, for the support matrix.
-        token_prune_note / early_exit_note: None when supported, else why not.
+        refusals: reduction name -> why this family cannot take it (refused at validate, shown by ``ls``).
+        engine_refusals: engine name -> why that engine cannot run this family here (refused at validate, shown by
+            ``ls``).
+        builds_mlm_head: whether joulebench builds the masked-LM head itself (BERT's transform + decoder, the
+            checkpoint's weights loaded where it has them); False where the family's ``...ForMaskedLM`` supplies
+            it (:meth:`mlm_head`).
     """
 
     model_type: ClassVar[str] = "bert"
@@ -76,6 +81,20 @@ class EncoderFamily:
     takes_token_type_ids: ClassVar[bool] = True
     head_description: ClassVar[str] = "pooler (dense + tanh over [CLS]) + classifier"
     refusals: ClassVar[dict[str, str]] = {}
+    engine_refusals: ClassVar[dict[str, str]] = {}
+    builds_mlm_head: ClassVar[bool] = True
+
+    # -- facts read from a config.json before anything loads ----------------------------------------------
+    def usable_positions(self, settings: dict) -> int | None:
+        """How many tokens the position table of a model with this ``config.json`` covers (None: no absolute
+        table, or not stated)."""
+        count = settings.get("max_position_embeddings")
+        return count if isinstance(count, int) else None
+
+    def configured_pooling(self, config: Any) -> str | None:
+        """The pooling a loaded classifier's config declares for its head, None where the family's config says
+        nothing (joulebench's own mean-pooled heads say it on the model)."""
+        return None
 
     # -- where things are ------------------------------------------------------------------
     def encoder(self, model: HFModule) -> HFModule:
@@ -171,6 +190,31 @@ class EncoderFamily:
     def classifier_names(self) -> tuple[str, ...]:
         """Attribute names of the task head's own modules (outside the encoder)."""
         return ("classifier",)
+
+    def task_head_names(self) -> tuple[str, ...]:
+        """Attribute names of every task head's own modules: the classification head's and the span head's."""
+        return (*self.classifier_names(), "qa_outputs")
+
+    def pooler(self, model: HFModule) -> nn.Module | None:
+        """The encoder's pretrained pooler (BERT's dense + tanh over [CLS]), None where the family has none inside
+        its encoder (a pooler outside it is part of the task head)."""
+        pooler = getattr(self.encoder(model), "pooler", None)
+        return pooler if isinstance(pooler, nn.Module) else None
+
+    def parameter_roles(self, model: HFModule) -> dict[str, tuple[str, int | None]]:
+        """Each parameter of a task model by role: ``("head", None)``, ``("pooler", None)``, ``("layer", i)`` (the
+        i-th encoder layer) or ``("encoder", None)`` (embeddings and the rest), found by module, not by name."""
+        roles: dict[int, tuple[str, int | None]] = {}
+        for i, layer in enumerate(self.layers(model)):
+            roles.update({id(p): ("layer", i) for p in layer.parameters()})
+        pooler = self.pooler(model)
+        if pooler is not None:
+            roles.update({id(p): ("pooler", None) for p in pooler.parameters()})
+        for attr in self.task_head_names():
+            module = getattr(model, attr, None)
+            if isinstance(module, nn.Module):
+                roles.update({id(p): ("head", None) for p in module.parameters()})
+        return {n: roles.get(id(p), ("encoder", None)) for n, p in model.named_parameters()}
 
     def mlm_head(self, mlm_model: HFModule) -> nn.Module:
         """The masked-LM head of the family's ``...ForMaskedLM`` model: (tokens, width) -> vocabulary logits."""

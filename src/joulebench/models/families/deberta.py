@@ -20,8 +20,14 @@ class DebertaV2Family(EncoderFamily):
     """DeBERTa-v2/v3: BERT-like layers with disentangled relative-position attention, a ContextPooler."""
 
     model_type = "deberta-v2"
+    builds_mlm_head = False
     base_attr = "deberta"
     head_description = "ContextPooler (dense + GELU over token 0) + classifier"
+
+    def usable_positions(self, settings: dict) -> int | None:
+        if not settings.get("position_biased_input", True):
+            return None  # relative positions only: no table to index past
+        return super().usable_positions(settings)
 
     def embed(self, model: HFModule, input_ids: torch.Tensor, mask: torch.Tensor,
               token_type_ids: torch.Tensor | None) -> torch.Tensor:

@@ -21,6 +21,7 @@ class DistilBertFamily(EncoderFamily):
     """DistilBERT: ``transformer.layer``, fused attention block (q_lin, k_lin, v_lin, out_lin), no segments."""
 
     model_type = "distilbert"
+    builds_mlm_head = False
     base_attr = "distilbert"
     layers_path = "transformer.layer"
     layer_count_keys = ("n_layers", "num_hidden_layers")

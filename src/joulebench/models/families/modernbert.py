@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -22,10 +22,18 @@ class ModernBertFamily(EncoderFamily):
     attention, a gated FFN, a final norm and a dense + GELU + norm prediction head."""
 
     model_type = "modernbert"
+    builds_mlm_head = False
+    engine_refusals: ClassVar[dict[str, str]] = {
+        "openvino": "its converted attention gives NaN logits on padded rows (OpenVINO 2026.4, seen in "
+                    "tests/unit/families/test_family_adapters.py)"}
     base_attr = "model"
     layers_path = "layers"
     takes_token_type_ids = False
     head_description = "final norm, then token 0 (or mean), dense + GELU + LayerNorm head + classifier"
+
+    def configured_pooling(self, config: Any) -> str | None:
+        """ModernBERT declares its head's pooling on its config (``classifier_pooling``: cls or mean)."""
+        return "mean" if getattr(config, "classifier_pooling", "cls") == "mean" else None
 
     def keep_layers(self, model: HFModule, indices: list[int]) -> int:
         total = super().keep_layers(model, indices)

@@ -18,6 +18,12 @@ class RobertaFamily(EncoderFamily):
     model_type = "roberta"
     base_attr = "roberta"
     head_description = "dense + tanh + out_proj over token 0 (<s>)"
+    builds_mlm_head = False
+
+    def usable_positions(self, settings: dict) -> int | None:
+        """Positions start after the padding index: the table covers ``max_position_embeddings - pad - 1``."""
+        count = super().usable_positions(settings)
+        return None if count is None else count - int(settings.get("pad_token_id", 1)) - 1
 
     def vector_head(self, model: HFModule) -> nn.Module:
         head = model.classifier
@@ -42,6 +48,7 @@ class ElectraFamily(RobertaFamily):
     model_type = "electra"
     base_attr = "electra"
     head_description = "dense + GELU + out_proj over token 0 ([CLS])"
+    usable_positions = EncoderFamily.usable_positions  # BERT's absolute positions from 0
 
     def embed(self, model: HFModule, input_ids: torch.Tensor, mask: torch.Tensor,
               token_type_ids: torch.Tensor | None) -> torch.Tensor:

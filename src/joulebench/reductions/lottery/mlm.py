@@ -183,7 +183,7 @@ def build_mlm_model(model_ref: str, seed: int = 0, mlm_probability: float = 0.15
     encoder, tokenizer = family.encoder(loaded.model), loaded.tokenizer
     if tokenizer.mask_token_id is None:
         raise UserError(f"model {model_ref!r}: its tokenizer has no [MASK] token")
-    if family.model_type == "bert":
+    if family.builds_mlm_head:
         head, info = mlm_head_for(resolve_model(model_ref), encoder, seed)
     else:
         head, info = family_mlm_head(resolve_model(model_ref), encoder, seed)
