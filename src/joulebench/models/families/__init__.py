@@ -89,25 +89,40 @@ def engine_refusals() -> list[tuple[str, str, str]]:
             for engine, why in FAMILIES.get(name).engine_refusals.items()]
 
 
-def parameter_roles(model: nn.Module) -> dict[str, tuple[str, int | None]]:
-    """Each parameter of ``model`` by role (:meth:`EncoderFamily.parameter_roles`), also through wrappers (early
-    exit, token pruning): the roles of the first encoder model inside; a parameter outside it is ``encoder``."""
+def encoder_model(model: nn.Module) -> tuple[nn.Module, EncoderFamily] | None:
+    """The first task model inside ``model`` (itself, or the one a wrapper such as early exit or token pruning
+    holds) whose family finds its layers, with that family; None when there is none."""
     for _, module in model.named_modules():
         model_type = getattr(getattr(module, "config", None), "model_type", None)
         if not isinstance(model_type, str) or model_type not in FAMILIES:
             continue
+        family = FAMILIES.get(model_type)
         try:
-            inner = FAMILIES.get(model_type).parameter_roles(module)
-        except UserError:  # a config-holding part without the layout (an encoder's sub-module)
+            family.layers(module)
+        except UserError:  # a config-holding part without the layout (an encoder's sub-module, a wrapper)
             continue
-        by_id = {id(p): inner[n] for n, p in module.named_parameters()}
-        return {n: by_id.get(id(p), ("encoder", None)) for n, p in model.named_parameters()}
-    return {n: ("encoder", None) for n, _ in model.named_parameters()}
+        return module, family
+    return None
+
+
+def parameter_roles(model: nn.Module) -> dict[str, tuple[str, int | None]]:
+    """Each parameter of ``model`` by role (:meth:`EncoderFamily.parameter_roles`), also through wrappers: the
+    roles of the task model inside; a parameter outside it is ``encoder``."""
+    found = encoder_model(model)
+    if found is None:
+        return {n: ("encoder", None) for n, _ in model.named_parameters()}
+    inner, family = found
+    roles = family.parameter_roles(inner)
+    by_id = {id(p): roles[n] for n, p in inner.named_parameters()}
+    return {n: by_id.get(id(p), ("encoder", None)) for n, p in model.named_parameters()}
 
 
 def layer_count(model: nn.Module) -> int:
-    """Encoder layers of a task model, as its family lays them out."""
-    return len(family_of(model).layers(model))
+    """Encoder layers of a task model (or of the one a wrapper holds), as its family lays them out."""
+    found = encoder_model(model)
+    if found is None:
+        raise UserError(f"model {type(model).__name__}: no encoder of a supported family inside")
+    return len(found[1].layers(found[0]))
 
 
 def support_matrix(reductions: list[str]) -> list[tuple[str, dict[str, str]]]:
