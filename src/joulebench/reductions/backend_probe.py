@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
+from joulebench.models.families import FAMILIES
 
 #: Bump when the probe's model, batch or timing changes: old cache entries are then ignored.
 PROBE_VERSION = 3
@@ -131,13 +132,9 @@ def probe_shape(batch: int | None = None, tokens: int | None = None, model_confi
         shape["batch"] = int(batch)
     if tokens is not None:
         shape["tokens"] = max(2, int(tokens))
-    for key, names in (("hidden", ("hidden_size", "dim")), ("heads", ("num_attention_heads", "n_heads")),
-                       ("ffn", ("intermediate_size", "hidden_dim"))):
-        for name in names:
-            value = getattr(model_config, name, None)
-            if isinstance(value, int) and value > 0:
-                shape[key] = value
-                break
+    model_type = getattr(model_config, "model_type", None)
+    if isinstance(model_type, str) and model_type in FAMILIES:  # the family knows its config's names
+        shape.update(FAMILIES.get(model_type).widths(model_config))
     if shape["hidden"] % shape["heads"]:
         shape["heads"] = PROBE_SHAPE["heads"] if shape["hidden"] % PROBE_SHAPE["heads"] == 0 else 1
     return shape

@@ -64,6 +64,7 @@ class EncoderFamily:
         base_attr: attribute of a task model holding the encoder.
         layers_path: path from the encoder to its layer list.
         layer_count_keys: config keys holding the number of layers.
+        width_keys: config keys holding the width (``hidden``), attention heads (``heads``) and FFN units (``ffn``).
         takes_token_type_ids: whether the encoder reads segment ids.
         head_description: what the stock classification head reads, for the support matrix.
         refusals: reduction name -> why this family cannot take it (refused at validate, shown by ``ls``).
@@ -78,6 +79,8 @@ class EncoderFamily:
     base_attr: ClassVar[str] = "bert"
     layers_path: ClassVar[str] = "encoder.layer"
     layer_count_keys: ClassVar[tuple[str, ...]] = ("num_hidden_layers",)
+    width_keys: ClassVar[dict[str, str]] = {"hidden": "hidden_size", "heads": "num_attention_heads",
+                                            "ffn": "intermediate_size"}
     takes_token_type_ids: ClassVar[bool] = True
     head_description: ClassVar[str] = "pooler (dense + tanh over [CLS]) + classifier"
     refusals: ClassVar[dict[str, str]] = {}
@@ -90,6 +93,11 @@ class EncoderFamily:
         table, or not stated)."""
         count = settings.get("max_position_embeddings")
         return count if isinstance(count, int) else None
+
+    def widths(self, config: Any) -> dict[str, int]:
+        """``hidden``, ``heads`` and ``ffn`` of a transformers config of this family (those it states)."""
+        found = {key: getattr(config, name, None) for key, name in self.width_keys.items()}
+        return {key: value for key, value in found.items() if isinstance(value, int) and value > 0}
 
     def configured_pooling(self, config: Any) -> str | None:
         """The pooling a loaded classifier's config declares for its head, None where the family's config says

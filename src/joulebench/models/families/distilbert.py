@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -22,6 +22,7 @@ class DistilBertFamily(EncoderFamily):
 
     model_type = "distilbert"
     builds_mlm_head = False
+    width_keys: ClassVar[dict[str, str]] = {"hidden": "dim", "heads": "n_heads", "ffn": "hidden_dim"}
     base_attr = "distilbert"
     layers_path = "transformer.layer"
     layer_count_keys = ("n_layers", "num_hidden_layers")
