@@ -6,11 +6,16 @@ Three phases, each safe to interrupt and re-run (it resumes where it stopped):
                                                    # no timing, so it may run beside other work (niced)
   python benchmarks/study.py measure               # every configuration, timed in ABBA rounds with its dense
                                                    # seed (needs a quiet machine), into runs/study/results.jsonl
-  python benchmarks/study.py keep                  # the compact copy of the records (after an interrupted measure)
+  python benchmarks/study.py tickets               # the lottery-ticket study (Chen et al.): IMP to 70% with its
+                                                   # baselines and dense seeds, into runs/study/tickets
+  python benchmarks/study.py structured            # Prasanna et al.'s good/bad/random subnetworks, seeds 0-2,
+                                                   # into runs/study/structured
+  python benchmarks/study.py keep                  # the compact copy of the records (after an interrupted phase)
   python benchmarks/study.py page                  # docs/results/study.md from the kept records
 
 ``--smallest`` runs the study's smallest configuration end to end (what CI runs): MRPC seed 0, 64 training pairs,
-dense and int8, 32 dev pairs, into a temporary folder, then the page from those records.
+dense and int8, 32 dev pairs, a two-round ticket search and a structured search on the same budget, into a temporary
+folder, then the page from those records.
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # study_page beside it
 SPECS = [ROOT / "configs" / "study" / f"{task}.yaml" for task in ("sst2", "mrpc", "squad")]
+TICKETS = ROOT / "configs" / "study" / "tickets_sst2.yaml"
+STRUCTURED = ROOT / "configs" / "study" / "structured_sst2.yaml"
 OUT = ROOT / "runs" / "study"
+#: where each part of the study writes its records (subfolders of OUT) and keeps their compact copy
+PARTS = {"": "study_records.jsonl", "tickets": "study_tickets.jsonl", "structured": "study_structured.jsonl"}
 #: the kept records, compact (per-call samples and window lists dropped): what the page is rebuilt from
 KEPT = ROOT / "benchmarks" / "results" / "study_records.jsonl"
 PAGE = ROOT / "docs" / "results" / "study.md"
@@ -97,17 +106,56 @@ def measure(specs: list[Path], out: Path, kept: Path) -> None:
 
 
 def keep(out: Path, kept: Path) -> None:
+    """The compact copy of every record of ``out``, rewritten atomically (nothing when ``out`` holds none)."""
     from joulebench.results.store import ResultStore
 
+    if not (out / "results.jsonl").is_file():
+        return
     records = ResultStore.in_dir(out).records()
     tmp = kept.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(compact(r), sort_keys=True) + "\n" for r in records))
     os.replace(tmp, kept)
 
 
+def keep_all(out: Path, kept_dir: Path) -> None:
+    """The compact copies of every part of the study (the measured sweeps, tickets, structured)."""
+    for part, name in PARTS.items():
+        keep(out / part if part else out, kept_dir / name)
+
+
+def tickets(spec: Path, out: Path, kept: Path) -> None:
+    """Chen et al.'s study: IMP masks at every level for the search seeds, the random-pruning and re-initialisation
+    baselines, the dense seeds; each ticket fine-tuned and measured (resumes from the masks and records kept)."""
+    from joulebench.experiments.lottery.settings import load_study
+    from joulebench.experiments.lottery.study import TicketStudy
+    from joulebench.models.checkpoints import CheckpointCache
+    from joulebench.tasks import resolve_data_dir
+
+    study = TicketStudy(load_study(spec), out, resolve_data_dir(None), CheckpointCache(),
+                        say=lambda m: print(m, flush=True))
+    study.search()
+    keep(out, kept)
+
+
+def structured(spec: Path, out: Path, kept: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Prasanna et al.'s study: per seed the stopping-rule search, then good/bad/random subnetworks of that size,
+    pruned and re-fine-tuned, beside the dense model (resumes: records already stored are read back)."""
+    from joulebench.configuration import load_configs
+    from joulebench.experiments.structured.study import StudySettings, run_study
+    from joulebench.results.store import ResultStore
+    from joulebench.runner import Runner, RunOptions
+    from joulebench.tasks import resolve_data_dir
+
+    runner = Runner(RunOptions(data_dir=resolve_data_dir(None)))
+    store = ResultStore.in_dir(out)
+    run_study(runner, load_configs(spec), StudySettings(seeds=seeds), store, out / "masks",
+              log=lambda m: print(m, flush=True))
+    keep(out, kept)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("phase", choices=("train", "measure", "keep", "page"))
+    parser.add_argument("phase", choices=("train", "measure", "tickets", "structured", "keep", "page"))
     parser.add_argument("--smallest", action="store_true",
                         help="the study's smallest configuration end to end in a temporary folder (what CI runs)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for the train phase")
@@ -123,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         train([c for c in study_configs(specs) if not args.seed or c.train.seed in args.seed], args.threads)
     elif args.phase == "measure":
         measure(specs, OUT, KEPT)
-    elif args.phase == "keep":  # the compact copy of what an interrupted measure phase wrote
-        keep(OUT, KEPT)
+    elif args.phase == "tickets":
+        tickets(TICKETS, OUT / "tickets", KEPT.parent / PARTS["tickets"])
+    elif args.phase == "structured":
+        structured(STRUCTURED, OUT / "structured", KEPT.parent / PARTS["structured"])
+    elif args.phase == "keep":  # the compact copies of what an interrupted phase wrote
+        keep_all(OUT, KEPT.parent)
     else:
         from study_page import write_page
 
@@ -134,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def smallest(phase: str) -> int:
     """The smallest configuration of the study through every phase: MRPC seed 0 on 64 training pairs, dense and
-    int8 (OpenVINO), 32 dev pairs, in a temporary folder; the page built from those records."""
+    int8 (OpenVINO), 32 dev pairs; the ticket and structured studies on SST-2 at that budget (two IMP rounds, one
+    seed); in a temporary folder; the page built from those records, twice, byte for byte."""
     import tempfile
 
     import yaml
@@ -144,12 +197,22 @@ def smallest(phase: str) -> int:
         spec = Path(tmp) / "mrpc.yaml"
         spec.write_text(yaml.safe_dump({**SMALLEST, "name": "study-smallest",
                                         "grid": [{"reductions": [[], ["int8"]], "engine": ["torch", "openvino"]}]}))
+        kept = Path(tmp) / PARTS[""]
         train(study_configs([spec]), 2)
-        measure([spec], Path(tmp) / "runs", Path(tmp) / "kept.jsonl")
+        measure([spec], Path(tmp) / "runs", kept)
+        base = {**SMALLEST, "task": "sst2", "name": "study-smallest-sst2"}
+        ticket_spec = Path(tmp) / "tickets.yaml"  # two IMP rounds (30%, 60%), both baselines at 60%, two dense seeds
+        ticket_spec.write_text(yaml.safe_dump({
+            "configs": [base], "search": {"method": "imp", "sparsity_step": 0.3, "final_sparsity": 0.6, "seeds": [0]},
+            "baselines": {"dense_seeds": [0, 1], "random_pruning": True, "random_reinit": True, "sparsities": [0.6]}}))
+        tickets(ticket_spec, Path(tmp) / "runs" / "tickets", Path(tmp) / PARTS["tickets"])
+        structured_spec = Path(tmp) / "structured.yaml"
+        structured_spec.write_text(yaml.safe_dump(base))
+        structured(structured_spec, Path(tmp) / "runs" / "structured", Path(tmp) / PARTS["structured"], seeds=(0,))
         page = Path(tmp) / "study.md"
-        write_page(Path(tmp) / "kept.jsonl", page, Path(tmp) / "figures", [spec], "python benchmarks/study.py page")
+        write_page(kept, page, Path(tmp) / "figures", [spec], "python benchmarks/study.py page")
         first = page.read_bytes()
-        write_page(Path(tmp) / "kept.jsonl", page, Path(tmp) / "figures", [spec], "python benchmarks/study.py page")
+        write_page(kept, page, Path(tmp) / "figures", [spec], "python benchmarks/study.py page")
         if page.read_bytes() != first:
             import difflib
 
