@@ -10,6 +10,8 @@ Three phases, each safe to interrupt and re-run (it resumes where it stopped):
                                                    # baselines and dense seeds, into runs/study/tickets
   python benchmarks/study.py structured            # Prasanna et al.'s good/bad/random subnetworks, seeds 0-2,
                                                    # into runs/study/structured
+  python benchmarks/study.py realsize              # cost of the same reductions at BERT-base and DistilBERT size
+                                                   # (random weights), into runs/study/realsize (quiet machine)
   python benchmarks/study.py keep                  # the compact copy of the records (after an interrupted phase)
   python benchmarks/study.py page                  # docs/results/study.md from the kept records
 
@@ -33,9 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # study_page beside it
 SPECS = [ROOT / "configs" / "study" / f"{task}.yaml" for task in ("sst2", "mrpc", "squad")]
 TICKETS = ROOT / "configs" / "study" / "tickets_sst2.yaml"
 STRUCTURED = ROOT / "configs" / "study" / "structured_sst2.yaml"
+REALSIZE = ROOT / "configs" / "study" / "realsize.yaml"
 OUT = ROOT / "runs" / "study"
 #: where each part of the study writes its records (subfolders of OUT) and keeps their compact copy
-PARTS = {"": "study_records.jsonl", "tickets": "study_tickets.jsonl", "structured": "study_structured.jsonl"}
+PARTS = {"": "study_records.jsonl", "tickets": "study_tickets.jsonl", "structured": "study_structured.jsonl",
+         "realsize": "study_realsize.jsonl"}
 #: the kept records, compact (per-call samples and window lists dropped): what the page is rebuilt from
 KEPT = ROOT / "benchmarks" / "results" / "study_records.jsonl"
 PAGE = ROOT / "docs" / "results" / "study.md"
@@ -155,7 +159,7 @@ def structured(spec: Path, out: Path, kept: Path, seeds: tuple[int, ...] = (0, 1
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("phase", choices=("train", "measure", "tickets", "structured", "keep", "page"))
+    parser.add_argument("phase", choices=("train", "measure", "tickets", "structured", "realsize", "keep", "page"))
     parser.add_argument("--smallest", action="store_true",
                         help="the study's smallest configuration end to end in a temporary folder (what CI runs)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for the train phase")
@@ -175,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         tickets(TICKETS, OUT / "tickets", KEPT.parent / PARTS["tickets"])
     elif args.phase == "structured":
         structured(STRUCTURED, OUT / "structured", KEPT.parent / PARTS["structured"])
+    elif args.phase == "realsize":
+        measure([REALSIZE], OUT / "realsize", KEPT.parent / PARTS["realsize"])
     elif args.phase == "keep":  # the compact copies of what an interrupted phase wrote
         keep_all(OUT, KEPT.parent)
     else:

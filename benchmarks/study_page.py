@@ -147,6 +147,43 @@ def _prasanna(structured: list[dict]) -> tuple[str, str]:
                     "of the seed's dense model after re-fine-tuning")
 
 
+def _ratio(vs: dict, key: str) -> str:
+    found = vs.get(key) or {}
+    ratio, ci = found.get("ratio"), found.get("ci95")
+    if ratio is None:
+        return "–"
+    return f"{ratio:.2f}x" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if isinstance(ci, list) and None not in ci else "")
+
+
+def _realsize(records: list[dict]) -> list[str]:
+    """Per real-size model: each configuration's energy and p50 latency against that model's dense torch fp32 run
+    (ratio with its 95% interval over the ABBA rounds), FLOPs and parameters; random weights, so no quality."""
+    if not records:
+        return ["BERT-base and DistilBERT shapes with random weights under the same reductions: not in the kept "
+                "records yet (`python benchmarks/study.py realsize` measures them; `benchmarks/families_cost.py` times a few "
+                "alone)."]
+    lines = ["Random weights (the configs shipped with joulebench): cost only. Each row is timed in ABBA rounds "
+             "against its model's dense torch fp32 configuration on the same 256 SST-2 dev sentences (64 tokens, batches of "
+             "64); ratios below 1 are cheaper, with the 95% interval over rounds.", "",
+             "| model | engine | reductions | energy vs dense | p50 latency vs dense | GFLOPs/ex | params (M) |",
+             "|---|---|---|---|---|---|---|"]
+    for record in sorted(records, key=lambda r: (r["model"], r.get("engine") or "", _names(r))):
+        cost = record.get("cost") or {}
+        vs = cost.get("vs_baseline") or {}
+        flops, params = cost.get("flops_per_example"), cost.get("param_count")
+        lines.append(f"| {record['model'].split(':', 1)[-1]} | {record.get('engine') or 'torch eager'} | "
+                     f"{_names(record) or 'dense'} | {_ratio(vs, 'energy')} | {_ratio(vs, 'latency_p50')} | "
+                     f"{'–' if flops is None else f'{flops / 1e9:.2f}'} | "
+                     f"{'–' if params is None else f'{params / 1e6:.1f}'} |")
+    return lines
+
+
+def _names(record: dict) -> str:
+    return " + ".join(r["name"] + ("" if not (r.get("params") or {}) else
+                                   " " + ",".join(f"{k}={v}" for k, v in sorted(r["params"].items())))
+                      for r in record.get("reductions") or [])
+
+
 def _claims(tickets: list[dict], structured: list[dict]) -> list[str]:
     lines = ["| claim | status here | why |", "|---|---|---|"]
     chen = ("Chen et al. 2020: IMP subnetworks of pre-trained BERT at 60% sparsity match the dense model on SST-2 "
@@ -165,6 +202,7 @@ def write_page(kept: Path, page: Path, figures: Path, specs: list[Path], rebuild
     records = _records(kept)
     tickets = _records(kept.parent / "study_tickets.jsonl")
     structured = _records(kept.parent / "study_structured.jsonl")
+    realsize = _records(kept.parent / "study_realsize.jsonl")
     planned = _planned(specs)
     lines = ["# The study at full scale", "",
              f"Rebuild: `{rebuild}` (from `{kept.name}`, the kept records; `python benchmarks/study.py train` and "
@@ -179,10 +217,7 @@ def write_page(kept: Path, page: Path, figures: Path, specs: list[Path], rebuild
              "## The papers' claims", "",
              f"From `study_tickets.jsonl` ({len(tickets)} records) and `study_structured.jsonl` ({len(structured)} "
              "records) beside the kept records.", "", *_claims(tickets, structured), "",
-             "## Real-size cost", "",
-             "BERT-base and DistilBERT shapes with random weights under the same reductions: not in the kept records "
-             "yet (`benchmarks/families_cost.py` measures them alone; the study's real-size rows are still to run).",
-             ""]
+             "## Real-size cost", "", *_realsize(realsize), ""]
     if figures.exists():
         shutil.rmtree(figures)
     figures.mkdir(parents=True)
