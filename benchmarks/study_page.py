@@ -160,11 +160,11 @@ def _realsize(records: list[dict]) -> list[str]:
     (ratio with its 95% interval over the ABBA rounds), FLOPs and parameters; random weights, so no quality."""
     if not records:
         return ["BERT-base and DistilBERT shapes with random weights under the same reductions: not in the kept "
-                "records yet (`python benchmarks/study.py realsize` measures them; `benchmarks/families_cost.py` times a few "
-                "alone)."]
+                "records yet (`python benchmarks/study.py realsize` measures them; `benchmarks/families_cost.py` "
+                "times a few alone)."]
     lines = ["Random weights (the configs shipped with joulebench): cost only. Each row is timed in ABBA rounds "
-             "against its model's dense torch fp32 configuration on the same 256 SST-2 dev sentences (64 tokens, batches of "
-             "64); ratios below 1 are cheaper, with the 95% interval over rounds.", "",
+             "against its model's dense torch fp32 configuration on the same 256 SST-2 dev sentences (64 tokens, "
+             "batches of 64); ratios below 1 are cheaper, with the 95% interval over rounds.", "",
              "| model | engine | reductions | energy vs dense | p50 latency vs dense | GFLOPs/ex | params (M) |",
              "|---|---|---|---|---|---|---|"]
     for record in sorted(records, key=lambda r: (r["model"], r.get("engine") or "", _names(r))):
