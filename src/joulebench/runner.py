@@ -38,6 +38,7 @@ from joulebench.models.checkpoints import CheckpointCache
 from joulebench.models.loading import is_random_weights
 from joulebench.reductions import ReductionContext, apply_reductions, attach_realised
 from joulebench.reductions.calibration import CALIBRATION_FILE, REPORTED, VALIDATION
+from joulebench.references import References
 from joulebench.results.record import build_record
 from joulebench.results.store import ResultStore
 from joulebench.tasks.kinds import encoder_for, kind_of
@@ -120,8 +121,7 @@ class Runner:
         self.options = options or RunOptions()
         self.trained = TrainedModels(self.options, self._report, self._meter_factory)
         # the last paired baseline ("baseline") and dense-on-another-engine model ("engine"), kept loaded
-        self._references: dict[str, tuple[str, MeasuredModel]] = {}
-        self._qualities: dict[str, dict] = {}  # reference qualities of calibrated promises, by config hash
+        self.references = References(self)
 
     def _report(self, what: str, done: int, total: int) -> None:
         if self.options.progress is not None:
@@ -192,14 +192,15 @@ class Runner:
             reference = dataclasses.replace(config, reductions=config.reductions[:i], name=None)
             label = "the same configuration without " + reductions[i]["name"] + \
                 (" (the reductions before it kept)" if i else " (the dense model)")
-            reductions[i]["details"]["promise"] = promises.check(quality, self._reference_quality(reference, device),
+            reductions[i]["details"]["promise"] = promises.check(quality, self.references.quality(reference, device),
                                                                   calibration, label)
         measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
         if baseline is not None and config_hash(baseline) != chash:
             engine = engine_facts["name"]
-            engine_dense = (self._reference(engines.dense_on_engine(baseline, engine), device, threads, "engine")
+            engine_dense = (self.references.measured(engines.dense_on_engine(baseline, engine), device, threads,
+                                                     "engine")
                             if engine != baseline.engine and config.reductions else None)
-            cost = self.measure_cost_paired(measured, self._baseline_model(baseline, device, threads), engine_dense,
+            cost = self.measure_cost_paired(measured, self.references.baseline(baseline, device, threads), engine_dense,
                                             engine)
         elif baseline is not None:  # its own baseline: an A/A pair, the sweep's noise floor
             cost = self.measure_cost_paired(measured, measured)
@@ -277,15 +278,6 @@ class Runner:
                     else engines.on_engine(config, model, ctx, meter))
         return prepared.model, prepared.facts
 
-    def _reference_quality(self, config: RunConfig, device: str) -> dict:
-        """The quality of ``config`` on the reported split (what a calibrated reduction is compared with), evaluated
-        once per configuration and runner."""
-        key = config_hash(self.bind(config))
-        if key not in self._qualities:
-            model, tokenizer, task, max_seq_len = self.built(config, device)
-            self._qualities[key] = self.score(model, task, tokenizer, max_seq_len, config, device)[2]
-        return self._qualities[key]
-
     def built(self, config: RunConfig, device: str) -> tuple[nn.Module, Any, Any, int]:
         """``config``'s fine-tuned model with its reductions applied, ready to run: (model, tokenizer, task, the
         length its inputs are cut to)."""
@@ -298,26 +290,6 @@ class Runner:
         if not engines.is_default(config):
             model, _ = self.on_engine(config, model, tokenizer, task, max_seq_len, device, torch.get_num_threads())
         return model, tokenizer, task, max_seq_len
-
-    def _baseline_model(self, baseline: RunConfig, device: str, threads: int) -> MeasuredModel:
-        """The baseline's model and evaluation data, loaded once for consecutive configurations."""
-        if baseline.reductions:
-            raise ValueError("a paired baseline has no reductions")
-        return self._reference(baseline, device, threads, "baseline")
-
-    def _reference(self, config: RunConfig, device: str, threads: int, slot: str) -> MeasuredModel:
-        config = self.bind(config)
-        key = config_hash(config)
-        held = self._references.get(slot)
-        if held is not None and held[0] == key:
-            return held[1]
-        self._references.pop(slot, None)  # free the previous one before loading the next
-        model, tokenizer, task, max_seq_len = self.built(config, device)
-        examples = task.load(report_split(task), self.options.data_dir, config.measure.eval_max_examples, 0)
-        encoded = kind_of(task).encode(tokenizer, examples, max_seq_len, config)
-        measured = MeasuredModel(model, encoded, config, tokenizer.pad_token_id, device, threads)
-        self._references[slot] = (key, measured)
-        return measured
 
     def score(self, model: nn.Module, task: Any, tokenizer: Any, max_seq_len: int, config: RunConfig,
               device: str) -> tuple[list, list, dict, float | None, dict | None]:
