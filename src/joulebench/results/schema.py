@@ -187,11 +187,6 @@ def primary_metric_of(record: Mapping) -> str | None:
     return name if name in METRICS else None
 
 
-def is_qa_record(record: Mapping) -> bool:
-    """True for a record whose kind prices one scored unit apart (a question-answering record)."""
-    return kind_of_record(record).per_unit_cost is not None
-
-
 def _follow(record: Mapping, path: tuple[str, ...]) -> object:
     node: object = record
     for key in path:

@@ -10,6 +10,7 @@ with a :class:`TaskKind` subclass and its ``@register_task_kind`` line.
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -50,7 +51,25 @@ def digits(field: str) -> np.ndarray:
     return (np.frombuffer(field.encode(), dtype=np.uint8) - ord("0")).astype(np.int64)
 
 
-class TaskKind:
+def forward_batches(model: nn.Module, batches: list[EvalBatch], progress: Progress,
+                    take: Callable[[EvalBatch, Any], None]) -> float | None:
+    """Run every batch once, handing each output to ``take``; the FLOPs counted on the same forward passes, summed
+    (None from the first batch the counter cannot count)."""
+    from joulebench.measure import counted_forward
+
+    flops_total: float | None = 0.0
+    for i, batch in enumerate(batches):
+        if flops_total is not None:  # one forward pass gives both the outputs and the FLOPs
+            output, counted = counted_forward(model, batch.inputs)
+            flops_total = None if counted is None else flops_total + counted
+        else:
+            output = model(**batch.inputs)
+        take(batch, output)
+        progress(i + 1, len(batches))
+    return flops_total
+
+
+class TaskKind(ABC):
     """What a kind of task decides. Subclasses set the class attributes and override what differs.
 
     Attributes:
@@ -116,9 +135,10 @@ class TaskKind:
         """Outputs of the model's head for ``task``."""
         return len(task.label_names)
 
+    @abstractmethod
     def read_examples(self, task: Any, table: Any) -> list:
         """The examples of one declared table, checked (one-line errors name the file, row and column)."""
-        raise NotImplementedError
+        ...
 
     def input_key(self, example: Any) -> tuple:
         """What makes two examples the same input (for leakage between splits)."""
@@ -126,10 +146,12 @@ class TaskKind:
 
     def check_train(self, task: Any, examples: Sequence[Any], where: str) -> None:
         """Raise UserError when a training split cannot train this kind (e.g. one class only)."""
+        return None
 
+    @abstractmethod
     def score_declared(self, task: Any, predictions: Any, labels: Any) -> dict[str, float]:
         """A declared task's metrics with their standard errors."""
-        raise NotImplementedError
+        ...
 
     def slices(self, task: Any, examples: Sequence[Any]) -> dict[str, list[bool]]:
         """The kind's own slices of an evaluation set (length quartiles, labels...)."""
@@ -141,18 +163,21 @@ class TaskKind:
     def load_model(self, config: Any, task: Any) -> Any:
         return self.load_pretrained(config.model, task, config.train.seed, config.classifier_pooling)
 
+    @abstractmethod
     def load_pretrained(self, ref: str, task: Any, seed: int, pooling: str = "cls") -> Any:
         """``ref`` with this kind's freshly initialised head (drawn from ``seed``): the model before fine-tuning."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def encode(self, tokenizer: Any, examples: Sequence[Any], max_seq_len: int, config: Any) -> list:
-        raise NotImplementedError
+        """The examples as the model reads them (QA: windows with answer positions)."""
 
+    @abstractmethod
     def evaluate(self, model: nn.Module, task: Any, examples: Sequence[Any], encoded: list, batches: list[EvalBatch],
                  progress: Progress) -> tuple[dict, float | None, dict | None]:
         """Quality over the split (with what paired statistics need per example), FLOPs per encoded input, and
         the predictions file's content (None when the quality holds them)."""
-        raise NotImplementedError
+        ...
 
     # -- records ------------------------------------------------------------------------------------------------
     def example_scores(self, quality: Mapping, metric: str) -> tuple[np.ndarray, tuple] | None:

@@ -10,9 +10,8 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
-from joulebench.measure import counted_forward
 from joulebench.models.batching import EvalBatch, encode
-from joulebench.tasks.kinds.base import Progress, TaskKind, digest, digits, output_logits
+from joulebench.tasks.kinds.base import Progress, TaskKind, digest, digits, forward_batches, output_logits
 
 
 def outcome_field(values: Sequence[int] | Sequence[float]) -> str | list:
@@ -97,16 +96,12 @@ class ClassificationKind(TaskKind):
                  progress: Progress) -> tuple[dict, float | None, dict | None]:
         """Quality over the split, FLOPs per example, and no predictions file."""
         predictions: list = [None] * len(encoded)
-        flops_total: float | None = 0.0
-        for i, batch in enumerate(batches):
-            if flops_total is not None:  # one forward pass gives both the predictions and the FLOPs
-                output, counted = counted_forward(model, batch.inputs)
-                flops_total = None if counted is None else flops_total + counted
-            else:
-                output = model(**batch.inputs)
+
+        def take(batch: EvalBatch, output: Any) -> None:
             for idx, pred in zip(batch.indices, self.predictions_of(output_logits(output)), strict=True):
                 predictions[idx] = pred
-            progress(i + 1, len(batches))
+
+        flops_total = forward_batches(model, batches, progress, take)
         labels = self.targets_of(encoded)
         quality = task.score(predictions, labels)
         quality["split"] = "validation"

@@ -10,9 +10,8 @@ import torch
 from torch import nn
 
 from joulebench.errors import UserError
-from joulebench.measure import counted_forward
 from joulebench.models.batching import EvalBatch
-from joulebench.tasks.kinds.base import Progress, TaskKind, digest, digits
+from joulebench.tasks.kinds.base import Progress, TaskKind, digest, digits, forward_batches
 
 #: SQuAD-style column names of a declared extractive QA task (overridable by the same keys).
 QA_COLUMNS = {"id": "id", "question": "question", "context": "context", "answers": "answers"}
@@ -106,16 +105,12 @@ class SpanKind(TaskKind):
         from joulebench.tasks.squad_metrics import question_scores
 
         search = SpanSearch(self.n_best, self.max_answer_len)
-        flops_total: float | None = 0.0
-        for i, batch in enumerate(batches):
-            if flops_total is not None:
-                output, counted = counted_forward(model, batch.inputs)
-                flops_total = None if counted is None else flops_total + counted
-            else:
-                output = model(**batch.inputs)
+
+        def take(batch: EvalBatch, output: Any) -> None:
             for row, idx in enumerate(batch.indices):
                 search.add(encoded[idx], output.start_logits[row], output.end_logits[row])
-            progress(i + 1, len(batches))
+
+        flops_total = forward_batches(model, batches, progress, take)
         predictions = search.answers(examples)
         quality = task.score(predictions, examples)
         quality["split"] = "validation"
